@@ -1,0 +1,61 @@
+# Makefile - a thin front for CMake: the commands a newcomer needs.
+#   make          build (RelWithDebInfo) into build/
+#   make demo     install what is missing, build, run the demo end to end
+#   make test     install, build with -Werror, run every test (plain, then
+#                 ASan+UBSan), run the fuzzers for a bounded time
+#   make bench    the benchmark (bench/)
+#   make docs     regenerate docs/configuration.md from the settings table
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps kafka build build-asan build-fuzz demo test test-unit test-asan fuzz bench docs clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+kafka: deps
+	@bash scripts/kafka.sh fetch >/dev/null
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_WERROR=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMUSTER_WERROR=ON -DMUSTER_SANITIZE=ON >/dev/null
+	cmake --build build-asan -j $(JOBS)
+
+build-fuzz:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMUSTER_SANITIZE=ON -DMUSTER_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+demo: deps build
+	@bash scripts/demo.sh
+
+test: deps kafka
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure --timeout 600
+	$(MAKE) test-asan
+	$(MAKE) fuzz
+
+test-asan: build-asan
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure --timeout 900 -L unit
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 MUSTER_E2E_KAFKA=mock \
+	  ctest --output-on-failure --timeout 900 -L e2e
+
+fuzz: build-fuzz
+	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+bench: deps build
+	@bash bench/run.sh
+
+docs: build
+	@bash scripts/gen-docs.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,210 @@
+/* inspect.c - muster status, incident list/show and wait: reading Redis */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/incident.h"
+#include "common/util.h"
+
+static void print_json(json_t *v) {
+    char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) printf("%s\n", text);
+    free(text);
+}
+
+int cmd_status(config *cfg, int argc, char **argv) {
+    char err[256];
+    const char *k;
+    json_t *v;
+    if (cli_flag(argc, argv, "--help")) {
+        printf("Usage: muster status [--json]\n\nQueue depths, tasks in flight, workers and "
+               "their heartbeats, incidents, events waiting in the outbox.\n");
+        return EXIT_OK;
+    }
+    store *s = cli_store(cfg);
+    if (!s) return EXIT_FAIL;
+    json_t *st = store_status(s, err, sizeof(err));
+    store_close(s);
+    if (!st) {
+        fprintf(stderr, "muster status: %s\n", err);
+        return EXIT_FAIL;
+    }
+    if (cli_flag(argc, argv, "--json")) {
+        print_json(st);
+    } else {
+        printf("%-16s %8s %10s %8s\n", "QUEUE", "WAITING", "IN FLIGHT", "TOTAL");
+        json_object_foreach(json_object_get(st, "queues"), k, v)
+            printf("%-16s %8lld %10lld %8lld\n", k,
+                   (long long)json_integer_value(json_object_get(v, "waiting")),
+                   (long long)json_integer_value(json_object_get(v, "in_flight")),
+                   (long long)json_integer_value(json_object_get(v, "length")));
+        printf("\n%-32s %s\n", "WORKER", "LAST SEEN");
+        json_object_foreach(json_object_get(st, "workers"), k, v)
+            printf("%-32s %.1fs ago\n", k,
+                   (double)json_integer_value(json_object_get(v, "last_seen_ms_ago")) / 1000.0);
+        printf("\nincidents: %lld (%lld open)   events waiting in outbox: %lld\n",
+               (long long)json_integer_value(json_object_get(st, "incidents")),
+               (long long)json_integer_value(json_object_get(st, "open_incidents")),
+               (long long)json_integer_value(json_object_get(st, "outbox")));
+    }
+    json_decref(st);
+    return EXIT_OK;
+}
+
+static const char *str(const json_t *o, const char *k) {
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+static void print_time(const char *ms_text) {
+    char buf[40];
+    format_rfc3339(atoll(ms_text), buf, sizeof(buf));
+    printf("%s", buf);
+}
+
+/* One timeline line: time, event type, step and what matters about it. */
+static void print_event(const json_t *ev) {
+    const json_t *d = json_object_get(ev, "data");
+    const char *type = str(ev, "type");
+    char detail[512] = "";
+    if (!strncmp(type, "task.", 5)) {
+        json_t *out = json_object_get(d, "output");
+        json_t *status = json_object_get(out, "status"), *code = json_object_get(out, "exit_code");
+        int n = snprintf(detail, sizeof(detail), "%s %s", str(d, "step"), str(d, "action"));
+        if (json_object_get(d, "attempt"))
+            n += snprintf(detail + n, sizeof(detail) - (size_t)n, " attempt %lld",
+                          (long long)json_integer_value(json_object_get(d, "attempt")));
+        if (json_object_get(d, "duration_ms"))
+            n += snprintf(detail + n, sizeof(detail) - (size_t)n, " %lldms",
+                          (long long)json_integer_value(json_object_get(d, "duration_ms")));
+        if (status)
+            n += snprintf(detail + n, sizeof(detail) - (size_t)n, " http %lld",
+                          (long long)json_integer_value(status));
+        if (code)
+            n += snprintf(detail + n, sizeof(detail) - (size_t)n, " exit %lld",
+                          (long long)json_integer_value(code));
+        if (*str(d, "error"))
+            n += snprintf(detail + n, sizeof(detail) - (size_t)n, " error: %s", str(d, "error"));
+        if (*str(d, "reason")) snprintf(detail + n, sizeof(detail) - (size_t)n, " (%s)", str(d, "reason"));
+    } else if (!strcmp(type, "workflow.completed")) {
+        snprintf(detail, sizeof(detail), "%s %s in %lldms", str(d, "workflow"), str(d, "status"),
+                 (long long)json_integer_value(json_object_get(d, "duration_ms")));
+    } else {
+        snprintf(detail, sizeof(detail), "%s%s%s", str(d, "workflow"), *str(d, "summary") ? " " : "",
+                 str(d, "summary"));
+    }
+    printf("  %s  %-22s %s\n", str(ev, "time"), type, detail);
+}
+
+static int incident_show_cmd(config *cfg, const char *id, int as_json) {
+    char err[256];
+    store *s = cli_store(cfg);
+    if (!s) return EXIT_FAIL;
+    json_t *inc = incident_show(s, id, err, sizeof(err));
+    store_close(s);
+    if (!inc) {
+        fprintf(stderr, "muster incident show: %s\n", err);
+        return EXIT_FAIL;
+    }
+    if (as_json) {
+        print_json(inc);
+        json_decref(inc);
+        return EXIT_OK;
+    }
+    json_t *i = json_object_get(inc, "incident"), *al = json_object_get(i, "alert");
+    printf("incident %s  workflow %s  status %s  run %s\n", str(i, "id"), str(i, "workflow"),
+           str(i, "status"), str(i, "run"));
+    printf("  alert: [%s] %s (source %s, fingerprint %s)\n  opened: ", str(al, "severity"),
+           str(al, "summary"), str(al, "source"), str(i, "fingerprint"));
+    print_time(str(i, "opened_at"));
+    printf("\ntimeline:\n");
+    size_t n;
+    json_t *ev;
+    json_array_foreach(json_object_get(inc, "timeline"), n, ev) print_event(ev);
+    json_decref(inc);
+    return EXIT_OK;
+}
+
+int cmd_incident(config *cfg, int argc, char **argv) {
+    int as_json = cli_flag(argc, argv, "--json");
+    if (argc < 2 || cli_flag(argc, argv, "--help")) {
+        printf("Usage: muster incident list [--limit N] [--json]\n"
+               "       muster incident show ID [--json]\n");
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "show")) {
+        if (argc < 3) {
+            fprintf(stderr, "muster incident show: which incident?\n");
+            return EXIT_USAGE;
+        }
+        return incident_show_cmd(cfg, argv[2], as_json);
+    }
+    if (strcmp(argv[1], "list") != 0) {
+        fprintf(stderr, "muster incident: unknown subcommand '%s'\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    const char *limit = cli_option(argc, argv, "--limit");
+    store *s = cli_store(cfg);
+    if (!s) return EXIT_FAIL;
+    json_t *list = incident_list(s, limit ? (size_t)atoi(limit) : 50);
+    store_close(s);
+    if (!list) {
+        fprintf(stderr, "muster incident list: redis not reachable\n");
+        return EXIT_FAIL;
+    }
+    if (as_json) {
+        print_json(list);
+    } else {
+        size_t n;
+        json_t *i;
+        printf("%-30s %-20s %-9s %-10s %-9s %s\n", "ID", "WORKFLOW", "STATUS", "RUN", "SEVERITY", "SUMMARY");
+        json_array_foreach(list, n, i)
+            printf("%-30s %-20s %-9s %-10s %-9s %s\n", str(i, "id"), str(i, "workflow"),
+                   str(i, "status"), str(i, "run"), str(i, "severity"), str(i, "summary"));
+    }
+    json_decref(list);
+    return EXIT_OK;
+}
+
+int cmd_wait(config *cfg, int argc, char **argv) {
+    const char *count = cli_option(argc, argv, "--incidents");
+    const char *timeout = cli_option(argc, argv, "--timeout");
+    int64_t limit = 60000;
+    if (cli_flag(argc, argv, "--help") || !count) {
+        printf("Usage: muster wait --incidents N [--timeout 60s]\n\n"
+               "Waits until at least N incidents exist and every workflow run has finished.\n"
+               "Exit 0 when all runs succeeded, 1 when one failed, 3 on timeout.\n");
+        return count ? EXIT_OK : EXIT_USAGE;
+    }
+    if (timeout && duration_parse(timeout, &limit) < 0) {
+        fprintf(stderr, "muster wait: bad --timeout '%s'\n", timeout);
+        return EXIT_USAGE;
+    }
+    size_t want = (size_t)atoi(count);
+    int64_t end = mono_ms() + limit;
+    store *s = cli_store(cfg);
+    if (!s) return EXIT_FAIL;
+    int rc = EXIT_TIMEOUT;
+    while (mono_ms() < end) {
+        json_t *list = incident_list(s, 100000);
+        size_t n, running = 0, failed = 0;
+        json_t *i;
+        json_array_foreach(list, n, i) {
+            if (!strcmp(str(i, "run"), "running")) running++;
+            if (!strcmp(str(i, "run"), "failed")) failed++;
+        }
+        size_t total = json_array_size(list);
+        json_decref(list);
+        if (total >= want && running == 0) {
+            rc = failed ? EXIT_FAIL : EXIT_OK;
+            printf("%zu incident(s): %zu succeeded, %zu failed\n", total, total - failed, failed);
+            break;
+        }
+        usleep(200 * 1000);
+    }
+    if (rc == EXIT_TIMEOUT) fprintf(stderr, "muster wait: timed out\n");
+    store_close(s);
+    return rc;
+}

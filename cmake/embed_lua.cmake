@@ -1,0 +1,18 @@
+# embed_lua.cmake - turns common/lua/*.lua into C arrays, each script with
+# lib.lua in front, so the scripts stay readable Lua in the source tree.
+# Usage: cmake -DSRC=dir -DOUT=file.c -P embed_lua.cmake
+file(READ ${SRC}/lib.lua lib)
+file(GLOB scripts ${SRC}/*.lua)
+set(out "/* generated from common/lua by cmake/embed_lua.cmake; do not edit */\n")
+foreach(path ${scripts})
+  get_filename_component(name ${path} NAME_WE)
+  if(name STREQUAL "lib")
+    continue()
+  endif()
+  file(READ ${path} body)
+  string(CONCAT text "${lib}" "\n" "${body}")
+  string(HEX "${text}" hex)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND out "const char store_lua_${name}[] = {${bytes}0x00};\n")
+endforeach()
+file(WRITE ${OUT} "${out}")

@@ -1,0 +1,51 @@
+/* alert.h - the one alert model every input format is decoded into */
+#ifndef MUSTER_ALERT_H
+#define MUSTER_ALERT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/* Largest alert message the decoders accept. */
+#define ALERT_MAX_BYTES (1024 * 1024)
+
+/* Most alerts one message may carry (an Alertmanager group). */
+#define ALERT_MAX_PER_MESSAGE 1000
+
+typedef struct alert {
+    char *format;      /* which decoder claimed it: "generic", ... */
+    char *source;      /* who sent it: "prometheus", "checkout-svc" */
+    char *fingerprint; /* identity of the alert across firing/resolved */
+    char *status;      /* "firing" or "resolved" */
+    char *severity;    /* "critical", "error", "warning", "info" */
+    char *summary;
+    json_t *labels;      /* object of name -> string */
+    json_t *annotations; /* object of name -> string */
+    char *starts_at;     /* RFC 3339 or "" */
+    char *ends_at;       /* RFC 3339 or "" */
+} alert;
+
+typedef struct alert_batch {
+    alert *items;
+    size_t n;
+} alert_batch;
+
+/* Decodes one message with the first format that claims it. On success fills
+ * *out (caller frees with alert_batch_free()) and returns 0. On failure
+ * returns -1 and fills err with the reason, naming the field and value. */
+int alert_decode(const char *buf, size_t len, alert_batch *out, char *err,
+                 size_t errlen);
+
+void alert_batch_free(alert_batch *b);
+
+/* The alert as a JSON object (templates, Redis records, events). */
+json_t *alert_to_json(const alert *a);
+
+/* What trigger matchers see: the labels, plus severity, source and status
+ * (these three win over labels of the same name). New reference. */
+json_t *alert_match_fields(const alert *a);
+
+/* Stable fingerprint of a label set: 16 hex digits of FNV-1a 64 over the
+ * labels sorted by name. buf needs 17 bytes. */
+void alert_fingerprint_labels(const json_t *labels, char *buf, size_t len);
+
+#endif

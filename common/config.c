@@ -1,0 +1,255 @@
+/* config.c - the one table of settings: defaults, file, environment, --help */
+#include "common/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+typedef enum { T_STRING, T_INT, T_DURATION } setting_type;
+
+typedef struct setting {
+    const char *key;
+    setting_type type;
+    size_t offset;
+    const char *def;
+    int64_t min, max;
+    unsigned programs;
+    const char *help;
+} setting;
+
+#define S(field) offsetof(config, field)
+#define D CFG_DISPATCHER
+#define W CFG_WORKER
+#define C CFG_CLI
+
+/* Every setting muster reads. Parsing, --help and docs/configuration.md all
+ * come from this table, so they cannot drift apart. */
+static const setting settings[] = {
+    {"kafka.brokers", T_STRING, S(kafka_brokers), "127.0.0.1:9092", 0, 0, D | W | C,
+     "Kafka bootstrap servers, host:port[,host:port...]"},
+    {"kafka.alerts_topic", T_STRING, S(kafka_alerts_topic), "muster.alerts", 0, 0, D | C,
+     "Topic alerts arrive on"},
+    {"kafka.events_topic", T_STRING, S(kafka_events_topic), "muster.events", 0, 0, W | C,
+     "Topic lifecycle events are published to"},
+    {"kafka.dlq_topic", T_STRING, S(kafka_dlq_topic), "muster.alerts.dlq", 0, 0, D,
+     "Topic undecodable alerts are written to, with the reason"},
+    {"kafka.group", T_STRING, S(kafka_group), "muster-dispatcher", 0, 0, D,
+     "Consumer group of the dispatchers"},
+    {"kafka.security_protocol", T_STRING, S(kafka_security_protocol), "plaintext", 0, 0,
+     D | W | C, "plaintext, ssl, sasl_plaintext or sasl_ssl"},
+    {"kafka.sasl_mechanism", T_STRING, S(kafka_sasl_mechanism), "", 0, 0, D | W | C,
+     "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)"},
+    {"kafka.sasl_username", T_STRING, S(kafka_sasl_username), "", 0, 0, D | W | C,
+     "SASL user name"},
+    {"kafka.sasl_password", T_STRING, S(kafka_sasl_password), "", 0, 0, D | W | C,
+     "SASL password (prefer the environment variable)"},
+    {"kafka.ssl_ca", T_STRING, S(kafka_ssl_ca), "", 0, 0, D | W | C,
+     "CA certificate file for TLS to Kafka"},
+    {"redis.host", T_STRING, S(redis_host), "127.0.0.1", 0, 0, D | W | C, "Redis host"},
+    {"redis.port", T_INT, S(redis_port), "6379", 1, 65535, D | W | C, "Redis port"},
+    {"redis.password", T_STRING, S(redis_password), "", 0, 0, D | W | C,
+     "Redis password (AUTH); empty for none"},
+    {"redis.prefix", T_STRING, S(redis_prefix), "muster", 0, 0, D | W | C,
+     "Prefix of every Redis key muster writes"},
+    {"workflows.dir", T_STRING, S(workflows_dir), "workflows", 0, 0, D | C,
+     "Directory of workflow files (*.yaml, *.yml, *.json)"},
+    {"worker.id", T_STRING, S(worker_id), "", 0, 0, W,
+     "Name of this worker in the consumer group (default: host-pid)"},
+    {"worker.pools", T_STRING, S(worker_pools), "default", 0, 0, W,
+     "Comma-separated task pools this worker leases from"},
+    {"worker.concurrency", T_INT, S(worker_concurrency), "64", 1, 100000, W,
+     "Tasks one worker runs at the same time"},
+    {"worker.lease", T_DURATION, S(worker_lease_ms), "30s", 100, 86400000, W,
+     "How long a leased task stays invisible to other workers"},
+    {"worker.poll", T_DURATION, S(worker_poll_ms), "200ms", 1, 60000, W,
+     "Longest wait for new tasks when the worker is idle"},
+    {"exec.timeout", T_DURATION, S(exec_timeout_ms), "30s", 1, 86400000, W,
+     "Default run time limit of an exec step"},
+    {"exec.output_max", T_INT, S(exec_output_max), "65536", 1024, 16777216, W,
+     "Bytes of stdout and of stderr kept from an exec step"},
+    {"http.timeout", T_DURATION, S(http_timeout_ms), "10s", 1, 600000, W,
+     "Default total time limit of an HTTP step"},
+    {"http.body_max", T_INT, S(http_body_max), "1048576", 1024, 67108864, W,
+     "Bytes of an HTTP response body kept"},
+    {"log.level", T_STRING, S(log_level), "info", 0, 0, D | W | C,
+     "debug, info, warn or error"},
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const setting *find(const char *key) {
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(settings[i].key, key) == 0) return &settings[i];
+    return NULL;
+}
+
+static int apply(config *cfg, const setting *s, const char *value, char *err,
+                 size_t errlen) {
+    char *base = (char *)cfg + s->offset;
+    int64_t n;
+
+    switch (s->type) {
+    case T_STRING: {
+        char *copy = strdup(value);
+        if (!copy) return -1;
+        free(*(char **)base);
+        *(char **)base = copy;
+        return 0;
+    }
+    case T_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (end == value || *end || errno) {
+            snprintf(err, errlen, "%s: \"%s\" is not a whole number", s->key, value);
+            return -1;
+        }
+        n = v;
+        break;
+    }
+    case T_DURATION:
+        if (duration_parse(value, &n) < 0) {
+            snprintf(err, errlen, "%s: \"%s\" is not a duration (e.g. 500ms, 10s, 5m)",
+                     s->key, value);
+            return -1;
+        }
+        break;
+    default:
+        return -1;
+    }
+    if (n < s->min || n > s->max) {
+        snprintf(err, errlen, "%s: %s is out of range [%lld, %lld]", s->key, value,
+                 (long long)s->min, (long long)s->max);
+        return -1;
+    }
+    *(int64_t *)base = n;
+    return 0;
+}
+
+void config_defaults(config *cfg) {
+    char err[256];
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NSETTINGS; i++) apply(cfg, &settings[i], settings[i].def, err, sizeof(err));
+}
+
+int config_set(config *cfg, const char *key, const char *value, char *err,
+               size_t errlen) {
+    const setting *s = find(key);
+    if (!s) {
+        snprintf(err, errlen, "unknown setting \"%s\"", key);
+        return -1;
+    }
+    return apply(cfg, s, value, err, errlen);
+}
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1])) *--end = '\0';
+    return s;
+}
+
+int config_load_file(config *cfg, const char *path, char *err, size_t errlen) {
+    char line[4096], msg[512];
+    int lineno = 0, rc = -1;
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *text = trim(line);
+        if (!*text) continue;
+        char *eq = strchr(text, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
+            goto out;
+        }
+        *eq = '\0';
+        if (config_set(cfg, trim(text), trim(eq + 1), msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    fclose(f);
+    return rc;
+}
+
+static void env_name(const char *key, char *buf, size_t len) {
+    size_t n = (size_t)snprintf(buf, len, "MUSTER_");
+    for (const char *p = key; *p && n + 1 < len; p++)
+        buf[n++] = (*p == '.') ? '_' : (char)toupper((unsigned char)*p);
+    buf[n] = '\0';
+}
+
+int config_load_env(config *cfg, char *err, size_t errlen) {
+    char name[128], msg[512];
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        env_name(settings[i].key, name, sizeof(name));
+        const char *v = getenv(name);
+        if (!v) continue;
+        if (apply(cfg, &settings[i], v, msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "environment %s: %s", name, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int config_init(config *cfg, const char *path, char *err, size_t errlen) {
+    config_defaults(cfg);
+    if (!path) path = getenv("MUSTER_CONFIG");
+    if (path && *path && config_load_file(cfg, path, err, errlen) < 0) return -1;
+    return config_load_env(cfg, err, errlen);
+}
+
+static const char *type_name(setting_type t) {
+    return t == T_INT ? "int" : t == T_DURATION ? "duration" : "string";
+}
+
+void config_print_help(FILE *out, unsigned programs) {
+    char name[128];
+    fprintf(out, "Settings (config file key / environment variable, default):\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        if (!(s->programs & programs)) continue;
+        env_name(s->key, name, sizeof(name));
+        fprintf(out, "  %-24s %-28s %s\n  %24s %-28s default: \"%s\"\n", s->key, name,
+                s->help, "", "", s->def);
+    }
+}
+
+void config_print_markdown(FILE *out) {
+    char name[128];
+    fprintf(out, "| key | environment | type | default | range | used by | meaning |\n");
+    fprintf(out, "| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        char range[64] = "";
+        env_name(s->key, name, sizeof(name));
+        if (s->type != T_STRING)
+            snprintf(range, sizeof(range), "%lld..%lld", (long long)s->min, (long long)s->max);
+        fprintf(out, "| `%s` | `%s` | %s | `%s` | %s | %s%s%s | %s |\n", s->key, name,
+                type_name(s->type), s->def, range, (s->programs & D) ? "D" : "",
+                (s->programs & W) ? "W" : "", (s->programs & C) ? "C" : "", s->help);
+    }
+}
+
+void config_free(config *cfg) {
+    if (!cfg) return;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].type == T_STRING) {
+            char **p = (char **)((char *)cfg + settings[i].offset);
+            free(*p);
+            *p = NULL;
+        }
+}

@@ -1,0 +1,68 @@
+/* config.h - the one table of settings: defaults, file, environment, --help */
+#ifndef MUSTER_CONFIG_H
+#define MUSTER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct config {
+    char *kafka_brokers;
+    char *kafka_alerts_topic;
+    char *kafka_events_topic;
+    char *kafka_dlq_topic;
+    char *kafka_group;
+    char *kafka_security_protocol;
+    char *kafka_sasl_mechanism;
+    char *kafka_sasl_username;
+    char *kafka_sasl_password;
+    char *kafka_ssl_ca;
+    char *redis_host;
+    int64_t redis_port;
+    char *redis_password;
+    char *redis_prefix;
+    char *workflows_dir;
+    char *worker_id;
+    char *worker_pools;
+    int64_t worker_concurrency;
+    int64_t worker_lease_ms;
+    int64_t worker_poll_ms;
+    int64_t exec_timeout_ms;
+    int64_t exec_output_max;
+    int64_t http_timeout_ms;
+    int64_t http_body_max;
+    char *log_level;
+} config;
+
+/* Which program a setting concerns; a program's --help lists its own. */
+enum { CFG_DISPATCHER = 1, CFG_WORKER = 2, CFG_CLI = 4, CFG_ALL = 7 };
+
+/* Fills cfg with the table's defaults. Free with config_free(). */
+void config_defaults(config *cfg);
+
+/* Reads `key = value` lines (# starts a comment) from path. Unknown keys and
+ * bad values are errors naming file:line. Returns 0 or -1 with err filled. */
+int config_load_file(config *cfg, const char *path, char *err, size_t errlen);
+
+/* Applies MUSTER_<KEY> environment variables (dots become underscores,
+ * upper case: kafka.brokers -> MUSTER_KAFKA_BROKERS). They override the file.
+ * Returns 0 or -1 with err naming the variable. */
+int config_load_env(config *cfg, char *err, size_t errlen);
+
+/* Sets one key from text (for the file, the environment and --set). */
+int config_set(config *cfg, const char *key, const char *value, char *err,
+               size_t errlen);
+
+/* The usual order: defaults, then the file (if path is not NULL, or
+ * MUSTER_CONFIG names one), then the environment. */
+int config_init(config *cfg, const char *path, char *err, size_t errlen);
+
+/* Prints the settings that concern `programs` as --help text. */
+void config_print_help(FILE *out, unsigned programs);
+
+/* Prints the table as Markdown (docs/configuration.md is generated from it). */
+void config_print_markdown(FILE *out);
+
+void config_free(config *cfg);
+
+#endif

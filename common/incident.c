@@ -1,0 +1,225 @@
+/* incident.c - incidents in Redis: record an alert, read timelines */
+#include "common/incident.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/queue.h"
+#include "common/util.h"
+
+static const char *outcome_names[] = {"opened", "joined", "resolved", "ignored", "duplicate"};
+
+const char *record_outcome_name(int outcome) {
+    return (outcome >= 0 && outcome <= RECORD_DUPLICATE) ? outcome_names[outcome] : "error";
+}
+
+/* The steps as expand.lua wants them: needs as a count, dependents and the
+ * definition as JSON text. */
+static char *steps_json(const workflow *wf) {
+    json_t *arr = json_array();
+    char *text = NULL;
+    for (size_t i = 0; i < wf->nsteps; i++) {
+        json_t *deps = json_array();
+        for (size_t j = 0; j < wf->nsteps; j++)
+            for (size_t k = 0; k < wf->steps[j].nneeds; k++)
+                if (wf->steps[j].needs[k] == i) json_array_append_new(deps, json_string(wf->steps[j].id));
+        json_t *def = workflow_step_json(wf, i);
+        char *deps_text = json_dumps(deps, JSON_COMPACT);
+        char *def_text = json_dumps(def, JSON_COMPACT);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", wf->steps[i].id,
+                                             "pool", wf->steps[i].pool, "needs",
+                                             (json_int_t)wf->steps[i].nneeds, "dependents",
+                                             deps_text ? deps_text : "[]", "def",
+                                             def_text ? def_text : "{}"));
+        free(deps_text);
+        free(def_text);
+        json_decref(deps);
+        json_decref(def);
+    }
+    text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+int incident_record(store *s, const alert *a, const workflow *wf, const alert_origin *o,
+                    char *id, size_t idlen, char *err, size_t errlen) {
+    char tp[320] = "", seq[32] = "0", newid[64], ms[24], rfc[40], evbase[48];
+    char *alert_text = NULL, *steps_text = NULL;
+    json_t *aj = NULL;
+    int rc = -1;
+
+    if (o && o->topic) {
+        snprintf(tp, sizeof(tp), "%s/%d", o->topic, (int)o->partition);
+        /* One message may hold many alerts: each gets its own sequence
+         * number so a redelivery is recognised alert by alert. */
+        snprintf(seq, sizeof(seq), "%lld",
+                 (long long)o->offset * ALERT_MAX_PER_MESSAGE + (long long)o->index);
+    }
+    id_new("inc-", newid, sizeof(newid));
+    int64_t now = now_ms();
+    snprintf(ms, sizeof(ms), "%lld", (long long)now);
+    format_rfc3339(now, rfc, sizeof(rfc));
+    id_new("evt-", evbase, sizeof(evbase));
+    if (!(aj = alert_to_json(a)) || !(alert_text = json_dumps(aj, JSON_COMPACT))) {
+        snprintf(err, errlen, "cannot encode alert");
+        goto out;
+    }
+    /* Only an alert that opens an incident needs the steps; the script
+     * decides, so a matching workflow's steps always travel along. */
+    steps_text = wf ? steps_json(wf) : strdup("[]");
+    if (!steps_text) {
+        snprintf(err, errlen, "cannot encode steps");
+        goto out;
+    }
+    const char *argv[] = {tp, seq, newid, a->fingerprint, a->status, alert_text,
+                          wf ? wf->name : "", steps_text, ms, rfc, evbase};
+    redisReply *r = store_eval(s, SCRIPT_EXPAND, 11, argv, err, errlen);
+    if (!r) goto out;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING) {
+        for (int i = 0; i <= RECORD_DUPLICATE; i++)
+            if (strcmp(r->element[0]->str, outcome_names[i]) == 0) rc = i;
+        snprintf(id, idlen, "%s", r->element[1]->str ? r->element[1]->str : "");
+    }
+    if (rc < 0) snprintf(err, errlen, "expand: unexpected reply");
+    freeReplyObject(r);
+out:
+    json_decref(aj);
+    free(alert_text);
+    free(steps_text);
+    return rc;
+}
+
+static const char *json_string_or(const json_t *v, const char *def) {
+    return json_is_string(v) ? json_string_value(v) : def;
+}
+
+static json_t *hash_to_object(const redisReply *r) {
+    json_t *o = json_object();
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i + 1 < r->elements; i += 2)
+            json_object_set_new(o, r->element[i]->str, json_string(r->element[i + 1]->str));
+    return o;
+}
+
+json_t *incident_list(store *s, size_t limit) {
+    char key[256];
+    snprintf(key, sizeof(key), "%s:incidents", store_prefix(s));
+    redisReply *r = store_command(s, "ZREVRANGE %s 0 %d", key, (int)limit - 1);
+    if (!r) return NULL;
+    json_t *out = json_array();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const char *id = r->element[i]->str;
+        redisReply *h = store_command(s, "HMGET %s:{%s}:inc workflow status run opened_at alert",
+                                      store_prefix(s), id);
+        if (!h) break;
+        if (h->type == REDIS_REPLY_ARRAY && h->elements == 5) {
+            json_t *aj = h->element[4]->str ? json_loads(h->element[4]->str, 0, NULL) : NULL;
+            json_array_append_new(
+                out, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id", id, "workflow",
+                               h->element[0]->str, "status", h->element[1]->str, "run",
+                               h->element[2]->str, "opened_at", h->element[3]->str, "summary",
+                               json_string_value(json_object_get(aj, "summary")), "severity",
+                               json_string_value(json_object_get(aj, "severity"))));
+            json_decref(aj);
+        }
+        freeReplyObject(h);
+    }
+    freeReplyObject(r);
+    return out;
+}
+
+json_t *incident_show(store *s, const char *id, char *err, size_t errlen) {
+    const char *p = store_prefix(s);
+    json_t *out = NULL;
+    redisReply *r = store_command(s, "HGETALL %s:{%s}:inc", p, id);
+    if (!r) {
+        snprintf(err, errlen, "redis not reachable");
+        return NULL;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        snprintf(err, errlen, "no incident \"%s\"", id);
+        freeReplyObject(r);
+        return NULL;
+    }
+    json_t *inc = hash_to_object(r);
+    freeReplyObject(r);
+    json_t *aj = json_loads(json_string_or(json_object_get(inc, "alert"), "null"), 0, NULL);
+    if (aj) json_object_set_new(inc, "alert", aj);
+    json_t *tasks = json_object();
+    json_t *names = json_loads(json_string_or(json_object_get(inc, "steps"), "[]"), 0, NULL);
+    size_t i;
+    json_t *name;
+    json_array_foreach(names, i, name) {
+        redisReply *t = store_command(s, "HGETALL %s:{%s}:task:%s", p, id, json_string_value(name));
+        if (!t) break;
+        json_t *task = hash_to_object(t);
+        freeReplyObject(t);
+        const char *out_text = json_string_value(json_object_get(task, "output"));
+        json_t *output = out_text ? json_loads(out_text, JSON_DECODE_ANY, NULL) : NULL;
+        if (output) json_object_set_new(task, "output", output);
+        json_object_del(task, "def");
+        json_object_del(task, "lease");
+        json_object_set_new(tasks, json_string_value(name), task);
+    }
+    json_object_set_new(inc, "steps", names ? names : json_array());
+    json_t *timeline = json_array();
+    r = store_command(s, "LRANGE %s:{%s}:timeline 0 -1", p, id);
+    for (i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        json_t *ev = json_loads(r->element[i]->str, 0, NULL);
+        if (ev) json_array_append_new(timeline, ev);
+    }
+    if (r) freeReplyObject(r);
+    out = json_pack("{s:o, s:o, s:o}", "incident", inc, "tasks", tasks, "timeline", timeline);
+    return out;
+}
+
+static long long int_reply(redisReply *r) {
+    long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+json_t *store_status(store *s, char *err, size_t errlen) {
+    const char *p = store_prefix(s);
+    char pattern[256];
+    json_t *queues = json_object(), *workers = json_object();
+    snprintf(pattern, sizeof(pattern), "%s:q:*", p);
+
+    redisReply *r = store_command(s, "KEYS %s", pattern);
+    if (!r) {
+        snprintf(err, errlen, "redis not reachable");
+        json_decref(queues);
+        json_decref(workers);
+        return NULL;
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const char *key = r->element[i]->str;
+        long long len = int_reply(store_command(s, "XLEN %s", key));
+        long long pending = 0;
+        redisReply *x = store_command(s, "XPENDING %s %s", key, QUEUE_GROUP);
+        if (x && x->type == REDIS_REPLY_ARRAY && x->elements >= 1 &&
+            x->element[0]->type == REDIS_REPLY_INTEGER)
+            pending = x->element[0]->integer;
+        if (x) freeReplyObject(x);
+        json_object_set_new(queues, key + strlen(p) + 3,
+                            json_pack("{s:I, s:I, s:I}", "length", (json_int_t)len, "in_flight",
+                                      (json_int_t)pending, "waiting",
+                                      (json_int_t)(len - pending)));
+    }
+    freeReplyObject(r);
+    r = store_command(s, "HGETALL %s:workers", p);
+    int64_t now = now_ms();
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        json_object_set_new(workers, r->element[i]->str,
+                            json_pack("{s:I}", "last_seen_ms_ago",
+                                      (json_int_t)(now - atoll(r->element[i + 1]->str))));
+    if (r) freeReplyObject(r);
+    long long incidents = int_reply(store_command(s, "ZCARD %s:incidents", p));
+    long long open = int_reply(store_command(s, "HLEN %s:fp", p));
+    long long outbox = int_reply(store_command(s, "XLEN %s:outbox", p));
+    return json_pack("{s:o, s:o, s:I, s:I, s:I}", "queues", queues, "workers", workers,
+                     "incidents", (json_int_t)incidents, "open_incidents", (json_int_t)open,
+                     "outbox", (json_int_t)outbox);
+}

@@ -1,0 +1,53 @@
+/* incident.h - incidents in Redis: record an alert, read timelines */
+#ifndef MUSTER_INCIDENT_H
+#define MUSTER_INCIDENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "common/alert.h"
+#include "common/store.h"
+#include "common/workflow.h"
+
+typedef enum {
+    RECORD_OPENED,    /* a new incident and its workflow run */
+    RECORD_JOINED,    /* the fingerprint already had an open incident */
+    RECORD_RESOLVED,  /* the alert resolved its open incident */
+    RECORD_IGNORED,   /* resolved, but nothing was open */
+    RECORD_DUPLICATE, /* this message was recorded before (redelivery) */
+} record_outcome;
+
+/* Where the alert came from, for redelivery detection: a message's
+ * partition and offset, and the alert's place in the message. topic may be
+ * NULL when the alert did not come from Kafka. */
+typedef struct alert_origin {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    size_t index;
+} alert_origin;
+
+/* Records one alert and, when it opens an incident, the run of wf (which
+ * may be NULL when no workflow matched: nothing is opened then) in one
+ * atomic Redis call. Fills id (at least 64 bytes) with the incident's id.
+ * Returns the outcome, or -1 with err filled when Redis failed (nothing was
+ * written; the caller retries). */
+int incident_record(store *s, const alert *a, const workflow *wf, const alert_origin *o,
+                    char *id, size_t idlen, char *err, size_t errlen);
+
+const char *record_outcome_name(int outcome);
+
+/* The newest `limit` incidents, newest first, each as
+ * {"id","workflow","status","run","opened_at","summary","severity"}.
+ * Returns a new array or NULL when Redis cannot be reached. */
+json_t *incident_list(store *s, size_t limit);
+
+/* One incident: its record, its tasks and its timeline of events.
+ * Returns a new object, or NULL (err filled) when unknown or unreachable. */
+json_t *incident_show(store *s, const char *id, char *err, size_t errlen);
+
+/* Queue depths, tasks in flight, dead tasks, outbox, workers, incidents. */
+json_t *store_status(store *s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,413 @@
+/* matcher.c - Alertmanager-style label matchers: name="v", !=, =~, !~ */
+#include "common/matcher.h"
+
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TEXT 4096        /* bytes in one matcher */
+#define MAX_REGEX_COST 20000 /* estimated NFA size a regex may expand to */
+
+struct matcher {
+    char *name;
+    char *value;
+    match_op op;
+    int has_re;
+    regex_t re;
+};
+
+static void set_err(char *err, size_t errlen, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Errors name the 1-based column of offset `col`. */
+static void set_err(char *err, size_t errlen, size_t col, const char *fmt, ...) {
+    va_list ap;
+    int n;
+
+    if (!err || errlen == 0) return;
+    n = snprintf(err, errlen, "column %zu: ", col + 1);
+    if (n < 0 || (size_t)n >= errlen) return;
+    va_start(ap, fmt);
+    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+static int is_name_start(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int is_name_char(char c) {
+    return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Names a byte for an error message without echoing control characters. */
+static const char *show_char(char c, char tmp[8]) {
+    if (c > 0x20 && c < 0x7f)
+        snprintf(tmp, 8, "'%c'", c);
+    else
+        snprintf(tmp, 8, "0x%02x", (unsigned)(unsigned char)c);
+    return tmp;
+}
+
+static int parse_name(const char *s, size_t *i, matcher *m, char *err,
+                      size_t errlen) {
+    size_t start = *i;
+    char tmp[8];
+
+    if (!is_name_start(s[*i])) {
+        if (!s[*i])
+            set_err(err, errlen, *i, "expected a label name");
+        else
+            set_err(err, errlen, *i, "expected a label name, found %s",
+                    show_char(s[*i], tmp));
+        return -1;
+    }
+    while (is_name_char(s[*i])) (*i)++;
+    if (!(m->name = strndup(s + start, *i - start))) {
+        set_err(err, errlen, start, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_op(const char *s, size_t *i, matcher *m, char *err,
+                    size_t errlen) {
+    static const struct {
+        const char *text;
+        match_op op;
+    } ops[] = {{"=~", MATCH_RE}, {"!~", MATCH_NRE}, {"!=", MATCH_NE},
+               {"=", MATCH_EQ}}; /* two-byte operators first */
+    char tmp[8];
+
+    for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+        size_t n = strlen(ops[k].text);
+        if (strncmp(s + *i, ops[k].text, n) == 0) {
+            m->op = ops[k].op;
+            *i += n;
+            return 0;
+        }
+    }
+    if (!s[*i])
+        set_err(err, errlen, *i, "expected =, !=, =~ or !~");
+    else
+        set_err(err, errlen, *i, "expected =, !=, =~ or !~, found %s",
+                show_char(s[*i], tmp));
+    return -1;
+}
+
+/* Reads "..." into out. As in Alertmanager, \" \\ and \n are escapes and any
+ * other backslash is kept, so =~"a\.b" means what a regex author expects. */
+static int parse_quoted(const char *s, size_t *i, char *out, char *err,
+                        size_t errlen) {
+    size_t start = (*i)++, n = 0;
+
+    for (;;) {
+        char c = s[*i];
+        if (!c || (c == '\\' && !s[*i + 1])) {
+            set_err(err, errlen, start, "unterminated quoted value");
+            return -1;
+        }
+        (*i)++;
+        if (c == '"') break;
+        if (c == '\\') {
+            char e = s[(*i)++];
+            if (e == 'n') {
+                c = '\n';
+            } else if (e == '"' || e == '\\') {
+                c = e;
+            } else {
+                out[n++] = '\\';
+                c = e;
+            }
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Reads a bare value: everything up to a blank or the end. */
+static int parse_bare(const char *s, size_t *i, char *out, char *err,
+                      size_t errlen) {
+    size_t n = 0;
+    char tmp[8];
+
+    while (s[*i] && !is_blank(s[*i])) {
+        char c = s[*i];
+        if (c == ',' || c == '"' || c == '\'') {
+            set_err(err, errlen, *i, "%s in an unquoted value",
+                    show_char(c, tmp));
+            return -1;
+        }
+        out[n++] = c;
+        (*i)++;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Skips a bracket expression starting at v[i] == '['. Returns the offset
+ * past its ']', or `len` when it never closes (regcomp reports that). */
+static size_t skip_bracket(const char *v, size_t i, size_t len) {
+    i++;
+    if (i < len && v[i] == '^') i++;
+    if (i < len && v[i] == ']') i++; /* a leading ] is literal */
+    while (i < len && v[i] != ']') {
+        /* [:alpha:], [.x.] and [=x=] may hold a ']' of their own */
+        if (v[i] == '[' && i + 1 < len && v[i + 1] &&
+            strchr(":.=", v[i + 1])) {
+            char close = v[i + 1];
+            i += 2;
+            while (i + 1 < len && !(v[i] == close && v[i + 1] == ']')) i++;
+            i += 2;
+            continue;
+        }
+        i++;
+    }
+    return i < len ? i + 1 : len;
+}
+
+/* Reads `{m}`, `{m,}` or `{m,n}` at v[*i]; returns the largest number of
+ * copies regcomp will make, or 0 when this is not an interval. */
+static size_t read_interval(const char *v, size_t *i, size_t len) {
+    size_t k = *i + 1, m = 0, n = 0, digits = 0;
+
+    while (k < len && v[k] >= '0' && v[k] <= '9') {
+        if (m < 100000) m = m * 10 + (size_t)(v[k] - '0');
+        k++;
+        digits++;
+    }
+    if (k < len && v[k] == ',') {
+        digits++; /* glibc reads {,n} as {0,n} */
+        k++;
+        while (k < len && v[k] >= '0' && v[k] <= '9') {
+            if (n < 100000) n = n * 10 + (size_t)(v[k] - '0');
+            k++;
+        }
+    }
+    if (!digits || k >= len || v[k] != '}') return 0;
+    *i = k + 1;
+    return (n > m ? n : m) + 1;
+}
+
+static size_t mul_sat(size_t a, size_t b) {
+    return (b && a > MAX_REGEX_COST / b) ? MAX_REGEX_COST + 1 : a * b;
+}
+
+/* Vets a regex before it is wrapped in ^( )$. An unmatched ')' is literal
+ * in glibc's ERE, so "a)|(b" would escape the anchors; back-references can
+ * take exponential time on alert-supplied text and Prometheus (RE2) has
+ * none; nested intervals such as ((a{99}){99}){99} make regcomp expand a
+ * huge automaton. Returns 0, or -1 with err filled. */
+static int check_regex(const char *v, size_t col, char *err, size_t errlen) {
+    size_t len = strlen(v), depth = 0, i = 0;
+    /* per open group: cost so far, and cost of the last atom */
+    size_t total[64] = {0}, last[64] = {0};
+
+    while (i < len) {
+        char c = v[i];
+        size_t atom = 1, copies;
+
+        if (c == '(') {
+            if (++depth >= 64) {
+                set_err(err, errlen, col, "regex nests groups too deeply");
+                return -1;
+            }
+            total[depth] = last[depth] = 0;
+            i++;
+            continue;
+        }
+        if (c == ')') {
+            if (depth == 0) {
+                set_err(err, errlen, col, "unbalanced ')' in regex");
+                return -1;
+            }
+            atom = total[depth--] + 1;
+            i++;
+        } else if (c == '{' && (copies = read_interval(v, &i, len))) {
+            total[depth] = mul_sat(last[depth], copies) + total[depth];
+            last[depth] = mul_sat(last[depth], copies);
+            atom = 0;
+        } else if (c == '\\' && i + 1 < len && v[i + 1] >= '1' &&
+                   v[i + 1] <= '9') {
+            set_err(err, errlen, col, "back-references are not supported");
+            return -1;
+        } else if (c == '[') {
+            i = skip_bracket(v, i, len);
+        } else if (c == '+') {
+            /* glibc copies x+ as xx*, so each stacked + doubles x */
+            total[depth] += last[depth];
+            last[depth] = mul_sat(last[depth], 2);
+            atom = 0;
+            i++;
+        } else {
+            i += (c == '\\' && i + 1 < len) ? 2 : 1;
+        }
+        if (atom) {
+            total[depth] += atom;
+            if (c != '*' && c != '?') last[depth] = atom;
+        }
+        if (total[depth] > MAX_REGEX_COST) {
+            set_err(err, errlen, col, "regex too complex");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int compile_regex(matcher *m, size_t col, char *err, size_t errlen) {
+    size_t n = strlen(m->value) + 5;
+    char *anchored = malloc(n);
+    int rc;
+
+    if (!anchored) {
+        set_err(err, errlen, col, "out of memory");
+        return -1;
+    }
+    if (check_regex(m->value, col, err, errlen) < 0) {
+        free(anchored);
+        return -1;
+    }
+    /* Prometheus semantics: the whole value must match, not a substring. */
+    snprintf(anchored, n, "^(%s)$", m->value);
+    rc = regcomp(&m->re, anchored, REG_EXTENDED | REG_NOSUB);
+    free(anchored);
+    if (rc != 0) {
+        char why[128];
+        regerror(rc, &m->re, why, sizeof(why));
+        set_err(err, errlen, col, "invalid regex \"%.64s\": %s", m->value, why);
+        return -1;
+    }
+    m->has_re = 1;
+    return 0;
+}
+
+int matcher_parse(const char *text, matcher **out, char *err, size_t errlen) {
+    int rc = -1;
+    matcher *m = NULL;
+    size_t i = 0, vstart;
+    char tmp[8];
+
+    if (!out || !text) {
+        set_err(err, errlen, 0, "no matcher");
+        return -1;
+    }
+    *out = NULL;
+    if (strnlen(text, MAX_TEXT + 1) > MAX_TEXT) {
+        set_err(err, errlen, MAX_TEXT, "matcher longer than %d bytes", MAX_TEXT);
+        return -1;
+    }
+    if (!(m = calloc(1, sizeof(*m))) ||
+        !(m->value = malloc(strlen(text) + 1))) {
+        set_err(err, errlen, 0, "out of memory");
+        goto out;
+    }
+    while (is_blank(text[i])) i++;
+    if (parse_name(text, &i, m, err, errlen) < 0) goto out;
+    while (is_blank(text[i])) i++;
+    if (parse_op(text, &i, m, err, errlen) < 0) goto out;
+    while (is_blank(text[i])) i++;
+    vstart = i;
+    if (text[i] == '"' ? parse_quoted(text, &i, m->value, err, errlen) < 0
+                       : parse_bare(text, &i, m->value, err, errlen) < 0)
+        goto out;
+    while (is_blank(text[i])) i++;
+    if (text[i]) {
+        set_err(err, errlen, i, "unexpected %s after the value",
+                show_char(text[i], tmp));
+        goto out;
+    }
+    if ((m->op == MATCH_RE || m->op == MATCH_NRE) &&
+        compile_regex(m, vstart, err, errlen) < 0)
+        goto out;
+    *out = m;
+    m = NULL;
+    rc = 0;
+out:
+    matcher_free(m);
+    return rc;
+}
+
+/* Formats a real in the shortest form that reads back the same, so a label
+ * of 0.1 compares equal to "0.1". */
+static void real_text(double d, char *out, size_t n) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, n, "%.*g", prec, d);
+        if (strtod(out, NULL) == d) break;
+    }
+    if (!strpbrk(out, ".eE")) strncat(out, ".0", n - strlen(out) - 1);
+}
+
+/* The text a field compares as: strings as themselves, other values as their
+ * JSON text, absent and null as "". Returns NULL only when out of memory;
+ * *heap is set when the caller must free it. */
+static const char *field_text(const json_t *v, char tmp[64], char **heap,
+                              size_t *len) {
+    const char *t = tmp;
+
+    *heap = NULL;
+    if (!v || json_is_null(v)) {
+        t = "";
+    } else if (json_is_string(v)) {
+        *len = json_string_length(v);
+        return json_string_value(v);
+    } else if (json_is_integer(v)) {
+        snprintf(tmp, 64, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_real(v)) {
+        real_text(json_real_value(v), tmp, 64);
+    } else if (json_is_boolean(v)) {
+        t = json_is_true(v) ? "true" : "false";
+    } else if (!(t = *heap = json_dumps(v, JSON_COMPACT))) {
+        return NULL;
+    }
+    *len = strlen(t);
+    return t;
+}
+
+static bool regex_matches(const regex_t *re, const char *t, size_t len) {
+#ifdef REG_STARTEND
+    /* A label may hold a NUL byte; match all of it, not the C-string prefix. */
+    regmatch_t span = {.rm_so = 0, .rm_eo = (regoff_t)len};
+    return regexec(re, t, 1, &span, REG_STARTEND) == 0;
+#else
+    (void)len;
+    return regexec(re, t, 0, NULL, 0) == 0;
+#endif
+}
+
+bool matcher_match(const matcher *m, const json_t *fields) {
+    char tmp[64], *heap;
+    const char *t;
+    size_t len = 0;
+    bool hit;
+
+    if (!m) return false;
+    t = field_text(json_is_object(fields) ? json_object_get(fields, m->name)
+                                          : NULL,
+                   tmp, &heap, &len);
+    if (!t) return false;
+    if (m->has_re)
+        hit = regex_matches(&m->re, t, len);
+    else
+        hit = len == strlen(m->value) && memcmp(t, m->value, len) == 0;
+    free(heap);
+    return (m->op == MATCH_EQ || m->op == MATCH_RE) ? hit : !hit;
+}
+
+const char *matcher_name(const matcher *m) { return m->name; }
+
+match_op matcher_op(const matcher *m) { return m->op; }
+
+const char *matcher_value(const matcher *m) { return m->value; }
+
+void matcher_free(matcher *m) {
+    if (!m) return;
+    if (m->has_re) regfree(&m->re);
+    free(m->name);
+    free(m->value);
+    free(m);
+}

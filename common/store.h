@@ -1,0 +1,52 @@
+/* store.h - the Redis connection: reconnects, AUTH, Lua scripts by SHA */
+#ifndef MUSTER_STORE_H
+#define MUSTER_STORE_H
+
+#include <stddef.h>
+#include <hiredis/hiredis.h>
+
+#include "common/config.h"
+
+typedef enum { SCRIPT_EXPAND, SCRIPT_START, SCRIPT_COMPLETE, SCRIPT_COUNT } store_script;
+
+typedef struct store store;
+
+/* Connects to the Redis that cfg names and loads the scripts. Returns the
+ * store (caller frees with store_close()) or NULL with err filled. The store
+ * copies what it needs from cfg. Not thread-safe: one thread uses a store. */
+store *store_open(const config *cfg, char *err, size_t errlen);
+
+void store_close(store *s);
+
+/* The key prefix ("muster"). */
+const char *store_prefix(const store *s);
+
+/* Whether the last command reached Redis. */
+int store_connected(const store *s);
+
+/* Runs one command (hiredis format). Returns the reply (caller frees with
+ * freeReplyObject()), or NULL when Redis cannot be reached; the connection is
+ * then dropped and made again by the next call. An error reply is returned
+ * as a reply of type REDIS_REPLY_ERROR. */
+redisReply *store_command(store *s, const char *fmt, ...);
+
+/* Same with an argument vector (binary safe). */
+redisReply *store_command_argv(store *s, int argc, const char **argv, const size_t *lens);
+
+/* Runs a script with no KEYS and the prefix as ARGV[1] followed by argv.
+ * Reloads the script when Redis has forgotten it. Returns the reply or NULL
+ * with err filled (connection lost, or the script raised an error). */
+redisReply *store_eval(store *s, store_script script, int argc, const char **argv,
+                       char *err, size_t errlen);
+
+/* Creates a stream's consumer group if it does not exist (MKSTREAM).
+ * Returns 0 or -1. */
+int store_group_create(store *s, const char *stream, const char *group);
+
+/* Appends queued commands and reads their replies in one round trip:
+ * store_append() queues, store_reply() returns replies in order
+ * (caller frees each). Returns -1 when the connection broke. */
+int store_append(store *s, const char *fmt, ...);
+int store_reply(store *s, redisReply **reply);
+
+#endif

@@ -1,0 +1,78 @@
+/* workflow.h - workflow files: load, validate, match alerts to them */
+#ifndef MUSTER_WORKFLOW_H
+#define MUSTER_WORKFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "common/matcher.h"
+
+#define WORKFLOW_MAX_STEPS 256
+#define WORKFLOW_MAX_FILE (1024 * 1024)
+
+typedef struct wf_trigger {
+    matcher **matchers;
+    size_t n;
+} wf_trigger;
+
+typedef struct wf_step {
+    char *id;
+    char *action;
+    char *pool;
+    size_t *needs; /* indexes into workflow.steps */
+    size_t nneeds;
+    int64_t timeout_ms; /* 0: the action's default */
+    bool continue_on_error;
+    json_t *with; /* the action's parameters, templates unrendered */
+} wf_step;
+
+typedef struct workflow {
+    char *name;
+    char *path;
+    wf_trigger *triggers;
+    size_t ntriggers;
+    wf_step *steps;
+    size_t nsteps;
+} workflow;
+
+typedef struct workflow_set {
+    workflow **items;
+    size_t n;
+} workflow_set;
+
+/* Collected problems, each "file:line:column: what is wrong". */
+typedef struct wf_diag {
+    char **msgs;
+    size_t n;
+} wf_diag;
+
+void wf_diag_free(wf_diag *d);
+
+/* Loads and validates one file. Every problem found is appended to d (the
+ * loader goes on after the first, so `muster validate` can show them all).
+ * Returns the workflow (caller frees with workflow_free()) or NULL when d
+ * gained at least one problem. */
+workflow *workflow_load_file(const char *path, wf_diag *d);
+
+/* Loads every *.yaml, *.yml and *.json file of a directory (or one file), in
+ * name order. Two workflows with one name is a problem. Returns the set
+ * (caller frees with workflow_set_free()) or NULL when d has problems. */
+workflow_set *workflow_load(const char *dir_or_file, wf_diag *d);
+
+/* True when any trigger of wf has all its matchers satisfied by `fields`
+ * (see alert_match_fields()). */
+bool workflow_matches(const workflow *wf, const json_t *fields);
+
+/* The step as the record a worker executes:
+ * {"id","action","pool","timeout_ms","continue_on_error","with"}. */
+json_t *workflow_step_json(const workflow *wf, size_t i);
+
+void workflow_free(workflow *wf);
+void workflow_set_free(workflow_set *s);
+
+/* Whether `action` names an action muster can run. */
+bool workflow_action_known(const char *action);
+
+#endif

@@ -1,0 +1,137 @@
+/* intake.c - alerts from Kafka into incidents and queued steps in Redis */
+#include "dispatcher/intake.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alert.h"
+#include "common/incident.h"
+#include "common/kafka.h"
+#include "common/log.h"
+
+static int dead_letter(intake *in, const char *topic, int32_t partition, int64_t offset,
+                       const char *payload, size_t len, const char *reason) {
+    char err[512], origin[320];
+    rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+    snprintf(origin, sizeof(origin), "%s/%d/%lld", topic, (int)partition, (long long)offset);
+    rd_kafka_header_add(h, "muster-error", -1, reason, -1);
+    rd_kafka_header_add(h, "muster-origin", -1, origin, -1);
+    /* The message goes on unchanged; the reason travels in the headers. */
+    if (kafka_produce_sync(in->producer, in->cfg->kafka_dlq_topic, NULL, payload, len, h, 10000,
+                           err, sizeof(err)) < 0) {
+        mlog(LOG_ERROR, NULL, "dead letter for %s not written: %s", origin, err);
+        return -1;
+    }
+    in->dead_letters++;
+    mlog(LOG_WARN, NULL, "alert at %s sent to %s: %s", origin, in->cfg->kafka_dlq_topic, reason);
+    return 0;
+}
+
+static const workflow *match(const intake *in, const alert *a) {
+    json_t *fields = alert_match_fields(a);
+    const workflow *found = NULL;
+    for (size_t i = 0; i < in->workflows->n && !found; i++)
+        if (workflow_matches(in->workflows->items[i], fields)) found = in->workflows->items[i];
+    json_decref(fields);
+    return found;
+}
+
+int intake_handle(intake *in, const char *topic, int32_t partition, int64_t offset,
+                  const char *payload, size_t len) {
+    alert_batch batch;
+    char err[1024], id[96];
+    int rc = 0;
+
+    if (alert_decode(payload, len, &batch, err, sizeof(err)) < 0)
+        return dead_letter(in, topic, partition, offset, payload, len, err);
+    for (size_t i = 0; i < batch.n; i++) {
+        const alert *a = &batch.items[i];
+        const workflow *wf = match(in, a);
+        alert_origin o = {topic, partition, offset, i};
+        int outcome = incident_record(in->store, a, wf, &o, id, sizeof(id), err, sizeof(err));
+        if (outcome < 0) {
+            mlog(LOG_WARN, NULL, "alert %s not recorded: %s", a->fingerprint, err);
+            rc = -1;
+            break;
+        }
+        in->alerts++;
+        log_ctx lc = {*id ? id : NULL, NULL, NULL};
+        switch (outcome) {
+        case RECORD_OPENED:
+            in->opened++;
+            mlog(LOG_INFO, &lc, "incident opened: workflow %s for \"%s\"", wf->name, a->summary);
+            break;
+        case RECORD_JOINED:
+            in->joined++;
+            mlog(LOG_INFO, &lc, "alert %s joined the open incident", a->fingerprint);
+            break;
+        case RECORD_RESOLVED:
+            in->resolved++;
+            mlog(LOG_INFO, &lc, "incident resolved by alert %s", a->fingerprint);
+            break;
+        case RECORD_DUPLICATE:
+            in->duplicates++;
+            mlog(LOG_INFO, NULL, "alert at %s/%d/%lld #%zu was recorded before", topic,
+                 (int)partition, (long long)offset, i);
+            break;
+        default:
+            if (!wf) in->unmatched++;
+            mlog(LOG_INFO, NULL, "alert %s (%s): no workflow matches and no incident is open",
+                 a->fingerprint, a->status);
+        }
+    }
+    alert_batch_free(&batch);
+    return rc;
+}
+
+static int connect_store(intake *in) {
+    char err[512];
+    int64_t delay = 100;
+    while (!*in->stop) {
+        if ((in->store = store_open(in->cfg, err, sizeof(err)))) return 0;
+        mlog(LOG_WARN, NULL, "%s; retrying in %lld ms", err, (long long)delay);
+        usleep((useconds_t)delay * 1000);
+        if ((delay *= 2) > 5000) delay = 5000;
+    }
+    return -1;
+}
+
+int intake_run(intake *in) {
+    char err[512];
+    if (connect_store(in) < 0) return 0;
+    if (!(in->producer = kafka_producer_new(in->cfg, kafka_sync_dr, NULL, err, sizeof(err))) ||
+        !(in->consumer = kafka_consumer_new(in->cfg, in->cfg->kafka_alerts_topic, err, sizeof(err)))) {
+        mlog(LOG_ERROR, NULL, "%s", err);
+        return 1;
+    }
+    mlog(LOG_INFO, NULL, "dispatcher consuming %s as group %s with %zu workflow(s)",
+         in->cfg->kafka_alerts_topic, in->cfg->kafka_group, in->workflows->n);
+    while (!*in->stop) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(in->consumer, 200);
+        if (!m) continue;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                mlog(LOG_WARN, NULL, "kafka consume: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        int64_t delay = 100;
+        /* Until Redis (or the dead-letter topic) has it, the offset is not
+         * stored; a stop in between leaves the message to be read again. */
+        while (intake_handle(in, topic, m->partition, m->offset, m->payload, m->len) < 0 &&
+               !*in->stop) {
+            usleep((useconds_t)delay * 1000);
+            if ((delay *= 2) > 5000) delay = 5000;
+        }
+        if (!*in->stop || delay == 100) {
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, topic, m->partition)->offset = m->offset + 1;
+            rd_kafka_offsets_store(in->consumer, l);
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* intake.h - alerts from Kafka into incidents and queued steps in Redis */
+#ifndef MUSTER_INTAKE_H
+#define MUSTER_INTAKE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+
+#include "common/config.h"
+#include "common/store.h"
+#include "common/workflow.h"
+
+typedef struct intake {
+    config *cfg;
+    workflow_set *workflows;
+    store *store;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer; /* dead letters */
+    volatile sig_atomic_t *stop;
+    uint64_t alerts, opened, joined, resolved, duplicates, unmatched, dead_letters;
+} intake;
+
+/* Handles one message: decodes it, records each alert, or writes it to the
+ * dead-letter topic with the reason. Returns 0 when the message is fully
+ * handled (its offset may be stored) or -1 when a server failed and the
+ * message must be handled again (nothing is lost or doubled: a repeat is
+ * recognised). */
+int intake_handle(intake *in, const char *topic, int32_t partition, int64_t offset,
+                  const char *payload, size_t len);
+
+/* Consumes until *stop is set, then commits and leaves the group. */
+int intake_run(intake *in);
+
+#endif

@@ -1,0 +1,54 @@
+/* main.c - muster-dispatcher: turns alerts on Kafka into incidents and tasks */
+#include <stdio.h>
+
+#include "common/daemon.h"
+#include "common/log.h"
+#include "dispatcher/intake.h"
+
+static const char usage[] =
+    "Usage: muster-dispatcher [OPTIONS]\n"
+    "\n"
+    "Consumes alerts from Kafka, matches them to workflows, records incidents and\n"
+    "queues their first steps in Redis. The Kafka offset is stored only after\n"
+    "Redis holds the work. Undecodable alerts go to the dead-letter topic.\n";
+
+int main(int argc, char **argv) {
+    config cfg;
+    wf_diag diag = {0};
+    intake in = {0};
+    int rc = daemon_init(argc, argv, "muster-dispatcher", usage, CFG_DISPATCHER, &cfg);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+
+    in.cfg = &cfg;
+    in.stop = &daemon_stop;
+    in.workflows = workflow_load(cfg.workflows_dir, &diag);
+    if (!in.workflows) {
+        for (size_t i = 0; i < diag.n; i++) fprintf(stderr, "%s\n", diag.msgs[i]);
+        fprintf(stderr, "muster-dispatcher: workflows in %s are not valid; not starting\n",
+                cfg.workflows_dir);
+        wf_diag_free(&diag);
+        config_free(&cfg);
+        return 2;
+    }
+    rc = intake_run(&in);
+    if (in.consumer) {
+        /* Commit what Redis already holds, then leave the group. */
+        rd_kafka_commit(in.consumer, NULL, 0);
+        rd_kafka_consumer_close(in.consumer);
+        rd_kafka_destroy(in.consumer);
+    }
+    if (in.producer) {
+        rd_kafka_flush(in.producer, 5000);
+        rd_kafka_destroy(in.producer);
+    }
+    mlog(LOG_INFO, NULL,
+         "dispatcher stopped: %llu alerts, %llu opened, %llu joined, %llu resolved, "
+         "%llu duplicates, %llu dead letters",
+         (unsigned long long)in.alerts, (unsigned long long)in.opened,
+         (unsigned long long)in.joined, (unsigned long long)in.resolved,
+         (unsigned long long)in.duplicates, (unsigned long long)in.dead_letters);
+    store_close(in.store);
+    workflow_set_free(in.workflows);
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# deps.sh - installs the Debian packages muster builds, tests and demos with.
+# Safe to run again: it installs only what is missing. Needs root or sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  librdkafka-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
+  libcmocka-dev libuv1-dev libfyaml-dev libmicrohttpd-dev
+  redis-server redis-tools
+  clang libclang-rt-14-dev
+  maven default-jre-headless
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Java 17 or newer is enough for the Kafka broker; do not pull a second JRE.
+if command -v java >/dev/null 2>&1; then
+  keep=(); for p in "${missing[@]}"; do [ "$p" = default-jre-headless ] || keep+=("$p"); done
+  missing=("${keep[@]+"${keep[@]}"}")
+fi
+if command -v mvn >/dev/null 2>&1; then
+  keep=(); for p in "${missing[@]}"; do [ "$p" = maven ] || keep+=("$p"); done
+  missing=("${keep[@]+"${keep[@]}"}")
+fi
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,29 @@
+/* sink_timer.h - muster-sink's delay queue: resumes suspended connections when due */
+#ifndef MUSTER_SINK_TIMER_H
+#define MUSTER_SINK_TIMER_H
+
+#include <microhttpd.h>
+
+struct sink_timer;
+
+/* Starts the timer thread. Returns 0, or -1 with err filled. The daemon
+ * whose connections it resumes must outlive sink_timer_stop(). Caller frees
+ * with sink_timer_free(). */
+int sink_timer_new(struct sink_timer **out, char *err, size_t errlen);
+
+/* Schedules MHD_resume_connection(conn) in delay_ms milliseconds. conn
+ * must already be suspended by the caller (an MHD access handler). Safe
+ * from any thread. Returns 0, or -1 when the timer is stopping or its queue
+ * is full; the caller then resumes conn itself. */
+int sink_timer_add(struct sink_timer *timer, struct MHD_Connection *conn,
+                   unsigned long delay_ms);
+
+/* Resumes every queued connection at once, ends the thread and waits for
+ * it; later sink_timer_add() calls fail. Call before MHD_stop_daemon(),
+ * which must not meet a suspended connection. Idempotent. */
+void sink_timer_stop(struct sink_timer *timer);
+
+/* Stops the timer if need be and frees it; sink_timer_free(NULL) is a no-op. */
+void sink_timer_free(struct sink_timer *timer);
+
+#endif

@@ -1,0 +1,312 @@
+/* worker.c - the worker's loop: lease tasks, run actions, complete, relay */
+#include "worker/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/template.h"
+#include "common/util.h"
+
+#define RELAY_BATCH 500
+#define RELAY_MAX_OUTSTANDING 20000
+#define RELAY_RECLAIM_MS 30000
+#define HEARTBEAT_MS 2000
+#define MAX_WAITFDS 1024
+
+static const action_impl *const actions[] = {&action_webhook, &action_exec};
+
+static const action_impl *find_action(const char *name) {
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (name && strcmp(actions[i]->name, name) == 0) return actions[i];
+    return NULL;
+}
+
+void task_finish(task *t, int succeeded, json_t *output, const char *error) {
+    t->done = true;
+    t->res.succeeded = succeeded;
+    json_decref(t->res.output);
+    t->res.output = output;
+    snprintf(t->error, sizeof(t->error), "%s", error ? error : "");
+    t->res.error = t->error;
+}
+
+/* Relay delivery reports arrive on the loop's thread (rd_kafka_poll). */
+static void relay_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    worker *w = opaque;
+    char *id = m->_private;
+    w->relay_outstanding--;
+    if (m->err) {
+        /* Left pending in the outbox: reclaimed and sent again later. */
+        mlog(LOG_WARN, NULL, "event %s not delivered: %s", id, rd_kafka_err2str(m->err));
+        free(id);
+        return;
+    }
+    w->events_published++;
+    if (w->nacked == w->capacked) {
+        size_t cap = w->capacked ? w->capacked * 2 : 256;
+        char **a = realloc(w->acked, cap * sizeof(*a));
+        if (!a) {
+            free(id);
+            return;
+        }
+        w->acked = a;
+        w->capacked = cap;
+    }
+    w->acked[w->nacked++] = id;
+}
+
+static char **split_pools(const char *text, size_t *n) {
+    char *copy = strdup(text), *save = NULL;
+    char **out = NULL;
+    *n = 0;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        char **o = realloc(out, (*n + 1) * sizeof(*o));
+        if (!o) break;
+        out = o;
+        out[(*n)++] = strdup(tok);
+    }
+    free(copy);
+    return out;
+}
+
+worker *worker_new(config *cfg, volatile sig_atomic_t *stop, char *err, size_t errlen) {
+    worker *w = calloc(1, sizeof(*w));
+    char host[64] = "worker";
+    if (!w) return NULL;
+    w->cfg = cfg;
+    w->stop = stop;
+    gethostname(host, sizeof(host) - 1);
+    if (*cfg->worker_id)
+        snprintf(w->consumer, sizeof(w->consumer), "%s", cfg->worker_id);
+    else
+        snprintf(w->consumer, sizeof(w->consumer), "%s-%d", host, (int)getpid());
+    w->pools = split_pools(cfg->worker_pools, &w->npools);
+    if (w->npools == 0) {
+        snprintf(err, errlen, "worker.pools names no pool");
+        goto fail;
+    }
+    if (!(w->multi = curl_multi_init())) {
+        snprintf(err, errlen, "curl_multi_init failed");
+        goto fail;
+    }
+    if (!(w->producer = kafka_producer_new(cfg, relay_dr, w, err, errlen))) goto fail;
+    return w;
+fail:
+    worker_free(w);
+    return NULL;
+}
+
+void worker_free(worker *w) {
+    if (!w) return;
+    if (w->producer) {
+        rd_kafka_flush(w->producer, 5000);
+        rd_kafka_destroy(w->producer);
+    }
+    if (w->multi) curl_multi_cleanup(w->multi);
+    for (size_t i = 0; i < w->npools; i++) free(w->pools[i]);
+    free(w->pools);
+    for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
+    free(w->acked);
+    store_close(w->store);
+    free(w);
+}
+
+static void task_free(worker *w, task *t) {
+    if (t->state && t->impl && t->impl->abort) t->impl->abort(w, t);
+    task_run_clear(&t->run);
+    json_decref(t->with);
+    json_decref(t->res.output);
+    free(t);
+}
+
+/* Leases and starts what fits. Returns how many were leased, -1 when Redis
+ * is unreachable. */
+static int lease_and_start(worker *w, int block_ms) {
+    size_t room = (size_t)w->cfg->worker_concurrency - w->inflight;
+    lease_item items[256];
+    char err[1024];
+    if (room > 256) room = 256;
+    if (room == 0) return 0;
+    int n = queue_lease(w->store, w->consumer, w->pools, w->npools, room, block_ms, items);
+    for (int i = 0; i < n; i++) {
+        task *t = calloc(1, sizeof(*t));
+        if (!t) break;
+        t->li = items[i];
+        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+        int rc = queue_task_start(w->store, w->consumer, &t->li, &t->run, err, sizeof(err));
+        if (rc <= 0) {
+            /* -1: Redis trouble; the message stays pending and is reclaimed. */
+            if (rc < 0) mlog(LOG_WARN, &lc, "cannot start task: %s", err);
+            task_free(w, t);
+            continue;
+        }
+        t->started_ms = mono_ms();
+        t->next = w->tasks;
+        w->tasks = t;
+        w->inflight++;
+        const char *action = json_string_value(json_object_get(t->run.def, "action"));
+        t->impl = find_action(action);
+        t->timeout_ms = json_integer_value(json_object_get(t->run.def, "timeout_ms"));
+        mlog(LOG_DEBUG, &lc, "started %s (attempt %d)", action ? action : "?", t->run.attempt);
+        if (!t->impl) {
+            task_finish(t, 0, NULL, "this worker has no such action");
+            continue;
+        }
+        t->with = template_render_json(json_object_get(t->run.def, "with"), t->run.ctx,
+                                       TEMPLATE_MAX_OUTPUT, err, sizeof(err));
+        if (!t->with) {
+            char msg[1100];
+            snprintf(msg, sizeof(msg), "template: %s", err);
+            task_finish(t, 0, NULL, msg);
+            continue;
+        }
+        t->impl->start(w, t);
+    }
+    return n;
+}
+
+static void finish_curl(worker *w) {
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(w->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        task *t = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        if (t && t->impl && t->impl->curl_done) t->impl->curl_done(w, t, m->data.result);
+    }
+}
+
+/* Completes finished tasks in Redis and frees them. */
+static void complete_done(worker *w) {
+    char err[1024];
+    for (task **pp = &w->tasks; *pp;) {
+        task *t = *pp;
+        if (!t->done) {
+            pp = &t->next;
+            continue;
+        }
+        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+        t->res.duration_ms = mono_ms() - t->started_ms;
+        int rc = queue_task_complete(w->store, w->consumer, &t->li, &t->run, &t->res, err,
+                                     sizeof(err));
+        if (rc < 0) {
+            /* Redis is away: keep the result and try again next turn. */
+            mlog(LOG_WARN, &lc, "cannot complete task yet: %s", err);
+            return;
+        }
+        if (rc == 1) {
+            w->fenced++;
+            mlog(LOG_WARN, &lc, "result discarded: %s", err);
+        } else if (t->res.succeeded) {
+            w->completed++;
+            mlog(LOG_INFO, &lc, "step succeeded in %lld ms", (long long)t->res.duration_ms);
+        } else {
+            w->failed++;
+            mlog(LOG_WARN, &lc, "step failed: %s", t->error);
+        }
+        *pp = t->next;
+        w->inflight--;
+        task_free(w, t);
+    }
+}
+
+static void relay(worker *w) {
+    outbox_item items[RELAY_BATCH];
+    rd_kafka_poll(w->producer, 0);
+    if (w->nacked) {
+        if (outbox_ack(w->store, w->acked, w->nacked) == 0) {
+            for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
+            w->nacked = 0;
+        }
+    }
+    if (w->relay_outstanding >= RELAY_MAX_OUTSTANDING) return;
+    int n = outbox_read(w->store, w->consumer, RELAY_BATCH, RELAY_RECLAIM_MS, items);
+    for (int i = 0; i < n; i++) {
+        char *id = strdup(items[i].id);
+        rd_kafka_resp_err_t rc = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_TOPIC(w->cfg->kafka_events_topic),
+            RD_KAFKA_V_KEY(items[i].key, strlen(items[i].key)),
+            RD_KAFKA_V_VALUE(items[i].event, strlen(items[i].event)),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(id), RD_KAFKA_V_END);
+        if (rc) {
+            /* Queue full: it stays pending and is reclaimed later. */
+            mlog(LOG_WARN, NULL, "event %s not queued: %s", id, rd_kafka_err2str(rc));
+            free(id);
+        } else {
+            w->relay_outstanding++;
+        }
+    }
+    outbox_items_free(items, n > 0 ? (size_t)n : 0);
+}
+
+static void heartbeat(worker *w) {
+    int64_t now = now_ms();
+    if (now - w->last_heartbeat < HEARTBEAT_MS) return;
+    w->last_heartbeat = now;
+    redisReply *r = store_command(w->store, "HSET %s:workers %s %lld", store_prefix(w->store),
+                                  w->consumer, (long long)now);
+    if (r) freeReplyObject(r);
+}
+
+static int connect_store(worker *w) {
+    char err[512];
+    int64_t delay = 100;
+    while (!*w->stop) {
+        if ((w->store = store_open(w->cfg, err, sizeof(err))) &&
+            queue_prepare(w->store, w->pools, w->npools) == 0)
+            return 0;
+        store_close(w->store);
+        w->store = NULL;
+        mlog(LOG_WARN, NULL, "%s; retrying in %lld ms", err, (long long)delay);
+        usleep((useconds_t)delay * 1000);
+        if ((delay *= 2) > 5000) delay = 5000;
+    }
+    return -1;
+}
+
+int worker_run(worker *w) {
+    struct curl_waitfd fds[MAX_WAITFDS];
+    if (connect_store(w) < 0) return 0;
+    mlog(LOG_INFO, NULL, "worker %s leasing from %zu pool(s), concurrency %lld", w->consumer,
+         w->npools, (long long)w->cfg->worker_concurrency);
+    while (!*w->stop || w->inflight > 0) {
+        int leased = 0;
+        if (!*w->stop) {
+            /* Idle: wait on Redis for work; busy: only look. */
+            leased = lease_and_start(w, w->inflight == 0 ? (int)w->cfg->worker_poll_ms : 0);
+            if (leased < 0) usleep(200 * 1000);
+        }
+        relay(w);
+        heartbeat(w);
+        int nfds = 0, running = 0;
+        for (task *t = w->tasks; t; t = t->next)
+            if (!t->done && t->impl && t->impl->waitfds)
+                nfds += t->impl->waitfds(t, fds + nfds, MAX_WAITFDS - nfds);
+        if (w->inflight > 0) curl_multi_poll(w->multi, fds, (unsigned)nfds, 20, NULL);
+        curl_multi_perform(w->multi, &running);
+        finish_curl(w);
+        for (task *t = w->tasks; t; t = t->next)
+            if (!t->done && t->impl && t->impl->service) t->impl->service(w, t);
+        complete_done(w);
+    }
+    /* Deliver what is still in flight before leaving. */
+    for (int i = 0; i < 50 && w->relay_outstanding > 0; i++) {
+        rd_kafka_poll(w->producer, 100);
+    }
+    relay(w);
+    rd_kafka_flush(w->producer, 5000);
+    rd_kafka_poll(w->producer, 0);
+    if (w->nacked && outbox_ack(w->store, w->acked, w->nacked) == 0) {
+        for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
+        w->nacked = 0;
+    }
+    mlog(LOG_INFO, NULL, "worker %s stopped: %llu succeeded, %llu failed, %llu events published",
+         w->consumer, (unsigned long long)w->completed, (unsigned long long)w->failed,
+         (unsigned long long)w->events_published);
+    return 0;
+}
