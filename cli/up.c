@@ -94,6 +94,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
     const char *dir_opt = cli_option(argc, argv, "--state-dir");
     const char *env_file = cli_option(argc, argv, "--env-file");
     const char *wf_opt = cli_option(argc, argv, "--workflows");
+    const char *kafka_opt = cli_option(argc, argv, "--kafka");
     char exe[PATH_MAX], bindir[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], err[512];
     char dispatcher[PATH_MAX + 32], worker[PATH_MAX + 32], port_text[16];
     pid_t redis = -1, disp = -1, workers[UP_MAX_WORKERS] = {0};
@@ -102,11 +103,13 @@ int cmd_up(config *cfg, int argc, char **argv) {
     int rc = EXIT_FAIL;
 
     if (cli_flag(argc, argv, "--help")) {
-        printf("Usage: muster up [--workers N] [--workflows DIR] [--state-dir DIR] [--env-file FILE]\n\n"
+        printf("Usage: muster up [--workers N] [--workflows DIR] [--state-dir DIR] [--env-file FILE]\n"
+               "                 [--kafka BROKERS]\n\n"
                "Runs the whole pipeline on this machine: an embedded Kafka (librdkafka's mock\n"
                "cluster, on loopback), a redis-server child on a free port, the dispatcher and\n"
                "N workers (default 2). Prints where each part listens; --env-file also writes\n"
-               "them as MUSTER_* variables for other shells. Stops everything on Ctrl-C.\n");
+               "them as MUSTER_* variables for other shells. Stops everything on Ctrl-C.\n"
+               "--kafka uses the Kafka at BROKERS instead of the embedded one.\n");
         return EXIT_OK;
     }
     int nworkers = workers_opt ? atoi(workers_opt) : 2;
@@ -141,14 +144,16 @@ int cmd_up(config *cfg, int argc, char **argv) {
         fprintf(stderr, "muster up: kafka: %s\n", err);
         return EXIT_FAIL;
     }
-    mc = rd_kafka_mock_cluster_new(rk, 1);
-    if (!mc) {
-        fprintf(stderr, "muster up: cannot start the embedded Kafka\n");
-        goto out;
-    }
     const char *topics[] = {cfg->kafka_alerts_topic, cfg->kafka_events_topic, cfg->kafka_dlq_topic};
-    for (int i = 0; i < 3; i++) rd_kafka_mock_topic_create(mc, topics[i], 3, 1);
-    const char *brokers = rd_kafka_mock_cluster_bootstraps(mc);
+    const char *brokers = kafka_opt;
+    if (!kafka_opt) {
+        if (!(mc = rd_kafka_mock_cluster_new(rk, 1))) {
+            fprintf(stderr, "muster up: cannot start the embedded Kafka\n");
+            goto out;
+        }
+        for (int i = 0; i < 3; i++) rd_kafka_mock_topic_create(mc, topics[i], 3, 1);
+        brokers = rd_kafka_mock_cluster_bootstraps(mc);
+    }
 
     /* Redis: a child on a free port, its files in the state directory. */
     int port = free_port();
@@ -177,7 +182,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
         if ((workers[i] = spawn(w_argv, NULL)) < 0) goto out;
     }
     printf("muster up: embedded pipeline running\n"
-           "  kafka       %s (embedded mock cluster; topics %s, %s, %s)\n"
+           "  kafka       %s (%s; topics %s, %s, %s)\n"
            "  redis       127.0.0.1:%d (state in %s)\n"
            "  dispatcher  pid %d, workflows from %s\n"
            "  workers     %d\n\n"
@@ -185,7 +190,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
            "  export MUSTER_KAFKA_BROKERS=%s MUSTER_REDIS_PORT=%d\n"
            "  muster send-alert docs/examples/alerts/disk-full.json\n"
            "  muster status; muster incident list\n",
-           brokers, topics[0], topics[1], topics[2], port, dir, (int)disp,
+           brokers, mc ? "embedded mock cluster" : "external", topics[0], topics[1], topics[2], port, dir, (int)disp,
            wf_opt ? wf_opt : cfg->workflows_dir, nworkers, brokers, port);
     fflush(stdout);
     if (env_file) {

@@ -163,6 +163,13 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen) {
     }
     while (fgets(line, sizeof(line), f)) {
         lineno++;
+        /* A line fgets() could not hold would otherwise be read as two. */
+        size_t n = strlen(line);
+        if (n > 0 && line[n - 1] != '\n' && !feof(f) && getc(f) != EOF) {
+            snprintf(err, errlen, "%s:%d: line is too long (more than %zu bytes)", path, lineno,
+                     sizeof(line) - 2);
+            goto out;
+        }
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
         char *text = trim(line);

@@ -21,11 +21,20 @@ int64_t mono_ms(void) {
 }
 
 void format_rfc3339(int64_t ms, char *buf, size_t len) {
-    time_t secs = (time_t)(ms / 1000);
+    /* Floor division, so times before 1970 keep a positive millisecond. */
+    int64_t secs = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    time_t t = (time_t)secs;
     struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (n > 0 && n < len) snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
+    size_t n = 0;
+    if (len == 0) return;
+    /* strftime() leaves buf undefined when it does not fit. */
+    if (gmtime_r(&t, &tm)) n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    buf[n] = '\0';
+    if (n > 0) snprintf(buf + n, len - n, ".%03dZ", (int)frac);
 }
 
 void id_new(const char *prefix, char *buf, size_t len) {
@@ -83,9 +92,13 @@ fail:
 
 int duration_parse(const char *text, int64_t *ms) {
     char *end;
+    /* Plain decimals only: strtod() would also take blanks, signs, hex,
+     * exponents, "inf" and "nan". */
+    size_t digits = strspn(text, "0123456789.");
+    if (digits == 0 || text[0] == '.') return -1;
     errno = 0;
     double v = strtod(text, &end);
-    if (end == text || errno || v < 0) return -1;
+    if (end != text + digits || errno || !(v >= 0)) return -1;
     double mult;
     if (*end == '\0' || strcmp(end, "ms") == 0) mult = 1;
     else if (strcmp(end, "s") == 0) mult = 1000;

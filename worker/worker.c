@@ -14,6 +14,7 @@
 #define RELAY_BATCH 500
 #define RELAY_MAX_OUTSTANDING 20000
 #define RELAY_RECLAIM_MS 30000
+#define RELAY_LEASE_MS 5000
 #define HEARTBEAT_MS 2000
 #define MAX_WAITFDS 1024
 
@@ -215,17 +216,47 @@ static void complete_done(worker *w) {
     }
 }
 
+/* One relay at a time: two would interleave one incident's events on its
+ * partition. The lease lives in Redis and is renewed while the holder lives;
+ * when it lapses another worker takes over, and the events the old holder
+ * left unacknowledged are sent again (consumers drop repeats by event id). */
+static void relay_lease(worker *w) {
+    int64_t now = mono_ms();
+    if (now - w->leader_checked < RELAY_LEASE_MS / 5) return;
+    w->leader_checked = now;
+    char key[256];
+    snprintf(key, sizeof(key), "%s:relay:leader", store_prefix(w->store));
+    redisReply *r = store_command(w->store, "SET %s %s NX PX %d", key, w->consumer, RELAY_LEASE_MS);
+    bool held = r && r->type == REDIS_REPLY_STATUS;
+    if (r) freeReplyObject(r);
+    if (!held) {
+        r = store_command(w->store, "GET %s", key);
+        held = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, w->consumer) == 0;
+        if (r) freeReplyObject(r);
+        if (held && (r = store_command(w->store, "PEXPIRE %s %d", key, RELAY_LEASE_MS)))
+            freeReplyObject(r);
+    }
+    if (held && !w->leader) {
+        mlog(LOG_INFO, NULL, "this worker now relays events to %s", w->cfg->kafka_events_topic);
+        w->reclaim_all = true;
+    }
+    w->leader = held;
+}
+
 static void relay(worker *w) {
     outbox_item items[RELAY_BATCH];
     rd_kafka_poll(w->producer, 0);
+    relay_lease(w);
     if (w->nacked) {
         if (outbox_ack(w->store, w->acked, w->nacked) == 0) {
             for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
             w->nacked = 0;
         }
     }
-    if (w->relay_outstanding >= RELAY_MAX_OUTSTANDING) return;
-    int n = outbox_read(w->store, w->consumer, RELAY_BATCH, RELAY_RECLAIM_MS, items);
+    if (!w->leader || w->relay_outstanding >= RELAY_MAX_OUTSTANDING) return;
+    int n = outbox_read(w->store, w->consumer, RELAY_BATCH, w->reclaim_all ? 1 : RELAY_RECLAIM_MS,
+                        items);
+    if (n >= 0) w->reclaim_all = false;
     for (int i = 0; i < n; i++) {
         char *id = strdup(items[i].id);
         rd_kafka_resp_err_t rc = rd_kafka_producev(

@@ -65,6 +65,9 @@ struct worker {
     size_t nacked, capacked;
     size_t relay_outstanding;
     int64_t last_heartbeat;
+    int64_t leader_checked; /* when the relay lease was last taken or renewed */
+    bool leader;            /* this worker holds the relay lease */
+    bool reclaim_all;       /* just became leader: take over every pending event */
     /* counters, for logs and /metrics later */
     uint64_t completed, failed, fenced, events_published;
 };

@@ -50,7 +50,7 @@ static const struct opt_spec {
     {"log", OPT_STRING, "FILE", NULL, 0, 0, offsetof(struct options, log),
      "append every request to FILE as one JSON line"},
     {"routes", OPT_STRING, "FILE", NULL, 0, 0, offsetof(struct options, routes),
-     "JSON array of reply rules (docs/sink.md); without it every request gets 200 {\"ok\":true}"},
+     "JSON array of reply rules (docs/sink.md); default: 200 {\"ok\":true} to all"},
     {"threads", OPT_UINT, "N", "2", 1, THREADS_MAX, offsetof(struct options, threads),
      "HTTP worker threads"},
 };

@@ -242,8 +242,9 @@ static enum MHD_Result send_stats(struct sink_server *srv, struct MHD_Connection
     enum MHD_Result ret = MHD_NO;
 
     req->replied = 1;
-    doc = json_pack("{s:I, s:I, s:o}", "requests", (json_int_t)atomic_load(&srv->sent),
-                    "unmatched", (json_int_t)atomic_load(&srv->unmatched), "by_route",
+    doc = json_pack("{s:I, s:I, s:I, s:o}", "requests", (json_int_t)atomic_load(&srv->sent),
+                    "unmatched", (json_int_t)atomic_load(&srv->unmatched), "delayed",
+                    (json_int_t)atomic_load(&srv->delayed), "by_route",
                     sink_routes_stats(srv->routes));
     if (!doc || !(text = json_dumps(doc, JSON_COMPACT)))
         goto out;

@@ -1,0 +1,103 @@
+# e2e.sh - sourced by tests/e2e/*.sh: a temp dir, a local receiver, the
+# pipeline (muster up) on embedded or real Kafka, and helpers to read what
+# came out. Every wait is bounded; everything started is stopped on exit.
+set -euo pipefail
+
+SRC=${MUSTER_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BIN=${MUSTER_BIN_DIR:-$SRC/build}
+E2E_DIR=$(mktemp -d /tmp/muster-e2e-XXXXXX)
+E2E_PIDS=()
+E2E_KAFKA_DIR=""
+
+e2e_cleanup() {
+  local rc=$?
+  for p in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$E2E_KAFKA_DIR" ]; then bash "$SRC/scripts/kafka.sh" stop "$E2E_KAFKA_DIR" >/dev/null 2>&1 || true; fi
+  if [ $rc -ne 0 ]; then
+    echo "---- logs (test failed, rc=$rc) ----" >&2
+    tail -n 40 "$E2E_DIR"/up.log 2>/dev/null >&2 || true
+  fi
+  rm -rf "$E2E_DIR"
+}
+trap e2e_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_for() {
+  local limit=$1; shift
+  local end=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.1
+  done
+}
+
+# start_sink ROUTES: the local receiver; sets SINK_PORT, SINK_LOG.
+start_sink() {
+  SINK_LOG=$E2E_DIR/sink.log
+  "$BIN/muster-sink" --port 0 --port-file "$E2E_DIR/sink.port" --log "$SINK_LOG" \
+    --routes "$1" >"$E2E_DIR/sink.out" 2>&1 &
+  E2E_PIDS+=($!)
+  wait_for 10 test -s "$E2E_DIR/sink.port" || fail "muster-sink did not start"
+  SINK_PORT=$(cat "$E2E_DIR/sink.port")
+}
+
+# workflows_from DIR: copies workflow files, pointing port 18080 at the sink.
+workflows_from() {
+  mkdir -p "$E2E_DIR/workflows"
+  for f in "$1"/*.yaml; do
+    sed "s#127.0.0.1:18080#127.0.0.1:${SINK_PORT}#g" "$f" >"$E2E_DIR/workflows/$(basename "$f")"
+  done
+}
+
+# start_real_kafka: a real broker (scripts/kafka.sh); sets KAFKA_BROKERS.
+start_real_kafka() {
+  E2E_KAFKA_DIR=$E2E_DIR/kafka
+  mkdir -p "$E2E_KAFKA_DIR"
+  bash "$SRC/scripts/kafka.sh" start "$E2E_KAFKA_DIR" >/dev/null || fail "kafka broker did not start"
+  KAFKA_BROKERS=$(cat "$E2E_KAFKA_DIR/bootstrap")
+}
+
+# start_pipeline [BROKERS]: muster up with N workers; exports MUSTER_* so
+# the muster command talks to it.
+start_pipeline() {
+  local kafka=()
+  [ -n "${1:-}" ] && kafka=(--kafka "$1")
+  MUSTER_LOG_LEVEL=${MUSTER_LOG_LEVEL:-info} "$BIN/muster" up --workers "${WORKERS:-2}" \
+    --workflows "$E2E_DIR/workflows" --state-dir "$E2E_DIR/state" --env-file "$E2E_DIR/env" \
+    "${kafka[@]+"${kafka[@]}"}" >"$E2E_DIR/up.out" 2>"$E2E_DIR/up.log" &
+  E2E_PIDS+=($!)
+  wait_for 30 test -s "$E2E_DIR/env" || { cat "$E2E_DIR/up.log" >&2; fail "muster up did not start"; }
+  set -a; . "$E2E_DIR/env"; set +a
+}
+
+# events_until N [SECONDS]: reads muster.events from the start until at least
+# N events arrived; writes them (one JSON per line, with key and offset) to
+# $E2E_DIR/events.jsonl.
+events_until() {
+  local want=$1 limit=${2:-60}
+  local end=$((SECONDS + limit))
+  while :; do
+    kcat -b "$MUSTER_KAFKA_BROKERS" -C -t muster.events -o beginning -e -q -J 2>/dev/null \
+      >"$E2E_DIR/events.raw" || true
+    jq -c '{key, partition, offset, ev: (.payload | fromjson)}' "$E2E_DIR/events.raw" \
+      >"$E2E_DIR/events.jsonl" 2>/dev/null || true
+    [ "$(wc -l <"$E2E_DIR/events.jsonl")" -ge "$want" ] && return 0
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.5
+  done
+}
+
+# dlq_dump: the dead-letter topic as JSON lines with headers.
+dlq_dump() {
+  kcat -b "$MUSTER_KAFKA_BROKERS" -C -t muster.alerts.dlq -o beginning -e -q -J 2>/dev/null || true
+}
+
+# count_events JQ_FILTER: how many events satisfy the filter (over .ev).
+count_events() { jq -c "select(.ev | $1)" "$E2E_DIR/events.jsonl" | wc -l; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; pass "$1 = $3"; }
