@@ -50,7 +50,7 @@ static alert *batch_push(alert_batch *b) {
 static json_t *string_map(const json_t *obj, const char *field, char *err, size_t errlen) {
     const char *k;
     json_t *v;
-    if (!obj) return json_object();
+    if (!obj || json_is_null(obj)) return json_object(); /* Go sends a nil map as null */
     if (!json_is_object(obj)) {
         snprintf(err, errlen, "field \"%s\" must be an object of strings", field);
         return NULL;
@@ -69,7 +69,7 @@ static int sort_keys(const void *a, const void *b) {
 }
 
 void alert_fingerprint_labels(const json_t *labels, char *buf, size_t len) {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
     size_t n = json_object_size(labels), i = 0;
     const char **keys = calloc(n ? n : 1, sizeof(*keys));
     const char *k;

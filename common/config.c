@@ -245,8 +245,9 @@ void config_print_markdown(FILE *out) {
         env_name(s->key, name, sizeof(name));
         if (s->type != T_STRING)
             snprintf(range, sizeof(range), "%lld..%lld", (long long)s->min, (long long)s->max);
-        fprintf(out, "| `%s` | `%s` | %s | `%s` | %s | %s%s%s | %s |\n", s->key, name,
-                type_name(s->type), s->def, range, (s->programs & D) ? "D" : "",
+        fprintf(out, "| `%s` | `%s` | %s | %s%s%s | %s | %s%s%s | %s |\n", s->key, name,
+                type_name(s->type), *s->def ? "`" : "", *s->def ? s->def : "(empty)",
+                *s->def ? "`" : "", range, (s->programs & D) ? "D" : "",
                 (s->programs & W) ? "W" : "", (s->programs & C) ? "C" : "", s->help);
     }
 }

@@ -359,6 +359,8 @@ cds_finish() { # dir clean(0|1)
   read -r tmp archive <"$dir/cds-dump" || true
   rm -f "$dir/cds-dump"
   if [ "$clean" = 1 ] && [ -n "$tmp" ] && [ -s "$tmp" ]; then
+    # Archives for other JDKs/flags/jars are dead weight (~50 MB each).
+    find "$(dirname "$archive")" -maxdepth 1 -name 'broker-*.jsa' ! -name "${archive##*/}" -delete
     mv -f "$tmp" "$archive"
   else
     rm -f "$tmp"
