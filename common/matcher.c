@@ -8,7 +8,9 @@
 #include <string.h>
 
 #define MAX_TEXT 4096        /* bytes in one matcher */
-#define MAX_REGEX_COST 20000 /* estimated NFA size a regex may expand to */
+#define MAX_REGEX_COST 4000  /* estimated NFA nodes a regex may expand to */
+#define MAX_EMPTY_LOOPS 8    /* repeats of something that can match "" */
+#define MAX_GROUP_DEPTH 32   /* nested ( ) in a regex */
 
 struct matcher {
     char *name;
@@ -171,90 +173,158 @@ static size_t skip_bracket(const char *v, size_t i, size_t len) {
     return i < len ? i + 1 : len;
 }
 
-/* Reads `{m}`, `{m,}` or `{m,n}` at v[*i]; returns the largest number of
- * copies regcomp will make, or 0 when this is not an interval. */
-static size_t read_interval(const char *v, size_t *i, size_t len) {
-    size_t k = *i + 1, m = 0, n = 0, digits = 0;
+/* Reads `{m}`, `{m,}`, `{m,n}` or `{,n}` at v[*i] into *lo and *hi (0 when
+ * open-ended). Returns 1 and moves *i past it, or 0 when this '{' is not an
+ * interval (regcomp then reports it). */
+static int read_interval(const char *v, size_t *i, size_t len, size_t *lo,
+                         size_t *hi) {
+    size_t k = *i + 1, digits = 0, *bound = lo;
 
-    while (k < len && v[k] >= '0' && v[k] <= '9') {
-        if (m < 100000) m = m * 10 + (size_t)(v[k] - '0');
-        k++;
-        digits++;
-    }
-    if (k < len && v[k] == ',') {
-        digits++; /* glibc reads {,n} as {0,n} */
-        k++;
-        while (k < len && v[k] >= '0' && v[k] <= '9') {
-            if (n < 100000) n = n * 10 + (size_t)(v[k] - '0');
-            k++;
+    *lo = *hi = 0;
+    for (; k < len; k++) {
+        if (v[k] >= '0' && v[k] <= '9') {
+            if (*bound < 100000) *bound = *bound * 10 + (size_t)(v[k] - '0');
+            digits++;
+        } else if (v[k] == ',' && bound == lo) {
+            bound = hi;
+            digits++; /* glibc reads {,n} as {0,n} */
+        } else {
+            break;
         }
     }
     if (!digits || k >= len || v[k] != '}') return 0;
+    if (bound == lo) *hi = *lo; /* {m} */
     *i = k + 1;
-    return (n > m ? n : m) + 1;
+    return 1;
+}
+
+/* What the vetting scan knows about a piece of regex: how many nodes glibc
+ * builds for it, how many loops over something that can match "" it holds
+ * (glibc's regcomp is exponential in those: (a*)*(a*)*... 24 times takes
+ * seconds), and whether it can match "". Counts saturate past the limits. */
+typedef struct piece {
+    size_t nodes, empty_loops;
+    int nullable;
+} piece;
+
+/* One open group: the sum so far, its last atom, and how many atoms of the
+ * current branch cannot match "" (the branch is nullable when none). */
+typedef struct frame {
+    piece sum, last;
+    size_t solid;
+    int any_nullable; /* a finished branch can match "" */
+    int quantifiable; /* last atom may take a quantifier */
+    int quantified;   /* last token was a quantifier: 2 if it allowed 0 */
+} frame;
+
+static size_t add_sat(size_t a, size_t b) {
+    return a + b > MAX_REGEX_COST ? MAX_REGEX_COST + 1 : a + b;
 }
 
 static size_t mul_sat(size_t a, size_t b) {
     return (b && a > MAX_REGEX_COST / b) ? MAX_REGEX_COST + 1 : a * b;
 }
 
-/* Vets a regex before it is wrapped in ^( )$. An unmatched ')' is literal
- * in glibc's ERE, so "a)|(b" would escape the anchors; back-references can
- * take exponential time on alert-supplied text and Prometheus (RE2) has
- * none; nested intervals such as ((a{99}){99}){99} make regcomp expand a
- * huge automaton. Returns 0, or -1 with err filled. */
-static int check_regex(const char *v, size_t col, char *err, size_t errlen) {
-    size_t len = strlen(v), depth = 0, i = 0;
-    /* per open group: cost so far, and cost of the last atom */
-    size_t total[64] = {0}, last[64] = {0};
+static void add_atom(frame *f, piece a) {
+    f->sum.nodes = add_sat(f->sum.nodes, a.nodes);
+    f->sum.empty_loops = add_sat(f->sum.empty_loops, a.empty_loops);
+    if (!a.nullable) f->solid++;
+    f->last = a;
+    f->quantifiable = 1;
+    f->quantified = 0;
+}
 
-    while (i < len) {
+/* Applies a quantifier allowing lo..hi copies (hi 0: unbounded) to the last
+ * atom; glibc duplicates the atom's tree for each copy beyond one. Returns
+ * 0, -1 when stacked on another quantifier, -2 when nothing precedes it. */
+static int quantify(frame *f, size_t lo, size_t hi, int lazy_ok) {
+    piece *l = &f->last;
+    size_t extra = (hi ? hi : lo + 1) - 1;
+
+    if (!f->quantifiable) {
+        /* Go's lazy `*?` or `{0,n}?` matches the same strings as `*` or
+         * `{0,n}`, where glibc reads (x*)?; after `+` the two would differ
+         * on "". Any other stacking is RE2's "nested repetition". */
+        if (f->quantified == 2 && lazy_ok) {
+            f->quantified = 1; /* and nothing may follow it */
+            return 0;
+        }
+        return f->quantified ? -1 : -2;
+    }
+    f->sum.nodes = add_sat(f->sum.nodes, mul_sat(l->nodes, extra) + 1);
+    f->sum.empty_loops =
+        add_sat(f->sum.empty_loops, mul_sat(l->empty_loops, extra));
+    if (l->nullable && hi != 1) f->sum.empty_loops = add_sat(f->sum.empty_loops, 1);
+    if (lo == 0 && !l->nullable) f->solid--;
+    f->quantifiable = 0;
+    f->quantified = lo == 0 ? 2 : 1;
+    return 0;
+}
+
+static const char *quantify_err(int rc) {
+    if (rc == -1) return "nested repetition operator in regex";
+    if (rc == -2) return "repetition operator with nothing to repeat";
+    return NULL;
+}
+
+/* Vets a regex before it is wrapped in ^( )$ and compiled. An unmatched ')'
+ * is literal in glibc's ERE, so "a)|(b" would escape the anchors;
+ * back-references can take exponential time on alert-supplied text and
+ * Prometheus (RE2) has none; and some small patterns make regcomp build a
+ * huge automaton or take exponential time. Returns 0, or -1 with err filled. */
+static int check_regex(const char *v, size_t col, char *err, size_t errlen) {
+    size_t len = strlen(v), depth = 0, i = 0, lo, hi;
+    frame st[MAX_GROUP_DEPTH + 1], *f = st;
+    const char *why = NULL;
+
+    memset(f, 0, sizeof(*f));
+    while (i < len && !why) {
         char c = v[i];
-        size_t atom = 1, copies;
+        piece atom = {1, 0, 0};
 
         if (c == '(') {
-            if (++depth >= 64) {
-                set_err(err, errlen, col, "regex nests groups too deeply");
-                return -1;
-            }
-            total[depth] = last[depth] = 0;
+            if (depth == MAX_GROUP_DEPTH) why = "regex nests groups too deeply";
+            else memset(f = &st[++depth], 0, sizeof(*f));
             i++;
             continue;
-        }
-        if (c == ')') {
+        } else if (c == ')') {
             if (depth == 0) {
-                set_err(err, errlen, col, "unbalanced ')' in regex");
-                return -1;
+                why = "unbalanced ')' in regex";
+                break;
             }
-            atom = total[depth--] + 1;
+            atom.nodes = add_sat(f->sum.nodes, 1);
+            atom.empty_loops = f->sum.empty_loops;
+            atom.nullable = f->any_nullable || f->solid == 0;
+            f = &st[--depth];
+            add_atom(f, atom);
             i++;
-        } else if (c == '{' && (copies = read_interval(v, &i, len))) {
-            total[depth] = mul_sat(last[depth], copies) + total[depth];
-            last[depth] = mul_sat(last[depth], copies);
-            atom = 0;
+        } else if (c == '|') {
+            f->any_nullable |= f->solid == 0;
+            f->solid = 0;
+            f->quantifiable = f->quantified = 0;
+            f->sum.nodes = add_sat(f->sum.nodes, 1);
+            i++;
+        } else if (c == '*' || c == '+' || c == '?') {
+            why = quantify_err(quantify(f, c == '+', c == '?', c == '?'));
+            i++;
+        } else if (c == '{' && read_interval(v, &i, len, &lo, &hi)) {
+            why = quantify_err(quantify(f, lo, hi, 0));
         } else if (c == '\\' && i + 1 < len && v[i + 1] >= '1' &&
                    v[i + 1] <= '9') {
-            set_err(err, errlen, col, "back-references are not supported");
-            return -1;
-        } else if (c == '[') {
-            i = skip_bracket(v, i, len);
-        } else if (c == '+') {
-            /* glibc copies x+ as xx*, so each stacked + doubles x */
-            total[depth] += last[depth];
-            last[depth] = mul_sat(last[depth], 2);
-            atom = 0;
-            i++;
+            why = "back-references are not supported";
         } else {
-            i += (c == '\\' && i + 1 < len) ? 2 : 1;
+            atom.nullable = c == '^' || c == '$';
+            if (c == '[') i = skip_bracket(v, i, len);
+            else i += (c == '\\' && i + 1 < len) ? 2 : 1;
+            add_atom(f, atom);
         }
-        if (atom) {
-            total[depth] += atom;
-            if (c != '*' && c != '?') last[depth] = atom;
-        }
-        if (total[depth] > MAX_REGEX_COST) {
-            set_err(err, errlen, col, "regex too complex");
-            return -1;
-        }
+        if (f->sum.nodes > MAX_REGEX_COST || f->sum.empty_loops > MAX_EMPTY_LOOPS)
+            why = "regex too complex";
+    }
+    if (!why && depth) why = "unbalanced '(' in regex";
+    if (why) {
+        set_err(err, errlen, col, "%s", why);
+        return -1;
     }
     return 0;
 }

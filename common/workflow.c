@@ -463,12 +463,31 @@ static bool workflow_file(const char *name) {
            (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
+/* "path:line:column" of a loaded file's name: key. Only for the rare
+ * duplicate name, so the file is simply read again. */
+static void name_place(const char *path, char *buf, size_t len) {
+    char err[256];
+    size_t n;
+    int line = 0, col = 0;
+    json_t *positions = NULL, *doc = NULL;
+    char *text = file_read(path, WORKFLOW_MAX_FILE, &n, err, sizeof(err));
+    if (text) doc = yaml_parse(path, text, n, &positions, err, sizeof(err));
+    yaml_position(positions, "/name", &line, &col);
+    if (line) snprintf(buf, len, "%s:%d:%d", path, line, col);
+    else snprintf(buf, len, "%s", path);
+    json_decref(doc);
+    json_decref(positions);
+    free(text);
+}
+
 static int add(workflow_set *set, workflow *wf, wf_diag *d) {
     for (size_t i = 0; i < set->n; i++) {
         if (strcmp(set->items[i]->name, wf->name) == 0) {
-            char msg[1024];
-            snprintf(msg, sizeof(msg), "%s: workflow name \"%s\" is also used by %s", wf->path,
-                     wf->name, set->items[i]->path);
+            char msg[1200], here[300], there[300];
+            name_place(wf->path, here, sizeof(here));
+            name_place(set->items[i]->path, there, sizeof(there));
+            snprintf(msg, sizeof(msg), "%s: workflow name \"%s\" is also used by %s", here,
+                     wf->name, there);
             diag_add(d, msg);
             workflow_free(wf);
             return -1;

@@ -190,15 +190,42 @@ static void test_nul_in_value(void **state) {
 
 static void test_invalid_regex(void **state) {
     (void)state;
-    expect_error("x=~\"(\"", "column 4: invalid regex \"(\"");
+    expect_error("x=~\"[[:nope:]]\"", "column 4: invalid regex \"[[:nope:]]\"");
+    expect_error("x=~\"*a\"", "column 4: repetition operator with nothing");
     expect_error("x=~\"a{2,1}\"", "invalid regex");
     expect_error("x!~\"[a\"", "invalid regex");
     expect_error("x=~\"(a)\\1\"", "back-references are not supported");
     expect_error("x=~\"((a{100}){100}){100}\"", "regex too complex");
     expect_error("x=~\"((a{,100}){,100}){,100}\"", "regex too complex");
+    expect_error("x=~\"a(b\"", "unbalanced '(' in regex");
     /* found by fuzz_matcher: each stacked + doubled regcomp's tree */
-    expect_error("env=~#ro|i++++++++++++++++++++++++n((", "regex too complex");
-    expect_match("severity=~\"c+r++i+t+i+c+a+l+\"", true);
+    expect_error("env=~#ro|i++++++++++++++++++++++++n((",
+                 "nested repetition operator");
+    expect_match("severity=~\"c+r+i+t+i+c+a+l+\"", true);
+    /* found by fuzz_matcher: p***...* made regcomp's closure pass hang */
+    expect_error("v=~p*****t", "nested repetition operator");
+    expect_error("v=~\"a{2}{3}\"", "nested repetition operator");
+    /* Go's lazy forms are accepted where they match the same strings */
+    expect_match("severity=~\"c.*?\"", true);
+    expect_match("severity=~\"c.{0,20}?\"", true);
+    expect_error("v=~\"a+?\"", "nested repetition operator");
+    /* found by fuzz_matcher: a lazy ? reset the check, letting +++... by */
+    expect_error("v=~\"8???++++++++++++++++++++++++++++++\"",
+                 "nested repetition operator");
+    expect_error("v=~\"(*a)\"", "repetition operator with nothing to repeat");
+    expect_error("v=~\"a|+\"", "repetition operator with nothing to repeat");
+    /* regcomp is exponential in loops over things that can match "" */
+    char re[256] = "v=~\"";
+    for (int k = 0; k < 24; k++) strcat(re, "(a*)*");
+    strcat(re, "\"");
+    expect_error(re, "regex too complex");
+    expect_error("v=~\"(((a?)*){5}){5}\"", "regex too complex");
+    expect_error("v=~\"(a|)*(b|)*(c|)*(d|)*(e|)*(f|)*(g|)*(h|)*(i|)*\"",
+                 "regex too complex");
+    /* while loops over things that cannot are fine */
+    expect_match("severity=~\"(c|r)+(i|t)*(ic|x)*(al)+\"", true);
+    expect_match("severity=~\"(a*b)*(c|d)*(c?r)+.*\"", true);
+    expect_error("x=~\".{5000}\"", "regex too complex");
     /* a plain = never compiles its value */
     matcher *m = parse_ok("x=\"(\"");
     matcher_free(m);
