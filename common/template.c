@@ -29,9 +29,12 @@ static const struct {
     filter_kind kind;
     arg_kind arg;
 } filter_table[] = {
-    {"default", F_DEFAULT, ARG_LITERAL}, {"json", F_JSON, ARG_NONE},
-    {"urlencode", F_URLENCODE, ARG_NONE}, {"upper", F_UPPER, ARG_NONE},
-    {"lower", F_LOWER, ARG_NONE},         {"truncate", F_TRUNCATE, ARG_COUNT},
+    {"default", F_DEFAULT, ARG_LITERAL},
+    {"json", F_JSON, ARG_NONE},
+    {"urlencode", F_URLENCODE, ARG_NONE},
+    {"upper", F_UPPER, ARG_NONE},
+    {"lower", F_LOWER, ARG_NONE},
+    {"truncate", F_TRUNCATE, ARG_COUNT},
 };
 
 typedef struct filter {
@@ -44,7 +47,8 @@ typedef struct expr {
     char path[MAX_PATH_LEN + 1];
     filter filters[MAX_FILTERS];
     int nfilters;
-    size_t end; /* offset just past the closing }} */
+    size_t start; /* offset of the opening {{ */
+    size_t end;   /* offset just past the closing }} */
 } expr;
 
 /* A growable byte buffer that refuses to grow past `max` (curl's dynbuf). */
@@ -373,6 +377,7 @@ static int parse_expr(const char *s, size_t open, expr *e, char *err,
     parser p = {s, open + 2, open, err, errlen};
 
     e->nfilters = 0;
+    e->start = open;
     skip_blanks(&p);
     if (parse_path(&p, e) < 0) return -1;
     for (;;) {
@@ -531,11 +536,11 @@ out:
     return res;
 }
 
-/* Evaluates e. *cur is the result, borrowed from ctx or from *owned (a new
- * reference the caller drops); NULL when the path is missing. */
+/* Evaluates e, parsed from s. *cur is the result, borrowed from ctx or from
+ * *owned (a new reference the caller drops); NULL when the path is missing.
+ * Only a default filter's value is shared: nothing in ctx is ever changed. */
 static int eval_expr(const expr *e, const json_t *ctx, const json_t **cur,
-                     json_t **owned, const char *s, size_t at, char *err,
-                     size_t errlen) {
+                     json_t **owned, const char *s, char *err, size_t errlen) {
     *owned = NULL;
     *cur = resolve(ctx, e->path);
     for (int k = 0; k < e->nfilters; k++) {
@@ -547,7 +552,7 @@ static int eval_expr(const expr *e, const json_t *ctx, const json_t **cur,
             if (!is_empty(*cur)) continue;
             next = json_incref(f->arg);
         } else if (!(next = apply(f, *cur, &why))) {
-            buf_err(&why, err, errlen, s, at);
+            buf_err(&why, err, errlen, s, e->start);
             json_decref(*owned);
             *owned = NULL;
             return -1;
@@ -580,7 +585,7 @@ static int render(const char *s, const json_t *ctx, buf *out, char *err,
         if (!open) return 0;
         i += lit;
         if (parse_expr(s, i, &e, err, errlen) < 0) return -1;
-        rc = eval_expr(&e, ctx, &cur, &owned, s, i, err, errlen);
+        rc = eval_expr(&e, ctx, &cur, &owned, s, err, errlen);
         if (rc == 0 && (rc = to_text(cur, out)) < 0) buf_err(out, err, errlen, s, i);
         json_decref(owned);
         expr_clear(&e);
@@ -593,29 +598,33 @@ static size_t cap_len(size_t maxlen) {
     return maxlen < TEMPLATE_MAX_OUTPUT ? maxlen : TEMPLATE_MAX_OUTPUT;
 }
 
+/* Besides the header's contract: a default filter also replaces null and
+ * "", as an absent Alertmanager label and an empty one are the same thing. */
 char *template_render(const char *tmpl, const json_t *ctx, size_t maxlen,
                       char *err, size_t errlen) {
     buf out = {.max = cap_len(maxlen)};
+    char *res = NULL;
 
     if (!tmpl) {
         plain_err(err, errlen, "no template");
-        return NULL;
+        goto out;
     }
-    if (render(tmpl, ctx, &out, err, errlen) < 0) goto fail;
+    if (render(tmpl, ctx, &out, err, errlen) < 0) goto out;
     /* A caller sees a C string; a NUL from the context would silently cut
      * it short (a command line, a URL), so refuse instead. */
     if (out.p && memchr(out.p, '\0', out.len)) {
         plain_err(err, errlen, "rendered text contains a NUL byte");
-        goto fail;
+        goto out;
     }
     if (!out.p && !(out.p = strdup(""))) {
         plain_err(err, errlen, "out of memory");
-        goto fail;
+        goto out;
     }
-    return out.p;
-fail:
+    res = out.p;
+    out.p = NULL;
+out:
     free(out.p);
-    return NULL;
+    return res;
 }
 
 /* ---- template_render_json ---- */
@@ -695,56 +704,70 @@ static int whole_expr(const char *s, expr *e, char *err, size_t errlen) {
     return 1;
 }
 
+/* The value of a string that is exactly one expression: a deep copy of what
+ * the path names (so types survive), a filter's result, or "" if missing. */
+static json_t *whole_value(walker *w, const char *s, const expr *e,
+                           char *inner, size_t innerlen) {
+    const json_t *cur;
+    json_t *owned, *res = NULL;
+
+    if (eval_expr(e, w->ctx, &cur, &owned, s, inner, innerlen) < 0)
+        return NULL;
+    if (!cur) res = json_string("");
+    else if (owned) res = json_incref(owned);
+    else res = json_deep_copy(cur);
+    json_decref(owned);
+    if (!res) {
+        snprintf(inner, innerlen, "out of memory");
+    } else if (charge(w, res) < 0) {
+        json_decref(res);
+        res = NULL;
+        snprintf(inner, innerlen, "rendered tree exceeds %zu bytes", w->max);
+    }
+    return res;
+}
+
+/* Any other string: interpolated text, charged to the budget. */
+static json_t *text_value(walker *w, const char *s, char *inner,
+                          size_t innerlen) {
+    buf out = {.max = w->budget};
+    json_t *res = NULL;
+
+    if (render(s, w->ctx, &out, inner, innerlen) < 0) {
+        if (out.toobig)
+            snprintf(inner, innerlen, "rendered tree exceeds %zu bytes", w->max);
+        goto out;
+    }
+    w->budget -= out.len;
+    /* The text came from valid UTF-8 pieces cut at character boundaries. */
+    if (!(res = json_stringn_nocheck(out.p ? out.p : "", out.len)))
+        snprintf(inner, innerlen, "out of memory");
+out:
+    free(out.p);
+    return res;
+}
+
 static json_t *walk_string(walker *w, const json_t *node) {
     const char *s = json_string_value(node);
     char inner[512];
-    json_t *res = NULL, *owned = NULL;
-    const json_t *cur;
-    buf out = {0};
+    json_t *res = NULL;
     expr e;
     int whole;
 
+    /* templates are C strings; a NUL would hide the rest of this one */
     if (memchr(s, '\0', json_string_length(node))) {
         where_err(w, "string contains a NUL byte");
         return NULL;
     }
-    if ((whole = whole_expr(s, &e, inner, sizeof(inner))) < 0) goto fail;
-    if (whole) {
-        if (eval_expr(&e, w->ctx, &cur, &owned, s, 0, inner, sizeof(inner)) == 0) {
-            if (!cur) res = json_string("");
-            else if (owned) res = json_incref(owned);
-            else res = json_deep_copy(cur);
-            if (!res) snprintf(inner, sizeof(inner), "out of memory");
-        }
-        json_decref(owned);
+    whole = whole_expr(s, &e, inner, sizeof(inner));
+    if (whole > 0) {
+        res = whole_value(w, s, &e, inner, sizeof(inner));
         expr_clear(&e);
-        if (!res) goto fail;
-        if (charge(w, res) < 0) {
-            json_decref(res);
-            snprintf(inner, sizeof(inner), "rendered tree exceeds %zu bytes",
-                     w->max);
-            goto fail;
-        }
-        return res;
+    } else if (whole == 0) {
+        res = text_value(w, s, inner, sizeof(inner));
     }
-    out.max = w->budget;
-    if (render(s, w->ctx, &out, inner, sizeof(inner)) < 0) {
-        if (out.toobig)
-            snprintf(inner, sizeof(inner), "rendered tree exceeds %zu bytes",
-                     w->max);
-        goto fail;
-    }
-    w->budget -= out.len;
-    /* The text came from valid UTF-8 pieces cut at character boundaries. */
-    res = json_stringn_nocheck(out.p ? out.p : "", out.len);
-    free(out.p);
-    if (res) return res;
-    out.p = NULL;
-    snprintf(inner, sizeof(inner), "out of memory");
-fail:
-    free(out.p);
-    where_err(w, inner);
-    return NULL;
+    if (!res) where_err(w, inner);
+    return res;
 }
 
 static json_t *walk(walker *w, const json_t *node, int depth);
@@ -806,6 +829,12 @@ static json_t *walk(walker *w, const json_t *node, int depth) {
     return res;
 }
 
+/* Besides the header's contract: `maxlen` bounds the whole tree (the text
+ * of every string plus the serialised size of every copied value), not each
+ * string; a whole-string expression whose path is missing gives "" (as
+ * template_render would) while one naming a JSON null gives null; nesting
+ * past MAX_DEPTH is refused; errors name the string's place in the tree,
+ * e.g. `body.blocks[0].text: column 7: unknown filter 'uper'`. */
 json_t *template_render_json(const json_t *tree, const json_t *ctx,
                              size_t maxlen, char *err, size_t errlen) {
     walker w = {.ctx = ctx, .budget = cap_len(maxlen), .max = cap_len(maxlen),

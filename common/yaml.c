@@ -132,6 +132,11 @@ static char *scalar_text(const conv *c, struct fy_node *fyn, size_t *len) {
         if (text) return text;
     }
     const char *s = fy_node_get_scalar(fyn, len);
+    enum fy_node_style style = fy_node_get_style(fyn);
+    /* libfyaml 0.7.12 reads an empty block scalar that ends the input
+     * ("a: |\n") as one NUL byte; a block scalar has no escapes to make one. */
+    if (s && *len == 1 && s[0] == '\0' && (style == FYNS_LITERAL || style == FYNS_FOLDED))
+        *len = 0;
     char *copy = s ? malloc(*len + 1) : NULL;
     if (copy) {
         memcpy(copy, s, *len);

@@ -344,6 +344,22 @@ static void test_json_errors_name_location(void **state) {
     assert_null(template_render_json(NULL, ctx, 10, err, sizeof(err)));
 }
 
+static void test_json_filter_cap(void **state) {
+    (void)state;
+    char *s = malloc(TEMPLATE_MAX_OUTPUT / 2);
+    assert_non_null(s);
+    memset(s, ' ', TEMPLATE_MAX_OUTPUT / 2);
+    json_t *c = json_pack("{s:s%}", "big", s, (size_t)(TEMPLATE_MAX_OUTPUT / 2));
+    json_t *tree = json_pack("[s]", "  {{ big | upper | urlencode }}");
+    assert_non_null(c);
+    assert_non_null(tree);
+    assert_null(template_render_json(tree, c, SIZE_MAX, err, sizeof(err)));
+    assert_non_null(strstr(err, "[0]: column 3: output exceeds 1048576 bytes"));
+    json_decref(tree);
+    json_decref(c);
+    free(s);
+}
+
 static json_t *nest(int levels) {
     json_t *node = json_string("{{ alert.labels.service }}");
     for (int k = 0; k < levels - 1; k++) {
@@ -476,6 +492,7 @@ int main(void) {
         cmocka_unit_test(test_json_interpolation_and_walk),
         cmocka_unit_test(test_json_escaping_round_trip),
         cmocka_unit_test(test_json_errors_name_location),
+        cmocka_unit_test(test_json_filter_cap),
         cmocka_unit_test(test_json_depth_bounded),
         cmocka_unit_test(test_json_budget),
         cmocka_unit_test(test_json_nul_in_tree),

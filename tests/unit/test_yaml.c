@@ -270,6 +270,40 @@ static void test_invalid_utf8(void **state) {
     expect_error("\xc3\xa9\xc3\xa9: \xff", "t.yaml:1:5: not valid UTF-8");
 }
 
+/* Regression: libfyaml 0.7.12 turned 'a''''b' into "a'''" (and leaked the
+ * buffer), so single-quoted text is decoded by yaml.c itself. */
+static void test_single_quoted(void **state) {
+    (void)state;
+    expect_json("['a''''b', '''''', 'it''s', '''', 'a''b''c', '']",
+                "[\"a''b\", \"''\", \"it's\", \"'\", \"a'b'c\", \"\"]");
+    /* folding: one break is a space, more keep all but one; blanks go */
+    expect_json("- 'one  \n   two'\n- 'a\n\n  \n  b  '\n- ' lead'\n- 'crlf\r\n  x'\n",
+                "[\"one two\", \"a\\n\\nb  \", \" lead\", \"crlf x\"]");
+    /* keys too, and their duplicates are still found */
+    expect_json("'k''''ey': 1\n", "{\"k''ey\": 1}");
+    expect_error("'a''''b': 1\n'a''''b': 2\n", "t.yaml:2:2: duplicate key \"a''b\"");
+    expect_error("'a': 1\na: 2\n", "t.yaml:2:1: duplicate key \"a\"");
+    /* positions are unchanged */
+    json_t *pos = NULL;
+    json_t *v = parse_ok("a: 'x''''y'\nb: 1\n", &pos);
+    expect_position(pos, "/b", 2, 4);
+    json_decref(v);
+    json_decref(pos);
+}
+
+/* Regression: an empty block scalar at the very end of the input read as
+ * "\u0000" (libfyaml 0.7.12). */
+static void test_empty_block_scalar(void **state) {
+    (void)state;
+    expect_json("a: |\n", "{\"a\": \"\"}");
+    expect_json("a: >\n", "{\"a\": \"\"}");
+    expect_json("a: |+\n", "{\"a\": \"\"}");
+    expect_json("a: |2\n", "{\"a\": \"\"}");
+    expect_json("a: |\nb: 1\n", "{\"a\": \"\", \"b\": 1}");
+    expect_json("- >\n", "[\"\"]");
+    expect_json("a: |\n  x\n", "{\"a\": \"x\\n\"}");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalar_types),
@@ -285,6 +319,8 @@ int main(void) {
         cmocka_unit_test(test_second_document),
         cmocka_unit_test(test_bad_text),
         cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_single_quoted),
+        cmocka_unit_test(test_empty_block_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
