@@ -64,6 +64,22 @@ static bool valid_id(const char *s) {
     return true;
 }
 
+/* Writes base + "/" + tok to out, escaping ~ and / in tok as RFC 6901 says:
+ * yaml.c records positions under escaped pointers. */
+static void pointer_join(char *out, size_t cap, const char *base, const char *tok) {
+    size_t n = (size_t)snprintf(out, cap, "%s/", base);
+    if (n >= cap) return;
+    for (; *tok && n + 2 < cap; tok++) {
+        if (*tok == '~' || *tok == '/') {
+            out[n++] = '~';
+            out[n++] = *tok == '~' ? '0' : '1';
+        } else {
+            out[n++] = *tok;
+        }
+    }
+    out[n] = '\0';
+}
+
 /* Reports every key of obj that is not in `allowed` (NULL-terminated). */
 static void unknown_keys(loader *l, const json_t *obj, const char *pointer,
                          const char *const *allowed) {
@@ -74,7 +90,7 @@ static void unknown_keys(loader *l, const json_t *obj, const char *pointer,
         for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, k) == 0;
         if (!ok) {
             char p[512];
-            snprintf(p, sizeof(p), "%s/%s", pointer, k);
+            pointer_join(p, sizeof(p), pointer, k);
             problem(l, p, "unknown key \"%s\"", k);
         }
     }
@@ -183,7 +199,7 @@ static void check_templates(tmpl_ref *r, const json_t *v, char *pointer, size_t 
         }
     } else if (json_is_object(v)) {
         json_object_foreach((json_t *)v, k, e) {
-            snprintf(pointer + plen, cap - plen, "/%s", k);
+            pointer_join(pointer + plen, cap - plen, "", k);
             check_templates(r, e, pointer, cap, depth + 1);
         }
     }
@@ -248,7 +264,7 @@ static void parse_with(loader *l, const wf_step *st, const json_t *with, const c
     json_object_foreach((json_t *)with, k, v) {
         const param_spec *ps = spec->params;
         while (ps->name && strcmp(ps->name, k) != 0) ps++;
-        snprintf(p, sizeof(p), "%s/%s", pointer, k);
+        pointer_join(p, sizeof(p), pointer, k);
         if (!ps->name)
             problem(l, p, "unknown parameter \"%s\" for action %s", k, st->action);
         else if (!type_ok(v, ps->type))
@@ -365,7 +381,27 @@ static int check_cycles(loader *l, const workflow *wf, size_t *order) {
                 if (wf->steps[i].needs[k] == order[h] && --unmet[i] == 0) order[done++] = i;
     if (done < n) {
         char names[512] = "";
-        size_t off = 0;
+        size_t off = 0, top = 0;
+        /* Steps left are on a cycle or downstream of one: peel off those no
+         * other step left needs, so only the cycle is named. */
+        size_t *users = calloc(n, sizeof(size_t)), *stack = calloc(n, sizeof(size_t));
+        if (users && stack) {
+            for (size_t j = 0; j < n; j++)
+                for (size_t k = 0; unmet[j] && k < wf->steps[j].nneeds; k++)
+                    if (unmet[wf->steps[j].needs[k]]) users[wf->steps[j].needs[k]]++;
+            for (size_t i = 0; i < n; i++)
+                if (unmet[i] && users[i] == 0) stack[top++] = i;
+            while (top > 0) {
+                size_t i = stack[--top];
+                unmet[i] = 0;
+                for (size_t k = 0; k < wf->steps[i].nneeds; k++) {
+                    size_t m = wf->steps[i].needs[k];
+                    if (unmet[m] && --users[m] == 0) stack[top++] = m;
+                }
+            }
+        }
+        free(users);
+        free(stack);
         for (size_t i = 0; i < n && off < sizeof(names) - 70; i++)
             if (unmet[i]) off += (size_t)snprintf(names + off, sizeof(names) - off, "%s\"%s\"",
                                                   off ? ", " : "", wf->steps[i].id);

@@ -307,7 +307,6 @@ json_t *yaml_parse(const char *name, const char *buf, size_t len,
     json_t *out = NULL;
     char pointer[POINTER_CAP] = "";
     conv c = {name, buf, len, NULL, err, errlen};
-
     int line, col;
 
     if (positions) *positions = NULL;
@@ -327,9 +326,9 @@ json_t *yaml_parse(const char *name, const char *buf, size_t len,
     fy_diag_set_collect_errors(diag, true);
 
     /* A parser rather than fy_document_build_from_string(), which reads the
-     * first document only: a second one must not go unnoticed. */
-    /* convert() finds duplicate keys itself: libfyaml's own check reads key
-     * text through the path that leaks (see single_quoted()). */
+     * first document only: a second one must not go unnoticed. convert()
+     * finds duplicate keys itself, as libfyaml's check reads key text
+     * through the path that leaks (see single_quoted()). */
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG |
                                          FYPCF_ALLOW_DUPLICATE_KEYS, .diag = diag};
     if (!(fyp = fy_parser_create(&pcfg)) || fy_parser_set_string(fyp, buf, len) < 0) {

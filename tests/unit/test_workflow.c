@@ -290,6 +290,22 @@ static void test_cycle(void **state) {
     expect_problem(text, "id: start", "the needs: of steps \"a\", \"b\", \"c\" form a cycle");
 }
 
+/* Regression: steps that only wait on a cycle were named as part of it. */
+static void test_cycle_names_only_the_cycle(void **state) {
+    (void)state;
+    const char *text = HEAD "  - id: after\n    needs: [b, last]\n    action: exec\n    with: {command: [x]}\n"
+                            "  - id: a\n    needs: [b]\n    action: exec\n    with: {command: [x]}\n"
+                            "  - id: b\n    needs: [a]\n    action: exec\n    with: {command: [x]}\n"
+                            "  - id: last\n    needs: [after]\n    action: exec\n    with: {command: [x]}\n"
+                            "  - id: tail\n    needs: [a]\n    action: exec\n    with: {command: [x]}\n";
+    /* after and last wait on the cycle and also form one of their own */
+    expect_problem(text, "id: after", "the needs: of steps \"after\", \"a\", \"b\", \"last\" form a cycle");
+    text = HEAD "  - id: a\n    needs: [b]\n    action: exec\n    with: {command: [x]}\n"
+                "  - id: b\n    needs: [a]\n    action: exec\n    with: {command: [x]}\n"
+                "  - id: c\n    needs: [a, b]\n    action: exec\n    with: {command: [x]}\n";
+    expect_problem(text, "id: a", "the needs: of steps \"a\", \"b\" form a cycle");
+}
+
 static void test_unknown_action(void **state) {
     (void)state;
     expect_problem(HEAD "  - id: page\n    action: pager\n    with: {to: me}\n", "pager",
@@ -338,6 +354,17 @@ static void test_template_not_ancestor(void **state) {
     /* a step cannot read its own output */
     expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [\"{{ steps.a.output }}\"]\n",
                    "{{ steps.a", "template references step \"a\", which does not run before step \"a\"");
+}
+
+/* Regression: pointers to keys holding / or ~ were not escaped, so such a
+ * problem was placed at the enclosing map instead of the key. */
+static void test_escaped_key_position(void **state) {
+    (void)state;
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n      url: http://x\n"
+                   "      body:\n        ok: fine\n        \"a/b\": \"{{ nothing.here }}\"\n",
+                   "{{ nothing", "template references \"nothing.here\"");
+    expect_problem(HEAD "  - id: a\n    action: exec\n    with: {command: [x]}\nx: 1\n\"a~/b\": 2\n",
+                   "2\n", "unknown key \"a~/b\"");
 }
 
 static void test_duplicate_step(void **state) {
@@ -467,11 +494,13 @@ int main(void) {
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_needs_unknown),
         cmocka_unit_test(test_cycle),
+        cmocka_unit_test(test_cycle_names_only_the_cycle),
         cmocka_unit_test(test_unknown_action),
         cmocka_unit_test(test_unknown_param),
         cmocka_unit_test(test_missing_param),
         cmocka_unit_test(test_template_nothing),
         cmocka_unit_test(test_template_not_ancestor),
+        cmocka_unit_test(test_escaped_key_position),
         cmocka_unit_test(test_duplicate_step),
         cmocka_unit_test(test_many_problems),
         cmocka_unit_test(test_yaml_error),
