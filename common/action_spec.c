@@ -18,9 +18,15 @@ static const param_spec exec_params[] = {
     {NULL, P_ANY, false},
 };
 
+static const param_spec noop_params[] = {
+    {"echo", P_ANY, false},
+    {NULL, P_ANY, false},
+};
+
 static const action_spec specs[] = {
     {"webhook", webhook_params, "HTTP request with a templated JSON body"},
     {"exec", exec_params, "run a program with an argv array, alert data in the environment"},
+    {"noop", noop_params, "succeed at once; output is the step's with (for tests and benchmarks)"},
     {NULL, NULL, NULL},
 };
 

@@ -18,7 +18,7 @@
 #define HEARTBEAT_MS 2000
 #define MAX_WAITFDS 1024
 
-static const action_impl *const actions[] = {&action_webhook, &action_exec};
+static const action_impl *const actions[] = {&action_webhook, &action_exec, &action_noop};
 
 static const action_impl *find_action(const char *name) {
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)

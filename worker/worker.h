@@ -87,5 +87,6 @@ void worker_free(worker *w);
 /* The actions this worker can run, one file each under worker/actions/. */
 extern const action_impl action_webhook;
 extern const action_impl action_exec;
+extern const action_impl action_noop;
 
 #endif
