@@ -24,16 +24,24 @@ static char *steps_json(const workflow *wf) {
         for (size_t j = 0; j < wf->nsteps; j++)
             for (size_t k = 0; k < wf->steps[j].nneeds; k++)
                 if (wf->steps[j].needs[k] == i) json_array_append_new(deps, json_string(wf->steps[j].id));
+        json_t *needs = json_array();
+        for (size_t k = 0; k < wf->steps[i].nneeds; k++)
+            json_array_append_new(needs, json_string(wf->steps[wf->steps[i].needs[k]].id));
         json_t *def = workflow_step_json(wf, i);
         char *deps_text = json_dumps(deps, JSON_COMPACT);
+        char *needs_text = json_dumps(needs, JSON_COMPACT);
         char *def_text = json_dumps(def, JSON_COMPACT);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", wf->steps[i].id,
-                                             "pool", wf->steps[i].pool, "needs",
-                                             (json_int_t)wf->steps[i].nneeds, "dependents",
-                                             deps_text ? deps_text : "[]", "def",
-                                             def_text ? def_text : "{}"));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i}", "id", wf->steps[i].id,
+                           "pool", wf->steps[i].pool, "needs", (json_int_t)wf->steps[i].nneeds,
+                           "needs_ids", needs_text ? needs_text : "[]", "dependents",
+                           deps_text ? deps_text : "[]", "def", def_text ? def_text : "{}", "coe",
+                           wf->steps[i].continue_on_error ? "1" : "0", "max_attempts",
+                           wf->steps[i].retry.max_attempts));
         free(deps_text);
+        free(needs_text);
         free(def_text);
+        json_decref(needs);
         json_decref(deps);
         json_decref(def);
     }

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
+#include "common/backoff.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -135,22 +138,21 @@ int queue_task_start(store *s, const char *consumer, const lease_item *li, task_
     memset(run, 0, sizeof(*run));
     snprintf(lease, sizeof(lease), "%s|%s", consumer, li->msgid);
     now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
-    const char *argv[] = {li->incident, li->step, lease, ms, rfc, evbase};
-    redisReply *r = store_eval(s, SCRIPT_START, 6, argv, err, errlen);
+    const char *argv[] = {li->incident, li->step, lease, ms, rfc, evbase, li->msgid, li->pool};
+    redisReply *r = store_eval(s, SCRIPT_START, 8, argv, err, errlen);
     if (!r) return -1;
     int rc = -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
         snprintf(err, errlen, "start: unexpected reply");
         goto out;
     }
-    if (strcmp(str_of(r->element[0]), "skip") == 0) {
-        char key[256];
+    if (strcmp(str_of(r->element[0]), "run") != 0) {
         log_ctx lc = {li->incident, li->msgid, li->step};
-        mlog(LOG_INFO, &lc, "task is %s, not queued: acknowledged without running",
-             str_of(r->element[1]));
-        key_of(s, key, sizeof(key), "q:", li->pool);
-        redisReply *a = store_command(s, "XACK %s %s %s", key, QUEUE_GROUP, li->msgid);
-        if (a) freeReplyObject(a);
+        if (strcmp(str_of(r->element[0]), "dead") == 0)
+            mlog(LOG_WARN, &lc, "task buried: %s", str_of(r->element[1]));
+        else
+            mlog(LOG_INFO, &lc, "task is %s: entry acknowledged without running",
+                 str_of(r->element[1]));
         rc = 0;
         goto out;
     }
@@ -197,12 +199,23 @@ void task_run_clear(task_run *run) {
 int queue_task_complete(store *s, const char *consumer, const lease_item *li,
                         const task_run *run, const task_result *res, char *err,
                         size_t errlen) {
-    char lease[256], ms[24], rfc[40], evbase[48], dur[24];
+    char lease[256], ms[24], rfc[40], evbase[48], dur[24], delay[24];
     char *output = NULL, *data = NULL;
     int rc = -1;
 
     snprintf(lease, sizeof(lease), "%s|%s", consumer, li->msgid);
     snprintf(dur, sizeof(dur), "%lld", (long long)res->duration_ms);
+    if (!res->succeeded) {
+        uint64_t rnd = 0;
+        getrandom(&rnd, sizeof(rnd), 0);
+        retry_policy p = retry_policy_from_json(json_object_get(run->def, "retry"),
+                                                retry_policy_default());
+        snprintf(delay, sizeof(delay), "%lld",
+                 (long long)backoff_delay(&p, run->attempt, res->retry_after_ms,
+                                          (double)(rnd >> 11) / 9007199254740992.0));
+    } else {
+        snprintf(delay, sizeof(delay), "0");
+    }
     now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
     if (res->output) output = json_dumps(res->output, JSON_COMPACT | JSON_ENCODE_ANY);
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "incident", li->incident,
@@ -225,8 +238,8 @@ int queue_task_complete(store *s, const char *consumer, const lease_item *li,
     const char *argv[] = {li->incident, li->step, lease, li->pool, li->msgid,
                           res->succeeded ? "succeeded" : "failed", output ? output : "",
                           res->error ? res->error : "", dur, ms, rfc, evbase, data,
-                          json_is_true(json_object_get(run->def, "continue_on_error")) ? "1" : "0"};
-    redisReply *r = store_eval(s, SCRIPT_COMPLETE, 14, argv, err, errlen);
+                          res->permanent ? "0" : "1", delay};
+    redisReply *r = store_eval(s, SCRIPT_COMPLETE, 15, argv, err, errlen);
     if (!r) goto out;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
         strcmp(str_of(r->element[0]), "fenced") == 0) {
@@ -327,4 +340,112 @@ int outbox_ack(store *s, char **ids, size_t n) {
     else freeReplyObject(r);
     free(argv);
     return rc;
+}
+
+int queue_reclaim(store *s, const char *consumer, char **pools, size_t npools, size_t max,
+                  int64_t idle_ms, lease_item *out) {
+    char key[256], idle[24], count[24];
+    int n = 0;
+    snprintf(idle, sizeof(idle), "%lld", (long long)idle_ms);
+    for (size_t i = 0; i < npools && (size_t)n < max; i++) {
+        key_of(s, key, sizeof(key), "q:", pools[i]);
+        snprintf(count, sizeof(count), "%zu", max - (size_t)n);
+        redisReply *r = store_command(s, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", key, QUEUE_GROUP,
+                                      consumer, idle, count);
+        if (!r) return n > 0 ? n : -1;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+            r->element[1]->type == REDIS_REPLY_ARRAY) {
+            const redisReply *entries = r->element[1];
+            for (size_t j = 0; j < entries->elements && (size_t)n < max; j++)
+                if (parse_task(entries->element[j], pools[i], &out[n]) == 0) n++;
+        }
+        freeReplyObject(r);
+    }
+    return n;
+}
+
+int queue_promote(store *s, size_t max) {
+    char ms[24], limit[24], err[256];
+    snprintf(ms, sizeof(ms), "%lld", (long long)now_ms());
+    snprintf(limit, sizeof(limit), "%zu", max);
+    const char *argv[] = {ms, limit};
+    redisReply *r = store_eval(s, SCRIPT_PROMOTE, 2, argv, err, sizeof(err));
+    if (!r) return -1;
+    int n = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+    freeReplyObject(r);
+    return n;
+}
+
+static int lease_script(store *s, store_script script, const char *consumer, const lease_item *li) {
+    char lease[256], err[256];
+    snprintf(lease, sizeof(lease), "%s|%s", consumer, li->msgid);
+    const char *argv[] = {li->incident, li->step, lease, li->pool, li->msgid, consumer};
+    redisReply *r = store_eval(s, script, 6, argv, err, sizeof(err));
+    if (!r) return -1;
+    int rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+    freeReplyObject(r);
+    return rc;
+}
+
+int queue_extend(store *s, const char *consumer, const lease_item *li) {
+    return lease_script(s, SCRIPT_EXTEND, consumer, li);
+}
+
+int queue_handback(store *s, const char *consumer, const lease_item *li) {
+    return lease_script(s, SCRIPT_HANDBACK, consumer, li);
+}
+
+int queue_replay(store *s, const char *incident, const char *step, int force, int dry_run,
+                 const char *by, char *outcome, size_t olen, char *state, size_t slen,
+                 char *err, size_t errlen) {
+    char ms[24], rfc[40], evbase[48], replay_id[48];
+    now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
+    id_new("rpl-", replay_id, sizeof(replay_id));
+    const char *argv[] = {incident, step, force ? "1" : "0", dry_run ? "1" : "0", ms, rfc,
+                          evbase, replay_id, by ? by : ""};
+    redisReply *r = store_eval(s, SCRIPT_REPLAY, 9, argv, err, errlen);
+    if (!r) return -1;
+    int rc = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        snprintf(outcome, olen, "%s", str_of(r->element[0]));
+        snprintf(state, slen, "%s", str_of(r->element[1]));
+        rc = 0;
+    } else {
+        snprintf(err, errlen, "replay: unexpected reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+json_t *queue_dead_list(store *s, size_t limit) {
+    char key[256];
+    key_of(s, key, sizeof(key), "dead", "");
+    redisReply *r = store_command(s, "ZREVRANGE %s 0 %lld WITHSCORES", key, (long long)limit - 1);
+    if (!r) return NULL;
+    json_t *out = json_array();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const char *ref = r->element[i]->str;
+        const char *slash = strrchr(ref, '/');
+        if (!slash) continue;
+        char incident[96];
+        snprintf(incident, sizeof(incident), "%.*s", (int)(slash - ref), ref);
+        redisReply *t = store_command(s, "HMGET %s:{%s}:task:%s attempts error dead_reason def",
+                                      store_prefix(s), incident, slash + 1);
+        redisReply *w = store_command(s, "HGET %s:{%s}:inc workflow", store_prefix(s), incident);
+        if (t && t->type == REDIS_REPLY_ARRAY && t->elements == 4) {
+            json_t *def = load_or_string(t->element[3]);
+            json_array_append_new(
+                out, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:i, s:s, s:s, s:I, s:o}", "task", ref,
+                               "incident", incident, "step", slash + 1, "workflow", str_of(w),
+                               "action", json_string_value(json_object_get(def, "action")),
+                               "attempts", atoi(str_of(t->element[0])), "error",
+                               str_of(t->element[1]), "reason", str_of(t->element[2]), "died_at",
+                               (json_int_t)atoll(r->element[i + 1]->str),
+                               "input", def ? def : json_null()));
+        }
+        if (t) freeReplyObject(t);
+        if (w) freeReplyObject(w);
+    }
+    freeReplyObject(r);
+    return out;
 }

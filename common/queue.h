@@ -34,9 +34,16 @@ typedef struct task_run {
     int attempt;
 } task_run;
 
+/* Takes over, for `consumer`, entries of the pools' streams that other
+ * consumers leased more than idle_ms ago and never completed (their worker
+ * died or stalled). Fills out like queue_lease(); start them the same way. */
+int queue_reclaim(store *s, const char *consumer, char **pools, size_t npools, size_t max,
+                  int64_t idle_ms, lease_item *out);
+
 /* Marks the leased task running. Returns 1 when the task is to be run (run
- * filled; caller frees with task_run_clear()), 0 when it must not run (it was
- * queued twice: the message is acknowledged here), -1 on a Redis error. */
+ * filled; caller frees with task_run_clear()), 0 when it must not run (a
+ * stale or duplicate entry, or a poison task now buried: the entry is
+ * acknowledged), -1 on a Redis error. */
 int queue_task_start(store *s, const char *consumer, const lease_item *li, task_run *run,
                      char *err, size_t errlen);
 
@@ -47,16 +54,43 @@ typedef struct task_result {
     json_t *output;      /* may be NULL */
     const char *error;   /* NULL or "" when none */
     int64_t duration_ms;
+    int permanent;           /* a failure that no retry can fix (HTTP 4xx...) */
+    int64_t retry_after_ms;  /* the server asked us to wait this long; 0: no */
 } task_result;
 
-/* Completes the task under the lease the consumer holds, in one atomic call
- * that also releases dependent steps and writes the event to the outbox.
+/* Completes the attempt under the lease the consumer holds, in one atomic
+ * call that also releases dependent steps, or schedules the next attempt
+ * after the step's backoff (a retryable failure with attempts left), or
+ * buries the task, and writes the events to the outbox.
  * Returns 0, 1 when the lease was lost (fenced: nothing was written), or -1
  * when Redis could not be reached (the task stays leased and will be
  * reclaimed). */
 int queue_task_complete(store *s, const char *consumer, const lease_item *li,
                         const task_run *run, const task_result *res, char *err,
                         size_t errlen);
+
+/* Moves up to `max` retries that are due back to their queues. Returns how
+ * many, or -1. */
+int queue_promote(store *s, size_t max);
+
+/* Renews the lease on a running task. Returns 1, 0 when the lease is no
+ * longer ours, -1 on a Redis error. */
+int queue_extend(store *s, const char *consumer, const lease_item *li);
+
+/* Gives a running task back (a stopping worker). Returns 1, 0 when the
+ * lease was no longer ours, -1. */
+int queue_handback(store *s, const char *consumer, const lease_item *li);
+
+/* Replays the task `incident`/`step`: see replay.lua. Fills outcome
+ * ("replayed", "would replay", "refused", "missing") and the task's state
+ * before. Returns 0 or -1 with err filled. */
+int queue_replay(store *s, const char *incident, const char *step, int force, int dry_run,
+                 const char *by, char *outcome, size_t olen, char *state, size_t slen,
+                 char *err, size_t errlen);
+
+/* Dead tasks, newest first: [{"task","incident","step","workflow","action",
+ * "attempts","error","reason","died_at","def"}]. NULL when unreachable. */
+json_t *queue_dead_list(store *s, size_t limit);
 
 typedef struct outbox_item {
     char id[48];

@@ -12,11 +12,19 @@
 extern const char store_lua_expand[];
 extern const char store_lua_start[];
 extern const char store_lua_complete[];
+extern const char store_lua_promote[];
+extern const char store_lua_extend[];
+extern const char store_lua_handback[];
+extern const char store_lua_replay[];
 
 static const char *const script_src[SCRIPT_COUNT] = {
     [SCRIPT_EXPAND] = store_lua_expand,
     [SCRIPT_START] = store_lua_start,
     [SCRIPT_COMPLETE] = store_lua_complete,
+    [SCRIPT_PROMOTE] = store_lua_promote,
+    [SCRIPT_EXTEND] = store_lua_extend,
+    [SCRIPT_HANDBACK] = store_lua_handback,
+    [SCRIPT_REPLAY] = store_lua_replay,
 };
 
 

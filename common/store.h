@@ -7,7 +7,16 @@
 
 #include "common/config.h"
 
-typedef enum { SCRIPT_EXPAND, SCRIPT_START, SCRIPT_COMPLETE, SCRIPT_COUNT } store_script;
+typedef enum {
+    SCRIPT_EXPAND,
+    SCRIPT_START,
+    SCRIPT_COMPLETE,
+    SCRIPT_PROMOTE,
+    SCRIPT_EXTEND,
+    SCRIPT_HANDBACK,
+    SCRIPT_REPLAY,
+    SCRIPT_COUNT
+} store_script;
 
 typedef struct store store;
 

@@ -276,9 +276,66 @@ static void parse_with(loader *l, const wf_step *st, const json_t *with, const c
             problem(l, pointer, "action %s needs parameter \"%s\"", st->action, ps->name);
 }
 
+/* retry: {max_attempts, initial_delay, max_delay, multiplier, jitter} over
+ * `base`. */
+static retry_policy parse_retry(loader *l, const json_t *r, const char *pointer, retry_policy base) {
+    static const char *const keys[] = {"max_attempts", "initial_delay", "max_delay", "multiplier",
+                                       "jitter", NULL};
+    char p[512];
+    json_t *v;
+    if (!r) return base;
+    if (!json_is_object(r)) {
+        problem(l, pointer, "\"retry\" must be a map of max_attempts, initial_delay, max_delay, "
+                "multiplier, jitter");
+        return base;
+    }
+    unknown_keys(l, r, pointer, keys);
+    snprintf(p, sizeof(p), "%s/max_attempts", pointer);
+    if ((v = json_object_get(r, "max_attempts"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100)
+            problem(l, p, "\"max_attempts\" must be a whole number from 1 to 100");
+        else
+            base.max_attempts = (int)json_integer_value(v);
+    }
+    snprintf(p, sizeof(p), "%s/initial_delay", pointer);
+    if ((v = json_object_get(r, "initial_delay"))) duration_of(l, v, p, &base.initial_ms);
+    snprintf(p, sizeof(p), "%s/max_delay", pointer);
+    if ((v = json_object_get(r, "max_delay"))) duration_of(l, v, p, &base.max_ms);
+    snprintf(p, sizeof(p), "%s/multiplier", pointer);
+    if ((v = json_object_get(r, "multiplier"))) {
+        if (!json_is_number(v) || json_number_value(v) < 1 || json_number_value(v) > 10)
+            problem(l, p, "\"multiplier\" must be a number from 1 to 10");
+        else
+            base.multiplier = json_number_value(v);
+    }
+    snprintf(p, sizeof(p), "%s/jitter", pointer);
+    if ((v = json_object_get(r, "jitter"))) {
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+            problem(l, p, "\"jitter\" must be a number from 0 to 1");
+        else
+            base.jitter = json_number_value(v);
+    }
+    if (base.max_ms < base.initial_ms) base.max_ms = base.initial_ms;
+    return base;
+}
+
+static void parse_defaults(loader *l, workflow *wf, const json_t *d) {
+    static const char *const keys[] = {"retry", "timeout", NULL};
+    wf->retry = retry_policy_default();
+    if (!d) return;
+    if (!json_is_object(d)) {
+        problem(l, "/defaults", "\"defaults\" must be a map of retry and timeout");
+        return;
+    }
+    unknown_keys(l, d, "/defaults", keys);
+    wf->retry = parse_retry(l, json_object_get(d, "retry"), "/defaults/retry", wf->retry);
+    json_t *t = json_object_get(d, "timeout");
+    if (t) duration_of(l, t, "/defaults/timeout", &wf->default_timeout_ms);
+}
+
 static void parse_steps(loader *l, workflow *wf, const json_t *steps) {
     static const char *const keys[] = {"id", "action", "needs", "pool", "timeout",
-                                       "continue_on_error", "with", NULL};
+                                       "continue_on_error", "retry", "with", NULL};
     size_t i;
     json_t *s;
     char p[256];
@@ -332,7 +389,10 @@ static void parse_steps(loader *l, workflow *wf, const json_t *steps) {
             problem(l, p, "\"pool\" must be a name of letters, digits, _ or -");
         st->pool = strdup(json_is_string(pool) ? json_string_value(pool) : "default");
         snprintf(p, sizeof(p), "/steps/%zu/timeout", i);
+        st->timeout_ms = wf->default_timeout_ms;
         if (timeout) duration_of(l, timeout, p, &st->timeout_ms);
+        snprintf(p, sizeof(p), "/steps/%zu/retry", i);
+        st->retry = parse_retry(l, json_object_get(s, "retry"), p, wf->retry);
         snprintf(p, sizeof(p), "/steps/%zu/continue_on_error", i);
         if (coe && !json_is_boolean(coe)) problem(l, p, "\"continue_on_error\" must be true or false");
         st->continue_on_error = json_is_true(coe);
@@ -438,7 +498,7 @@ static void check_step_templates(loader *l, const workflow *wf, const size_t *or
 }
 
 static workflow *load_doc(loader *l, const json_t *doc) {
-    static const char *const keys[] = {"name", "description", "triggers", "steps", NULL};
+    static const char *const keys[] = {"name", "description", "triggers", "defaults", "steps", NULL};
     workflow *wf = calloc(1, sizeof(*wf));
     if (!wf) return NULL;
     wf->path = strdup(l->path);
@@ -454,6 +514,7 @@ static workflow *load_doc(loader *l, const json_t *doc) {
     json_t *desc = json_object_get(doc, "description");
     if (desc && !json_is_string(desc)) problem(l, "/description", "\"description\" must be a string");
     parse_triggers(l, wf, json_object_get(doc, "triggers"));
+    parse_defaults(l, wf, json_object_get(doc, "defaults"));
     parse_steps(l, wf, json_object_get(doc, "steps"));
     if (failed(l) || wf->nsteps == 0) return wf;
     size_t *order = calloc(wf->nsteps, sizeof(size_t));
@@ -595,9 +656,9 @@ bool workflow_matches(const workflow *wf, const json_t *fields) {
 
 json_t *workflow_step_json(const workflow *wf, size_t i) {
     const wf_step *s = &wf->steps[i];
-    return json_pack("{s:s, s:s, s:s, s:I, s:b, s:O}", "id", s->id, "action", s->action, "pool",
-                     s->pool, "timeout_ms", (json_int_t)s->timeout_ms, "continue_on_error",
-                     s->continue_on_error, "with", s->with);
+    return json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:O}", "id", s->id, "action", s->action,
+                     "pool", s->pool, "timeout_ms", (json_int_t)s->timeout_ms, "continue_on_error",
+                     s->continue_on_error, "retry", retry_policy_to_json(&s->retry), "with", s->with);
 }
 
 bool workflow_action_known(const char *action) { return action_spec_find(action) != NULL; }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "common/backoff.h"
 #include "common/matcher.h"
 
 #define WORKFLOW_MAX_STEPS 256
@@ -25,6 +26,7 @@ typedef struct wf_step {
     size_t nneeds;
     int64_t timeout_ms; /* 0: the action's default */
     bool continue_on_error;
+    retry_policy retry; /* the step's, over the workflow's defaults */
     json_t *with; /* the action's parameters, templates unrendered */
 } wf_step;
 
@@ -35,6 +37,8 @@ typedef struct workflow {
     size_t ntriggers;
     wf_step *steps;
     size_t nsteps;
+    retry_policy retry;         /* defaults.retry */
+    int64_t default_timeout_ms; /* defaults.timeout, 0 for none */
 } workflow;
 
 typedef struct workflow_set {
@@ -66,7 +70,7 @@ workflow_set *workflow_load(const char *dir_or_file, wf_diag *d);
 bool workflow_matches(const workflow *wf, const json_t *fields);
 
 /* The step as the record a worker executes:
- * {"id","action","pool","timeout_ms","continue_on_error","with"}. */
+ * {"id","action","pool","timeout_ms","continue_on_error","retry","with"}. */
 json_t *workflow_step_json(const workflow *wf, size_t i);
 
 void workflow_free(workflow *wf);

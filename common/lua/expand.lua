@@ -2,8 +2,8 @@
 -- steps, joins an open incident, or resolves one. All or nothing.
 -- ARGV: 1 prefix, 2 "topic/partition", 3 offset, 4 new incident id,
 --       5 fingerprint, 6 status, 7 alert JSON, 8 workflow name,
---       9 steps JSON [{id,pool,needs:n,dependents:"[..]",def:"{..}"}]
---         (dependents and def are JSON text, stored as they are),
+--       9 steps JSON [{id,pool,needs:n,needs_ids:"[..]",dependents:"[..]",
+--         def:"{..}",coe:"0|1",max_attempts:n}] (JSON text is stored as it is),
 --       10 now ms, 11 now RFC 3339, 12 event id base
 local tp, offset = ARGV[2], tonumber(ARGV[3])
 local new_id, fp, status = ARGV[4], ARGV[5], ARGV[6]
@@ -40,7 +40,7 @@ local steps = cjson.decode(steps_json)
 local id = new_id
 redis.call("HSET", inc_key(id), "id", id, "workflow", wf, "fingerprint", fp,
            "status", "open", "run", "running", "opened_at", now, "alert", alert_json,
-           "alerts", 1, "steps_total", #steps, "steps_left", #steps, "failed", 0)
+           "alerts", 1, "steps_total", #steps, "steps_left", #steps)
 redis.call("ZADD", P .. ":incidents", now, id)
 redis.call("HSET", P .. ":fp", fp, id)
 local names = {}
@@ -52,10 +52,10 @@ emit(evbase, now, now_str, id, "incident.opened",
       summary = alert.summary, source = alert.source})
 emit(evbase, now, now_str, id, "workflow.started", {workflow = wf, steps = #steps})
 for _, s in ipairs(steps) do
-  local state = (s.needs == 0) and "queued" or "waiting"
   redis.call("HSET", task_key(id, s.id), "incident", id, "step", s.id, "pool", s.pool,
-             "state", state, "unmet", s.needs, "dependents", s.dependents,
-             "def", s.def, "attempts", 0)
-  if state == "queued" then queue_task(id, s.id, s.pool) end
+             "state", "waiting", "unmet", s.needs, "needs", s.needs_ids,
+             "dependents", s.dependents, "def", s.def, "attempts", 0, "coe", s.coe,
+             "max_attempts", s.max_attempts, "replays", 0)
+  if s.needs == 0 then queue_task(id, s.id, s.pool) end
 end
 return {"opened", id}

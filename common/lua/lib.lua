@@ -37,6 +37,82 @@ local function emit(base, now_ms, time_str, incident, etype, data)
   return emit_raw(base, time_str, incident, etype, cjson.encode(data))
 end
 
+-- Queues a task; the entry's id is remembered so that only the current
+-- entry can start it (an older, duplicate entry is recognised and dropped).
 local function queue_task(incident, step, pool)
-  redis.call("XADD", queue_key(pool), "*", "task", incident .. "/" .. step)
+  local id = redis.call("XADD", queue_key(pool), "*", "task", incident .. "/" .. step)
+  redis.call("HSET", task_key(incident, step), "msg", id, "state", "queued")
+  return id
+end
+
+local function unqueue(pool, msgid)
+  redis.call("XACK", queue_key(pool), "workers", msgid)
+  redis.call("XDEL", queue_key(pool), msgid)
+end
+
+-- Marks everything downstream of `step` skipped; returns how many.
+local function skip_downstream(evbase, now, now_str, incident, wf, step)
+  local n = 0
+  local todo = cjson.decode(redis.call("HGET", task_key(incident, step), "dependents") or "[]")
+  while #todo > 0 do
+    local dep = table.remove(todo)
+    local dk = task_key(incident, dep)
+    if redis.call("HGET", dk, "state") == "waiting" then
+      redis.call("HSET", dk, "state", "skipped", "finished_at", now)
+      emit(evbase, now, now_str, incident, "task.skipped",
+           {workflow = wf, step = dep, reason = "step " .. step .. " did not succeed"})
+      n = n + 1
+      for _, d in ipairs(cjson.decode(redis.call("HGET", dk, "dependents"))) do
+        table.insert(todo, d)
+      end
+    end
+  end
+  return n
+end
+
+-- Counts down the unmet needs of `step`'s dependents and queues the ready.
+local function release_dependents(incident, step)
+  for _, dep in ipairs(cjson.decode(redis.call("HGET", task_key(incident, step), "dependents") or "[]")) do
+    local dk = task_key(incident, dep)
+    local left = redis.call("HINCRBY", dk, "unmet", -1)
+    if left <= 0 and redis.call("HGET", dk, "state") == "waiting" then
+      queue_task(incident, dep, redis.call("HGET", dk, "pool"))
+    end
+  end
+end
+
+-- n more steps reached an end; the last one completes the run. A run fails
+-- when a step is dead and does not continue on error.
+local function steps_finished(evbase, now, now_str, incident, n)
+  local ik = inc_key(incident)
+  local left = redis.call("HINCRBY", ik, "steps_left", -n)
+  if left > 0 then return left end
+  local wf = redis.call("HGET", ik, "workflow")
+  local run = "succeeded"
+  for _, name in ipairs(cjson.decode(redis.call("HGET", ik, "steps"))) do
+    local t = redis.call("HMGET", task_key(incident, name), "state", "coe")
+    if t[1] == "dead" and t[2] ~= "1" then run = "failed" end
+  end
+  redis.call("HSET", ik, "run", run, "run_finished_at", now)
+  local opened = tonumber(redis.call("HGET", ik, "opened_at"))
+  emit(evbase, now, now_str, incident, "workflow.completed",
+       {workflow = wf, status = run, duration_ms = tonumber(now) - opened})
+  return 0
+end
+
+-- A task that will not be tried again by itself: dead, listed for operators.
+local function bury(evbase, now, now_str, incident, wf, step, reason, err)
+  local tk = task_key(incident, step)
+  redis.call("HSET", tk, "state", "dead", "finished_at", now, "lease", "", "dead_reason", reason)
+  redis.call("ZADD", P .. ":dead", now, incident .. "/" .. step)
+  local attempts = tonumber(redis.call("HGET", tk, "attempts"))
+  emit(evbase, now, now_str, incident, "task.dead",
+       {workflow = wf, step = step, attempt = attempts, reason = reason, error = err})
+  local n = 1
+  if redis.call("HGET", tk, "coe") == "1" then
+    release_dependents(incident, step)
+  else
+    n = n + skip_downstream(evbase, now, now_str, incident, wf, step)
+  end
+  return steps_finished(evbase, now, now_str, incident, n)
 end

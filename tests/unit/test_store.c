@@ -92,7 +92,7 @@ static void complete_ok(store *s, const char *consumer, const lease_item *li) {
     char err[256];
     assert_int_equal(queue_task_start(s, consumer, li, &run, err, sizeof(err)), 1);
     json_t *out = json_pack("{s:s}", "stdout", li->step);
-    task_result res = {1, out, NULL, 5};
+    task_result res = {.succeeded = 1, .output = out, .duration_ms = 5};
     assert_int_equal(queue_task_complete(s, consumer, li, &run, &res, err, sizeof(err)), 0);
     json_decref(out);
     task_run_clear(&run);
@@ -139,7 +139,7 @@ static void test_dag_runs_in_order(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(steps, "a"), "output"), "stdout")), "a");
     assert_string_equal(json_string_value(json_object_get(json_object_get(steps, "b"), "status")), "succeeded");
     assert_int_equal(run.attempt, 1);
-    task_result res = {1, NULL, NULL, 1};
+    task_result res = {.succeeded = 1, .duration_ms = 1};
     assert_int_equal(queue_task_complete(s, "w1", &items[0], &run, &res, err, sizeof(err)), 0);
     task_run_clear(&run);
 
@@ -192,7 +192,7 @@ static void test_fencing_refuses_a_stale_lease(void **state) {
     task_run run;
     assert_int_equal(queue_task_start(s, "w1", &items[0], &run, err, sizeof(err)), 1);
     /* Another consumer presenting the same message is not the lease holder. */
-    task_result res = {1, NULL, NULL, 1};
+    task_result res = {.succeeded = 1, .duration_ms = 1};
     assert_int_equal(queue_task_complete(s, "w2", &items[0], &run, &res, err, sizeof(err)), 1);
     assert_non_null(strstr(err, "lease lost"));
     /* The holder still completes; a second completion is refused. */
@@ -271,7 +271,7 @@ static void test_failure_skips_dependents(void **state) {
     assert_int_equal(lease_all(s, "w1", items, 4), 2);
     task_run run;
     assert_int_equal(queue_task_start(s, "w1", &items[0], &run, err, sizeof(err)), 1);
-    task_result res = {0, NULL, "exit code 3", 1};
+    task_result res = {.succeeded = 0, .error = "HTTP status 404", .duration_ms = 1, .permanent = 1};
     assert_int_equal(queue_task_complete(s, "w1", &items[0], &run, &res, err, sizeof(err)), 0);
     task_run_clear(&run);
     complete_ok(s, "w1", &items[1]);
@@ -305,6 +305,196 @@ static void test_scripts_reload_after_flush(void **state) {
     store_close(s);
 }
 
+
+static store *fresh(workflow_set **set, char *id, size_t idlen) {
+    char err[256];
+    alert_batch b;
+    store *s = store_open(&cfg, err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(flush(s), 0);
+    assert_int_equal(queue_prepare(s, pools, 1), 0);
+    *set = load();
+    assert_non_null(*set);
+    decode(alert_json, &b);
+    assert_int_equal(incident_record(s, &b.items[0], (*set)->items[0], NULL, id, idlen, err, sizeof(err)),
+                     RECORD_OPENED);
+    alert_batch_free(&b);
+    return s;
+}
+
+static void fail_attempt(store *s, const char *consumer, const lease_item *li, int permanent,
+                         int64_t retry_after, int expect) {
+    task_run run;
+    char err[256];
+    assert_int_equal(queue_task_start(s, consumer, li, &run, err, sizeof(err)), 1);
+    task_result res = {.succeeded = 0, .error = "HTTP status 503", .duration_ms = 1,
+                       .permanent = permanent, .retry_after_ms = retry_after};
+    assert_int_equal(queue_task_complete(s, consumer, li, &run, &res, err, sizeof(err)), expect);
+    task_run_clear(&run);
+}
+
+static void test_retry_then_dead_then_replay(void **state) {
+    (void)state;
+    char id[96], key[256], buf[64], err[256], outcome[32], prev[32];
+    lease_item items[4];
+    workflow_set *set;
+    store *s = fresh(&set, id, sizeof(id));
+    assert_int_equal(lease_all(s, "w1", items, 4), 2);
+    lease_item a = strcmp(items[0].step, "a") == 0 ? items[0] : items[1];
+    lease_item b = strcmp(items[0].step, "a") == 0 ? items[1] : items[0];
+    complete_ok(s, "w1", &b);
+
+    /* Attempt 1 fails: a retry is scheduled, honouring Retry-After. */
+    fail_attempt(s, "w1", &a, 0, 1, 0);
+    snprintf(key, sizeof(key), "muster:{%s}:task:a", id);
+    assert_string_equal(field(s, key, "state", buf, sizeof(buf)), "delayed");
+    redisReply *r = store_command(s, "ZSCORE muster:delayed %s/a", id);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    /* Not due yet (1 s backoff): nothing moves. */
+    assert_int_equal(queue_promote(s, 10), 0);
+    r = store_command(s, "ZADD muster:delayed 0 %s/a", id); /* make it due now */
+    freeReplyObject(r);
+    assert_int_equal(queue_promote(s, 10), 1);
+    assert_int_equal(lease_all(s, "w1", items, 4), 1);
+    fail_attempt(s, "w1", &items[0], 0, 0, 0);
+    r = store_command(s, "ZADD muster:delayed 0 %s/a", id);
+    freeReplyObject(r);
+    assert_int_equal(queue_promote(s, 10), 1);
+    assert_int_equal(lease_all(s, "w1", items, 4), 1);
+    /* Attempt 3 of 3 fails: dead, and c, d are skipped; the run failed. */
+    fail_attempt(s, "w1", &items[0], 0, 0, 0);
+    assert_string_equal(field(s, key, "state", buf, sizeof(buf)), "dead");
+    assert_string_equal(field(s, key, "attempts", buf, sizeof(buf)), "3");
+    assert_string_equal(field(s, key, "error", buf, sizeof(buf)), "HTTP status 503");
+    snprintf(key, sizeof(key), "muster:{%s}:inc", id);
+    assert_string_equal(field(s, key, "run", buf, sizeof(buf)), "failed");
+    json_t *dead = queue_dead_list(s, 10);
+    assert_int_equal(json_array_size(dead), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(dead, 0), "step")), "a");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
+                        "attempts exhausted");
+    json_decref(dead);
+
+    /* A succeeded step is not replayed without force; a dry run changes nothing. */
+    assert_int_equal(queue_replay(s, id, "b", 0, 0, "t", outcome, sizeof(outcome), prev, sizeof(prev), err, sizeof(err)), 0);
+    assert_string_equal(outcome, "refused");
+    assert_int_equal(queue_replay(s, id, "a", 0, 1, "t", outcome, sizeof(outcome), prev, sizeof(prev), err, sizeof(err)), 0);
+    assert_string_equal(outcome, "would replay");
+    assert_int_equal(lease_all(s, "w1", items, 4), 0);
+    /* Replay: fresh attempts, the DAG carries on to c and d. */
+    assert_int_equal(queue_replay(s, id, "a", 0, 0, "t", outcome, sizeof(outcome), prev, sizeof(prev), err, sizeof(err)), 0);
+    assert_string_equal(outcome, "replayed");
+    assert_string_equal(prev, "dead");
+    dead = queue_dead_list(s, 10);
+    assert_int_equal(json_array_size(dead), 0);
+    json_decref(dead);
+    assert_int_equal(lease_all(s, "w1", items, 4), 1);
+    task_run run;
+    assert_int_equal(queue_task_start(s, "w1", &items[0], &run, err, sizeof(err)), 1);
+    assert_int_equal(run.attempt, 1);
+    task_result ok = {.succeeded = 1, .duration_ms = 1};
+    assert_int_equal(queue_task_complete(s, "w1", &items[0], &run, &ok, err, sizeof(err)), 0);
+    task_run_clear(&run);
+    assert_int_equal(lease_all(s, "w1", items, 4), 1);
+    assert_string_equal(items[0].step, "c");
+    complete_ok(s, "w1", &items[0]);
+    assert_int_equal(lease_all(s, "w1", items, 4), 1);
+    complete_ok(s, "w1", &items[0]);
+    assert_string_equal(field(s, key, "run", buf, sizeof(buf)), "succeeded");
+    workflow_set_free(set);
+    store_close(s);
+}
+
+static void test_reclaim_fences_the_old_holder(void **state) {
+    (void)state;
+    char id[96], err[256];
+    lease_item items[4], again[4];
+    workflow_set *set;
+    store *s = fresh(&set, id, sizeof(id));
+    assert_int_equal(lease_all(s, "w1", items, 4), 2);
+    task_run old;
+    assert_int_equal(queue_task_start(s, "w1", &items[0], &old, err, sizeof(err)), 1);
+    /* w1 stalls; w2 reclaims what has been idle (0 ms here) and runs it. */
+    int n = queue_reclaim(s, "w2", pools, 1, 4, 0, again);
+    assert_int_equal(n, 2);
+    lease_item *mine = strcmp(again[0].msgid, items[0].msgid) == 0 ? &again[0] : &again[1];
+    task_run run;
+    assert_int_equal(queue_task_start(s, "w2", mine, &run, err, sizeof(err)), 1);
+    assert_int_equal(run.attempt, 2);
+    /* w1 wakes up: its extension and its result are refused. */
+    assert_int_equal(queue_extend(s, "w1", &items[0]), 0);
+    task_result res = {.succeeded = 1, .duration_ms = 1};
+    assert_int_equal(queue_task_complete(s, "w1", &items[0], &old, &res, err, sizeof(err)), 1);
+    assert_int_equal(queue_extend(s, "w2", mine), 1);
+    assert_int_equal(queue_task_complete(s, "w2", mine, &run, &res, err, sizeof(err)), 0);
+    task_run_clear(&old);
+    task_run_clear(&run);
+    workflow_set_free(set);
+    store_close(s);
+}
+
+static void test_handback_requeues_without_counting(void **state) {
+    (void)state;
+    char id[96], err[256], key[256], buf[32];
+    lease_item items[4];
+    workflow_set *set;
+    store *s = fresh(&set, id, sizeof(id));
+    assert_int_equal(lease_all(s, "w1", items, 4), 2);
+    task_run run;
+    assert_int_equal(queue_task_start(s, "w1", &items[0], &run, err, sizeof(err)), 1);
+    task_run_clear(&run);
+    assert_int_equal(queue_handback(s, "w1", &items[0]), 1);
+    assert_int_equal(queue_handback(s, "w1", &items[0]), 0);
+    snprintf(key, sizeof(key), "muster:{%s}:task:%s", id, items[0].step);
+    assert_string_equal(field(s, key, "attempts", buf, sizeof(buf)), "0");
+    lease_item again[4];
+    assert_int_equal(lease_all(s, "w2", again, 4), 1);
+    assert_string_equal(again[0].step, items[0].step);
+    /* The old entry is gone: presenting it starts nothing. */
+    assert_int_equal(queue_task_start(s, "w1", &items[0], &run, err, sizeof(err)), 0);
+    complete_ok(s, "w2", &again[0]);
+    workflow_set_free(set);
+    store_close(s);
+}
+
+static void test_poison_is_buried(void **state) {
+    (void)state;
+    char id[96], err[256], key[256], buf[32];
+    lease_item items[4];
+    workflow_set *set;
+    store *s = fresh(&set, id, sizeof(id));
+    assert_int_equal(lease_all(s, "w1", items, 4), 2);
+    char consumer[16];
+    task_run run;
+    /* Three workers in turn die holding it; the fourth delivery buries it. */
+    for (int i = 0; i < 3; i++) {
+        lease_item cur[4];
+        snprintf(consumer, sizeof(consumer), "dies%d", i);
+        if (i == 0) {
+            cur[0] = items[0];
+        } else {
+            int n = queue_reclaim(s, consumer, pools, 1, 4, 0, cur);
+            assert_true(n >= 1);
+            if (strcmp(cur[0].msgid, items[0].msgid) != 0) cur[0] = cur[1];
+        }
+        assert_int_equal(queue_task_start(s, i == 0 ? "w1" : consumer, &cur[0], &run, err, sizeof(err)), 1);
+        task_run_clear(&run);
+    }
+    lease_item last[4];
+    int n = queue_reclaim(s, "w9", pools, 1, 4, 0, last);
+    lease_item *poison = NULL;
+    for (int i = 0; i < n; i++)
+        if (strcmp(last[i].msgid, items[0].msgid) == 0) poison = &last[i];
+    assert_non_null(poison);
+    assert_int_equal(queue_task_start(s, "w9", poison, &run, err, sizeof(err)), 0);
+    snprintf(key, sizeof(key), "muster:{%s}:task:%s", id, items[0].step);
+    assert_string_equal(field(s, key, "state", buf, sizeof(buf)), "dead");
+    assert_string_equal(field(s, key, "dead_reason", buf, sizeof(buf)), "poison");
+    workflow_set_free(set);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dag_runs_in_order),
@@ -312,6 +502,10 @@ int main(void) {
         cmocka_unit_test(test_redelivery_join_resolve),
         cmocka_unit_test(test_failure_skips_dependents),
         cmocka_unit_test(test_scripts_reload_after_flush),
+        cmocka_unit_test(test_retry_then_dead_then_replay),
+        cmocka_unit_test(test_reclaim_fences_the_old_holder),
+        cmocka_unit_test(test_handback_requeues_without_counting),
+        cmocka_unit_test(test_poison_is_buried),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
