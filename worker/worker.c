@@ -17,6 +17,7 @@
 #define RELAY_LEASE_MS 5000
 #define HEARTBEAT_MS 2000
 #define MAX_WAITFDS 1024
+#define LEASE_BATCH 256
 
 static const action_impl *const actions[] = {&action_webhook, &action_exec, &action_noop};
 
@@ -125,15 +126,9 @@ static void task_free(worker *w, task *t) {
     free(t);
 }
 
-/* Leases and starts what fits. Returns how many were leased, -1 when Redis
- * is unreachable. */
-static int lease_and_start(worker *w, int block_ms) {
-    size_t room = (size_t)w->cfg->worker_concurrency - w->inflight;
-    lease_item items[256];
+/* Starts leased (or reclaimed) tasks. */
+static void start_items(worker *w, const lease_item *items, int n) {
     char err[1024];
-    if (room > 256) room = 256;
-    if (room == 0) return 0;
-    int n = queue_lease(w->store, w->consumer, w->pools, w->npools, room, block_ms, items);
     for (int i = 0; i < n; i++) {
         task *t = calloc(1, sizeof(*t));
         if (!t) break;
@@ -141,7 +136,7 @@ static int lease_and_start(worker *w, int block_ms) {
         log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
         int rc = queue_task_start(w->store, w->consumer, &t->li, &t->run, err, sizeof(err));
         if (rc <= 0) {
-            /* -1: Redis trouble; the message stays pending and is reclaimed. */
+            /* -1: Redis trouble; the entry stays pending and is reclaimed. */
             if (rc < 0) mlog(LOG_WARN, &lc, "cannot start task: %s", err);
             task_free(w, t);
             continue;
@@ -156,6 +151,7 @@ static int lease_and_start(worker *w, int block_ms) {
         mlog(LOG_DEBUG, &lc, "started %s (attempt %d)", action ? action : "?", t->run.attempt);
         if (!t->impl) {
             task_finish(t, 0, NULL, "this worker has no such action");
+            t->res.permanent = 1;
             continue;
         }
         t->with = template_render_json(json_object_get(t->run.def, "with"), t->run.ctx,
@@ -164,11 +160,75 @@ static int lease_and_start(worker *w, int block_ms) {
             char msg[1100];
             snprintf(msg, sizeof(msg), "template: %s", err);
             task_finish(t, 0, NULL, msg);
+            t->res.permanent = 1;
             continue;
         }
         t->impl->start(w, t);
     }
+}
+
+static size_t room(const worker *w) {
+    size_t r = (size_t)w->cfg->worker_concurrency - w->inflight;
+    return r > LEASE_BATCH ? LEASE_BATCH : r;
+}
+
+/* Leases and starts what fits. Returns how many were leased, -1 when Redis
+ * is unreachable. */
+static int lease_and_start(worker *w, int block_ms) {
+    lease_item items[LEASE_BATCH];
+    if (room(w) == 0) return 0;
+    int n = queue_lease(w->store, w->consumer, w->pools, w->npools, room(w), block_ms, items);
+    start_items(w, items, n);
     return n;
+}
+
+/* Takes over tasks whose holder's lease lapsed (a dead or stalled worker),
+ * moves due retries back to their queues, and renews our own leases. */
+static void housekeeping(worker *w) {
+    int64_t now = mono_ms(), lease = w->cfg->worker_lease_ms;
+    if (now - w->last_promote >= 100) {
+        w->last_promote = now;
+        queue_promote(w->store, 1000);
+    }
+    if (now - w->last_extend >= lease / 3) {
+        w->last_extend = now;
+        for (task *t = w->tasks; t; t = t->next) {
+            if (t->done) continue;
+            if (queue_extend(w->store, w->consumer, &t->li) == 0) {
+                log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+                mlog(LOG_WARN, &lc, "lease taken over by another worker; result will be discarded");
+            }
+        }
+    }
+    if (!*w->stop && room(w) > 0 && now - w->last_reclaim >= (lease / 4 > 50 ? lease / 4 : 50)) {
+        lease_item items[LEASE_BATCH];
+        w->last_reclaim = now;
+        int n = queue_reclaim(w->store, w->consumer, w->pools, w->npools, room(w), lease, items);
+        if (n > 0) {
+            w->reclaimed += (uint64_t)n;
+            mlog(LOG_WARN, NULL, "reclaimed %d task(s) whose lease lapsed", n);
+            start_items(w, items, n);
+        }
+    }
+}
+
+/* Stop: what did not finish within the grace period goes back to its queue
+ * now, so another worker starts it without waiting for the lease to lapse. */
+static void hand_back_all(worker *w) {
+    while (w->tasks) {
+        task *t = w->tasks;
+        w->tasks = t->next;
+        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+        if (!t->done) {
+            if (t->impl && t->impl->abort && t->state) t->impl->abort(w, t);
+            if (queue_handback(w->store, w->consumer, &t->li) == 1) {
+                w->handed_back++;
+                mlog(LOG_INFO, &lc, "handed back unfinished at shutdown");
+            }
+        }
+        w->inflight--;
+        task_free(w, t);
+    }
 }
 
 static void finish_curl(worker *w) {
@@ -246,7 +306,7 @@ static void relay_lease(worker *w) {
 static void relay(worker *w) {
     outbox_item items[RELAY_BATCH];
     rd_kafka_poll(w->producer, 0);
-    relay_lease(w);
+    if (w->cfg->worker_relay) relay_lease(w);
     if (w->nacked) {
         if (outbox_ack(w->store, w->acked, w->nacked) == 0) {
             for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
@@ -305,8 +365,19 @@ int worker_run(worker *w) {
     if (connect_store(w) < 0) return 0;
     mlog(LOG_INFO, NULL, "worker %s leasing from %zu pool(s), concurrency %lld", w->consumer,
          w->npools, (long long)w->cfg->worker_concurrency);
+    int64_t stop_at = 0;
     while (!*w->stop || w->inflight > 0) {
         int leased = 0;
+        if (*w->stop && !stop_at) {
+            stop_at = mono_ms();
+            mlog(LOG_INFO, NULL, "stopping: %zu task(s) in flight, grace %lld ms", w->inflight,
+                 (long long)w->cfg->worker_grace_ms);
+        }
+        if (stop_at && mono_ms() - stop_at >= w->cfg->worker_grace_ms) {
+            complete_done(w);
+            hand_back_all(w);
+            break;
+        }
         if (!*w->stop) {
             /* Idle: wait on Redis for work; busy: only look. */
             leased = lease_and_start(w, w->inflight == 0 ? (int)w->cfg->worker_poll_ms : 0);
@@ -314,6 +385,7 @@ int worker_run(worker *w) {
         }
         relay(w);
         heartbeat(w);
+        housekeeping(w);
         int nfds = 0, running = 0;
         for (task *t = w->tasks; t; t = t->next)
             if (!t->done && t->impl && t->impl->waitfds)
@@ -336,8 +408,11 @@ int worker_run(worker *w) {
         for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
         w->nacked = 0;
     }
-    mlog(LOG_INFO, NULL, "worker %s stopped: %llu succeeded, %llu failed, %llu events published",
+    mlog(LOG_INFO, NULL,
+         "worker %s stopped: %llu succeeded, %llu failed, %llu reclaimed, %llu handed back, "
+         "%llu events published",
          w->consumer, (unsigned long long)w->completed, (unsigned long long)w->failed,
+         (unsigned long long)w->reclaimed, (unsigned long long)w->handed_back,
          (unsigned long long)w->events_published);
     return 0;
 }

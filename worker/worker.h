@@ -66,10 +66,11 @@ struct worker {
     size_t relay_outstanding;
     int64_t last_heartbeat;
     int64_t leader_checked; /* when the relay lease was last taken or renewed */
+    int64_t last_reclaim, last_extend, last_promote; /* monotonic ms */
     bool leader;            /* this worker holds the relay lease */
     bool reclaim_all;       /* just became leader: take over every pending event */
     /* counters, for logs and /metrics later */
-    uint64_t completed, failed, fenced, events_published;
+    uint64_t completed, failed, fenced, events_published, reclaimed, handed_back;
 };
 
 /* Sets the task's result: succeeded or not, output (ownership taken) and an

@@ -16,12 +16,14 @@ run_pipeline_checks() {
   # The duplicate comes after the first copy's incident exists: it must join.
   "$BIN/muster" send-alert "$A/a.json" >/dev/null
 
-  # 2 story runs x 15 events, 1 alert_joined, 6 for the broken endpoint.
-  events_until 37 90 || fail "only $(wc -l <"$E2E_DIR/events.jsonl") of 37 events arrived"
-  expect_eq "events" "$(wc -l <"$E2E_DIR/events.jsonl")" 37
-  expect_eq "unique event ids" "$(jq -r .ev.id "$E2E_DIR/events.jsonl" | sort -u | wc -l)" 37
+  # 2 story runs x 15 events, 1 alert_joined, and for the broken endpoint:
+  # opened, started, 3 x (task.started, task.failed), 2 retrying, dead,
+  # skipped, completed = 13.
+  events_until 44 90 || fail "only $(wc -l <"$E2E_DIR/events.jsonl") of 44 events arrived"
+  expect_eq "events" "$(wc -l <"$E2E_DIR/events.jsonl")" 44
+  expect_eq "unique event ids" "$(jq -r .ev.id "$E2E_DIR/events.jsonl" | sort -u | wc -l)" 44
   expect_eq "events are CloudEvents 1.0" \
-    "$(jq -c 'select(.ev.specversion == "1.0" and .ev.source == "muster" and .ev.subject == .key)' "$E2E_DIR/events.jsonl" | wc -l)" 37
+    "$(jq -c 'select(.ev.specversion == "1.0" and .ev.source == "muster" and .ev.subject == .key)' "$E2E_DIR/events.jsonl" | wc -l)" 44
   expect_eq "incidents opened" "$(count_events '.type == "incident.opened"')" 3
   expect_eq "duplicate alert joined" "$(count_events '.type == "incident.alert_joined"')" 1
   expect_eq "tasks succeeded" "$(count_events '.type == "task.succeeded"')" 12
@@ -63,10 +65,13 @@ run_pipeline_checks() {
   expect_eq "close steps got the ticket key" \
     "$(jq -r 'select(.path == "/done") | .body | fromjson | .ticket' "$SINK_LOG" | grep -c '^OPS-[12]$')" 2
 
-  # The broken endpoint: curl's error in the event, dependent skipped.
-  expect_eq "failed tasks" "$(count_events '.type == "task.failed" and .data.step == "call"')" 1
+  # The broken endpoint: curl's error in the event, retried with growing
+  # delays, then dead; its dependent skipped.
+  expect_eq "failed attempts" "$(count_events '.type == "task.failed" and .data.step == "call"')" 3
+  expect_eq "retries" "$(count_events '.type == "task.retrying" and .data.step == "call"')" 2
+  expect_eq "dead" "$(count_events '.type == "task.dead" and .data.reason == "attempts exhausted" and .data.attempt == 3')" 1
   local failed_ev
-  failed_ev=$(jq -c 'select(.ev.type == "task.failed") | .ev.data' "$E2E_DIR/events.jsonl")
+  failed_ev=$(jq -c 'select(.ev.type == "task.failed") | .ev.data' "$E2E_DIR/events.jsonl" | tail -n 1)
   expect_eq "failed step's HTTP status in the event" "$(jq -r .output.status <<<"$failed_ev")" 0
   grep -q "Couldn't connect" <<<"$(jq -r .error <<<"$failed_ev")" || fail "no curl error: $failed_ev"
   expect_eq "skipped dependents" "$(count_events '.type == "task.skipped" and .data.step == "after"')" 1

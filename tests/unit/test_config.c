@@ -19,7 +19,8 @@ static const char *const keys[] = {
     "kafka.ssl_ca",       "redis.host",          "redis.port",
     "redis.password",     "redis.prefix",        "workflows.dir",
     "worker.id",          "worker.pools",        "worker.concurrency",
-    "worker.lease",       "worker.poll",         "exec.timeout",
+    "worker.lease",       "worker.poll",         "worker.grace",
+    "worker.relay",       "kafka.commit_interval", "exec.timeout",
     "exec.output_max",    "http.timeout",        "http.body_max",
     "log.level",
 };

@@ -148,6 +148,7 @@ static int start(worker *w, task *t) {
 
     if (n == 0 || n > EXEC_MAX_ARGS) {
         task_finish(t, 0, NULL, "with.command must hold 1 to 256 strings");
+        t->res.permanent = 1;
         return 1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -208,6 +209,7 @@ fail:
     if (in >= 0) close(in);
     child_free(c);
     task_finish(t, 0, NULL, msg);
+    t->res.permanent = 1; /* no such program, no pipes: a retry fails the same way */
     return 1;
 }
 

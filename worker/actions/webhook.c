@@ -1,13 +1,17 @@
 /* webhook.c - the webhook action: an HTTP request with a templated JSON body */
 #include <ctype.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/backoff.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "worker/worker.h"
 
 typedef struct webhook {
     CURL *easy;
+    char retry_after[64];
     struct curl_slist *headers;
     char *body;
     char *resp;
@@ -33,6 +37,20 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg) {
         memcpy(h->resp + h->resp_len, ptr, keep);
         h->resp_len += keep;
         h->resp[h->resp_len] = '\0';
+    }
+    return n;
+}
+
+/* Keeps the Retry-After header of the response (429, 503). */
+static size_t on_header(char *buf, size_t size, size_t nitems, void *arg) {
+    webhook *h = arg;
+    size_t n = size * nitems;
+    if (n > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
+        size_t len = n - 12;
+        if (len >= sizeof(h->retry_after)) len = sizeof(h->retry_after) - 1;
+        memcpy(h->retry_after, buf + 12, len);
+        h->retry_after[len] = '\0';
+        h->retry_after[strcspn(h->retry_after, "\r\n")] = '\0';
     }
     return n;
 }
@@ -117,6 +135,8 @@ static int start(worker *w, task *t) {
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method ? method : "POST");
@@ -150,9 +170,16 @@ static void done(worker *w, task *t, CURLcode rc) {
         snprintf(msg, sizeof(msg), "%s (HTTP status %ld)", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc),
                  status);
         task_finish(t, 0, out, msg);
+        /* A bad URL or a refused protocol stays bad; network trouble passes. */
+        t->res.permanent = rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
+                           rc == CURLE_TOO_MANY_REDIRECTS;
     } else if (status < 200 || status >= 300) {
         snprintf(msg, sizeof(msg), "HTTP status %ld", status);
         task_finish(t, 0, out, msg);
+        /* A 4xx other than 408 and 429 will fail the same way again. */
+        t->res.permanent = status >= 400 && status < 500 && status != 408 && status != 429;
+        int64_t wait = h->retry_after[0] ? retry_after_parse(h->retry_after, now_ms()) : -1;
+        if (wait > 0) t->res.retry_after_ms = wait;
     } else {
         task_finish(t, 1, out, NULL);
     }
