@@ -87,6 +87,19 @@ static void stop_child(pid_t pid, const char *name) {
     waitpid(pid, NULL, 0);
 }
 
+/* Where the parts listen, as MUSTER_* lines another shell can source;
+ * written whole (rename) so a reader never sees half. port < 0: no Redis. */
+static void write_env(const char *path, const char *brokers, int port) {
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    fprintf(f, "MUSTER_KAFKA_BROKERS=%s\n", brokers);
+    if (port >= 0) fprintf(f, "MUSTER_REDIS_HOST=127.0.0.1\nMUSTER_REDIS_PORT=%d\n", port);
+    fclose(f);
+    rename(tmp, path);
+}
+
 #define UP_MAX_WORKERS 64
 
 int cmd_up(config *cfg, int argc, char **argv) {
@@ -95,6 +108,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
     const char *env_file = cli_option(argc, argv, "--env-file");
     const char *wf_opt = cli_option(argc, argv, "--workflows");
     const char *kafka_opt = cli_option(argc, argv, "--kafka");
+    const char *only = cli_option(argc, argv, "--only");
     char exe[PATH_MAX], bindir[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], err[512];
     char dispatcher[PATH_MAX + 32], worker[PATH_MAX + 32], port_text[16];
     pid_t redis = -1, disp = -1, workers[UP_MAX_WORKERS] = {0};
@@ -109,7 +123,8 @@ int cmd_up(config *cfg, int argc, char **argv) {
                "cluster, on loopback), a redis-server child on a free port, the dispatcher and\n"
                "N workers (default 2). Prints where each part listens; --env-file also writes\n"
                "them as MUSTER_* variables for other shells. Stops everything on Ctrl-C.\n"
-               "--kafka uses the Kafka at BROKERS instead of the embedded one.\n");
+               "--kafka uses the Kafka at BROKERS instead of the embedded one.\n"
+               "--only kafka runs just the embedded Kafka (for tests that start the rest).\n");
         return EXIT_OK;
     }
     int nworkers = workers_opt ? atoi(workers_opt) : 2;
@@ -155,6 +170,24 @@ int cmd_up(config *cfg, int argc, char **argv) {
         brokers = rd_kafka_mock_cluster_bootstraps(mc);
     }
 
+    if (only && strcmp(only, "kafka") == 0 && mc) {
+        printf("muster up: embedded kafka at %s\n", brokers);
+        fflush(stdout);
+        if (env_file) write_env(env_file, brokers, -1);
+        struct sigaction ka;
+        memset(&ka, 0, sizeof(ka));
+        ka.sa_handler = on_signal;
+        sigaction(SIGTERM, &ka, NULL);
+        sigaction(SIGINT, &ka, NULL);
+        while (!up_stop) rd_kafka_poll(rk, 100);
+        rc = EXIT_OK;
+        goto out;
+    } else if (only) {
+        fprintf(stderr, "muster up: --only takes \"kafka\" (and not with --kafka)\n");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+
     /* Redis: a child on a free port, its files in the state directory. */
     int port = free_port();
     snprintf(port_text, sizeof(port_text), "%d", port);
@@ -193,17 +226,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
            brokers, mc ? "embedded mock cluster" : "external", topics[0], topics[1], topics[2], port, dir, (int)disp,
            wf_opt ? wf_opt : cfg->workflows_dir, nworkers, brokers, port);
     fflush(stdout);
-    if (env_file) {
-        char tmp[PATH_MAX + 8];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", env_file);
-        FILE *f = fopen(tmp, "w");
-        if (f) {
-            fprintf(f, "MUSTER_KAFKA_BROKERS=%s\nMUSTER_REDIS_HOST=127.0.0.1\nMUSTER_REDIS_PORT=%d\n",
-                    brokers, port);
-            fclose(f);
-            rename(tmp, env_file);
-        }
-    }
+    if (env_file) write_env(env_file, brokers, port);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

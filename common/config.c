@@ -40,6 +40,8 @@ static const setting settings[] = {
      "Consumer group of the dispatchers"},
     {"kafka.commit_interval", T_DURATION, S(kafka_commit_interval_ms), "1s", 10, 3600000, D,
      "How often the dispatcher commits the offsets of alerts Redis holds"},
+    {"kafka.session_timeout", T_DURATION, S(kafka_session_timeout_ms), "45s", 1000, 3600000, D,
+     "How long a silent dispatcher keeps its partitions before the group moves them"},
     {"kafka.security_protocol", T_STRING, S(kafka_security_protocol), "plaintext", 0, 0,
      D | W | C, "plaintext, ssl, sasl_plaintext or sasl_ssl"},
     {"kafka.sasl_mechanism", T_STRING, S(kafka_sasl_mechanism), "", 0, 0, D | W | C,

@@ -30,6 +30,7 @@ typedef struct config {
     int64_t worker_grace_ms;
     int64_t worker_relay;
     int64_t kafka_commit_interval_ms;
+    int64_t kafka_session_timeout_ms;
     int64_t exec_timeout_ms;
     int64_t exec_output_max;
     int64_t http_timeout_ms;

@@ -77,8 +77,9 @@ rd_kafka_t *kafka_producer_new(const config *cfg,
 }
 
 rd_kafka_t *kafka_consumer_new(const config *cfg, const char *topic, char *err, size_t errlen) {
-    char e[512], interval[24];
+    char e[512], interval[24], session[24];
     snprintf(interval, sizeof(interval), "%lld", (long long)cfg->kafka_commit_interval_ms);
+    snprintf(session, sizeof(session), "%lld", (long long)cfg->kafka_session_timeout_ms);
     rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
     if (!conf) return NULL;
     /* At-least-once: an offset is stored only after Redis holds the work,
@@ -86,6 +87,7 @@ rd_kafka_t *kafka_consumer_new(const config *cfg, const char *topic, char *err, 
     if (set(conf, "group.id", cfg->kafka_group, err, errlen) < 0 ||
         set(conf, "enable.auto.commit", "true", err, errlen) < 0 ||
         set(conf, "auto.commit.interval.ms", interval, err, errlen) < 0 ||
+        set(conf, "session.timeout.ms", session, err, errlen) < 0 ||
         set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
         set(conf, "auto.offset.reset", "earliest", err, errlen) < 0 ||
         set(conf, "enable.partition.eof", "false", err, errlen) < 0 ||

@@ -29,6 +29,17 @@ if status == "resolved" then
   return {"resolved", open}
 end
 
+if status == "acknowledged" then
+  -- A person acknowledged it at the sender (PagerDuty): the first one counts.
+  if not open then return {"ignored", ""} end
+  if redis.call("HSETNX", inc_key(open), "acknowledged_at", now) == 1 then
+    redis.call("HSET", inc_key(open), "acknowledged_by", alert.source)
+    emit(evbase, now, now_str, open, "incident.acknowledged",
+         {fingerprint = fp, by = alert.source, via = alert.format})
+  end
+  return {"joined", open}
+end
+
 if open then
   redis.call("HINCRBY", inc_key(open), "alerts", 1)
   emit(evbase, now, now_str, open, "incident.alert_joined",

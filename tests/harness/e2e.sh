@@ -75,8 +75,9 @@ start_pipeline() {
 }
 
 # events_until N [SECONDS]: reads muster.events from the start until at least
-# N events arrived; writes them (one JSON per line, with key and offset) to
-# $E2E_DIR/events.jsonl.
+# N distinct events arrived; writes them (one JSON per line, with key and
+# offset) to $E2E_DIR/events.jsonl, dropping repeats by event id as the
+# contract asks consumers to, and every copy to $E2E_DIR/events.all.jsonl.
 events_until() {
   local want=$1 limit=${2:-60}
   local end=$((SECONDS + limit))
@@ -84,7 +85,10 @@ events_until() {
     kcat -b "$MUSTER_KAFKA_BROKERS" -C -t muster.events -o beginning -e -q -J 2>/dev/null \
       >"$E2E_DIR/events.raw" || true
     jq -c '{key, partition, offset, ev: (.payload | fromjson)}' "$E2E_DIR/events.raw" \
-      >"$E2E_DIR/events.jsonl" 2>/dev/null || true
+      >"$E2E_DIR/events.all.jsonl" 2>/dev/null || true
+    jq -c -s 'reduce .[] as $e ({seen: {}, out: []};
+                if .seen[$e.ev.id] then . else .seen[$e.ev.id] = true | .out += [$e] end) | .out[]' \
+      "$E2E_DIR/events.all.jsonl" >"$E2E_DIR/events.jsonl" 2>/dev/null || true
     [ "$(wc -l <"$E2E_DIR/events.jsonl")" -ge "$want" ] && return 0
     [ $SECONDS -lt $end ] || return 1
     sleep 0.5

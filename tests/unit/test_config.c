@@ -20,7 +20,7 @@ static const char *const keys[] = {
     "redis.password",     "redis.prefix",        "workflows.dir",
     "worker.id",          "worker.pools",        "worker.concurrency",
     "worker.lease",       "worker.poll",         "worker.grace",
-    "worker.relay",       "kafka.commit_interval", "exec.timeout",
+    "worker.relay",       "kafka.commit_interval", "kafka.session_timeout", "exec.timeout",
     "exec.output_max",    "http.timeout",        "http.body_max",
     "log.level",
 };

@@ -1,0 +1,163 @@
+/* dead.c - muster dead and muster replay: the tasks that gave up */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/incident.h"
+#include "common/queue.h"
+#include "common/util.h"
+
+static const char *str(const json_t *o, const char *k) {
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+static void print_json(json_t *v) {
+    char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) printf("%s\n", text);
+    free(text);
+}
+
+int cmd_dead(config *cfg, int argc, char **argv) {
+    if (argc < 2 || cli_flag(argc, argv, "--help")) {
+        printf("Usage: muster dead list [--json]\n"
+               "       muster dead show INCIDENT/STEP [--json]\n\n"
+               "Dead tasks gave up: out of attempts, a permanent error (HTTP 4xx...), or\n"
+               "poison (delivered again and again without completing). They keep their\n"
+               "attempts, last error and input. 'muster replay' runs them again.\n");
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    int as_json = cli_flag(argc, argv, "--json");
+    int show = strcmp(argv[1], "show") == 0;
+    if (!show && strcmp(argv[1], "list") != 0) {
+        fprintf(stderr, "muster dead: unknown subcommand '%s'\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    if (show && argc < 3) {
+        fprintf(stderr, "muster dead show: which task (INCIDENT/STEP)?\n");
+        return EXIT_USAGE;
+    }
+    store *s = cli_store(cfg);
+    if (!s) return EXIT_FAIL;
+    json_t *dead = queue_dead_list(s, 100000);
+    store_close(s);
+    if (!dead) {
+        fprintf(stderr, "muster dead: redis not reachable\n");
+        return EXIT_FAIL;
+    }
+    int rc = EXIT_OK;
+    size_t i;
+    json_t *d;
+    if (show) {
+        json_t *found = NULL;
+        json_array_foreach(dead, i, d) if (!strcmp(str(d, "task"), argv[2])) found = d;
+        if (!found) {
+            fprintf(stderr, "muster dead show: no dead task \"%s\"\n", argv[2]);
+            rc = EXIT_FAIL;
+        } else if (as_json) {
+            print_json(found);
+        } else {
+            char when[40];
+            format_rfc3339(json_integer_value(json_object_get(found, "died_at")), when, sizeof(when));
+            printf("task      %s\nworkflow  %s\naction    %s\nattempts  %lld\nreason    %s\n"
+                   "died at   %s\nerror     %s\ninput     ",
+                   str(found, "task"), str(found, "workflow"), str(found, "action"),
+                   (long long)json_integer_value(json_object_get(found, "attempts")),
+                   str(found, "reason"), when, str(found, "error"));
+            char *in = json_dumps(json_object_get(found, "input"), JSON_INDENT(2));
+            printf("%s\n", in ? in : "null");
+            free(in);
+        }
+    } else if (as_json) {
+        print_json(dead);
+    } else {
+        printf("%-44s %-16s %-8s %-8s %-19s %s\n", "TASK", "WORKFLOW", "ACTION", "ATTEMPTS",
+               "REASON", "ERROR");
+        json_array_foreach(dead, i, d)
+            printf("%-44s %-16s %-8s %-8lld %-19s %.80s\n", str(d, "task"), str(d, "workflow"),
+                   str(d, "action"), (long long)json_integer_value(json_object_get(d, "attempts")),
+                   str(d, "reason"), str(d, "error"));
+    }
+    json_decref(dead);
+    return rc;
+}
+
+static int replay_one(store *s, const char *ref, int force, int dry, const char *by) {
+    char incident[128], outcome[32], state[32], err[512];
+    const char *slash = strrchr(ref, '/');
+    if (!slash || slash == ref || (size_t)(slash - ref) >= sizeof(incident)) {
+        fprintf(stderr, "muster replay: \"%s\" is not INCIDENT/STEP\n", ref);
+        return EXIT_USAGE;
+    }
+    snprintf(incident, sizeof(incident), "%.*s", (int)(slash - ref), ref);
+    if (queue_replay(s, incident, slash + 1, force, dry, by, outcome, sizeof(outcome), state,
+                     sizeof(state), err, sizeof(err)) < 0) {
+        fprintf(stderr, "muster replay: %s: %s\n", ref, err);
+        return EXIT_FAIL;
+    }
+    if (!strcmp(outcome, "missing")) {
+        fprintf(stderr, "muster replay: no task \"%s\"\n", ref);
+        return EXIT_FAIL;
+    }
+    if (!strcmp(outcome, "refused")) {
+        fprintf(stderr, "muster replay: %s is %s; %s\n", ref, state,
+                !strcmp(state, "succeeded") ? "use --force to run it again"
+                                            : "only dead tasks (or, with --force, finished ones) are replayed");
+        return EXIT_FAIL;
+    }
+    printf("%s %s (was %s)\n", outcome, ref, state);
+    return EXIT_OK;
+}
+
+int cmd_replay(config *cfg, int argc, char **argv) {
+    const char *incident = cli_option(argc, argv, "--incident");
+    const char *wf = cli_option(argc, argv, "--workflow");
+    const char *by = cli_option(argc, argv, "--by");
+    int all = cli_flag(argc, argv, "--all"), force = cli_flag(argc, argv, "--force");
+    int dry = cli_flag(argc, argv, "--dry-run");
+    const char *id = argc >= 2 && argv[1][0] != '-' ? argv[1] : NULL;
+    int chosen = (id != NULL) + (incident != NULL) + (wf != NULL) + all;
+    if (cli_flag(argc, argv, "--help") || chosen != 1) {
+        printf("Usage: muster replay INCIDENT/STEP | --incident ID | --workflow NAME | --all\n"
+               "                     [--dry-run] [--force] [--by NAME]\n\n"
+               "Queues dead tasks again with fresh attempts; steps that were skipped because\n"
+               "of them wait again, so a replay that succeeds carries the run on. A step that\n"
+               "succeeded is replayed only by its id and with --force. --dry-run prints what\n"
+               "would be replayed. The idempotency key stays the same, so a ticket that was\n"
+               "opened is found, not opened twice.\n");
+        return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
+    }
+    char who[128];
+    if (!by) {
+        const char *user = getenv("USER");
+        snprintf(who, sizeof(who), "%s", user ? user : "operator");
+        by = who;
+    }
+    store *s = cli_store(cfg);
+    if (!s) return EXIT_FAIL;
+    int rc = EXIT_OK;
+    if (id) {
+        rc = replay_one(s, id, force, dry, by);
+    } else {
+        json_t *dead = queue_dead_list(s, 100000);
+        size_t i, n = 0;
+        json_t *d;
+        if (!dead) {
+            fprintf(stderr, "muster replay: redis not reachable\n");
+            store_close(s);
+            return EXIT_FAIL;
+        }
+        json_array_foreach(dead, i, d) {
+            if (incident && strcmp(str(d, "incident"), incident) != 0) continue;
+            if (wf && strcmp(str(d, "workflow"), wf) != 0) continue;
+            int r = replay_one(s, str(d, "task"), 0, dry, by);
+            if (r != EXIT_OK) rc = r;
+            n++;
+        }
+        if (n == 0) printf("no dead tasks matched\n");
+        json_decref(dead);
+    }
+    store_close(s);
+    return rc;
+}
