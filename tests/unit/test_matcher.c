@@ -196,7 +196,8 @@ static void test_invalid_regex(void **state) {
     expect_error("x!~\"[a\"", "invalid regex");
     expect_error("x=~\"(a)\\1\"", "back-references are not supported");
     expect_error("x=~\"((a{100}){100}){100}\"", "regex too complex");
-    expect_error("x=~\"((a{,100}){,100}){,100}\"", "regex too complex");
+    expect_error("x=~\"((a{,100}){,100}){,100}\"", "can match \"\"");
+    expect_error("x=~\"((a{1,100}){1,100}){1,100}\"", "regex too complex");
     expect_error("x=~\"a(b\"", "unbalanced '(' in regex");
     /* found by fuzz_matcher: each stacked + doubled regcomp's tree */
     expect_error("env=~#ro|i++++++++++++++++++++++++n((",
@@ -227,8 +228,25 @@ static void test_invalid_regex(void **state) {
     expect_error("v=~\"(x|\\<)*\"", "can match \"\"");
     /* found by a grammar-driven stress run: 12 s in regcomp alone */
     expect_error("v=~\"($|\\b(\\<|){0,3}|x{0,9}())*?\"", "can match \"\"");
-    /* bounded repeats of such things form no loop and are fine */
-    expect_match("severity=~\"(a*){0,3}(b|)?\\bcritical\\b\"", true);
+    /* bounded repeats nest optional in optional: (a?){0,400} took 3 s */
+    expect_error("v=~\"(a?){0,400}\"", "can match \"\"");
+    expect_error("v=~\"((\\b){0,9}){0,9}\"", "can match \"\"");
+    /* an optional repeat of it is fine */
+    expect_match("severity=~\"(a*)?(b|)?\\bcritical\\b\"", true);
+    /* each optional part widens regexec's state set: a? 2000 times took
+     * seconds per label */
+    char *many = malloc(4096);
+    assert_non_null(many);
+    strcpy(many, "v=~\"");
+    for (int k = 0; k < 300; k++) strcat(many, "a?");
+    strcat(many, "\"");
+    expect_error(many, "regex too complex");
+    expect_error("v=~\"(ab?c?){200}\"", "regex too complex");
+    expect_error("v=~\".{1,1000}\"", "regex too complex");
+    expect_error("v=~\"(a.{0,60}){60}\"", "regex too complex");
+    expect_match("severity=~\".{1,255}\"", true);
+    free(many);
+    expect_match("severity=~\"c?r?i?t?i?c?a?l?\"", true);
     expect_error("v=~\"ab\\\\\"", "regex ends with a lone backslash");
     /* while loops over things that cannot are fine */
     expect_match("severity=~\"(c|r)+(i|t)*(ic|x)*(al)+\"", true);
