@@ -20,7 +20,7 @@ redis.call("ZREM", P .. ":dead", incident .. "/" .. step)
 redis.call("HSET", tk, "attempts", 0, "error", "", "lease", "", "dead_reason", "",
            "replay_id", replay_id)
 redis.call("HINCRBY", tk, "replays", 1)
-local reopened = 1
+local reopened = {step}
 
 -- Skipped steps downstream wait again for what they still need.
 local todo = cjson.decode(redis.call("HGET", tk, "dependents"))
@@ -34,14 +34,14 @@ while #todo > 0 do
       if not (ns[1] == "succeeded" or (ns[1] == "dead" and ns[2] == "1")) then unmet = unmet + 1 end
     end
     redis.call("HSET", dk, "state", "waiting", "unmet", unmet)
-    reopened = reopened + 1
+    table.insert(reopened, dep)
     for _, d in ipairs(cjson.decode(redis.call("HGET", dk, "dependents"))) do table.insert(todo, d) end
   end
 end
-redis.call("HINCRBY", ik, "steps_left", reopened)
+redis.call("HINCRBY", ik, "steps_left", #reopened)
 redis.call("HSET", ik, "run", "running")
 emit(evbase, now, now_str, incident, "task.replayed",
      {workflow = wf, step = step, previous_state = state, replay_id = replay_id, by = by,
-      reopened_steps = reopened})
+      reopened = reopened})
 queue_task(incident, step, redis.call("HGET", tk, "pool"))
 return {"replayed", state}

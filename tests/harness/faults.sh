@@ -83,8 +83,10 @@ check_invariants() {
   expect_eq "incidents opened once each" "$(count_events '.type == "incident.opened"')" "$want"
   expect_eq "incidents in redis" "$(redis-cli -p "$REDIS_PORT" zcard muster:incidents)" "$want"
   local bad
-  bad=$(jq -r 'select(.ev.type | test("^task\\.(succeeded|dead|skipped|replayed)$")) |
-               "\(.ev.subject)/\(.ev.data.step) \(.ev.type)"' "$E2E_DIR/events.jsonl" |
+  bad=$(jq -r '(select(.ev.type | test("^task\\.(succeeded|dead|skipped)$")) |
+                 "\(.ev.subject)/\(.ev.data.step) \(.ev.type)"),
+               (select(.ev.type == "task.replayed") | .ev.subject as $i |
+                 .ev.data.reopened[] | "\($i)/\(.) task.replayed")' "$E2E_DIR/events.jsonl" |
         awk '{ if ($2 == "task.replayed") open[$1]--; else open[$1]++ }
              END { for (t in open) if (open[t] != 1) print t, open[t] }')
   [ -z "$bad" ] || fail "tasks without exactly one terminal event: $bad"

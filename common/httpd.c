@@ -1,0 +1,222 @@
+/* httpd.c - the health and metrics endpoints a daemon serves (libmicrohttpd) */
+#include "common/httpd.h"
+
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "common/log.h"
+
+#define TEXT "text/plain; charset=utf-8"
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct httpd {
+    struct MHD_Daemon *d;
+    metrics *m;
+    httpd_ready_fn ready;
+    void *arg;
+    int port;
+    /* While MHD_start_daemon() runs, what libmicrohttpd logs on the starting
+     * thread is kept here for the caller's err (it says why a bind failed)
+     * instead of logged. */
+    atomic_int starting;
+    pthread_t starter;
+    char start_err[512];
+};
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    httpd *h = cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    if (atomic_load(&h->starting) && pthread_equal(pthread_self(), h->starter))
+        snprintf(h->start_err, sizeof(h->start_err), "%s", msg);
+    else
+        mlog(LOG_WARN, NULL, "httpd: %s", msg);
+}
+
+/* Queues body (len bytes) with status; `release` frees body afterwards
+ * (NULL for static text). The response also goes out when this fails. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+                             const char *body, size_t len, void (*release)(void *),
+                             const char *allow) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(len, (void *)body, release);
+    if (!r) {
+        if (release) release((void *)body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text) {
+    return reply(c, status, TEXT, text, strlen(text), NULL, NULL);
+}
+
+static enum MHD_Result ready(httpd *h, struct MHD_Connection *c) {
+    char why[HTTPD_REASON_MAX] = "";
+    if (!h->ready || h->ready(h->arg, why, sizeof(why)))
+        return reply_text(c, MHD_HTTP_OK, "ready\n");
+    why[sizeof(why) - 1] = '\0';
+    char *body = malloc(HTTPD_REASON_MAX + 16);
+    if (!body) return MHD_NO;
+    size_t len =
+        (size_t)snprintf(body, HTTPD_REASON_MAX + 16, "%s\n", why[0] ? why : "not ready");
+    return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, body, len, free, NULL);
+}
+
+static enum MHD_Result serve_metrics(httpd *h, struct MHD_Connection *c) {
+    char *body = metrics_render(h->m);
+    if (!body) return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    return reply(c, MHD_HTTP_OK, METRICS_TYPE, body, strlen(body), free, NULL);
+}
+
+/* Called by libmicrohttpd on its thread, once per request here: every
+ * answer is queued on the first call, before any request body is read. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls) {
+    httpd *h = cls;
+    enum { HEALTH, READY, METRICS } route;
+
+    if (strcmp(url, "/healthz") == 0) route = HEALTH;
+    else if (strcmp(url, "/readyz") == 0) route = READY;
+    else if (strcmp(url, "/metrics") == 0 && h->m) route = METRICS;
+    else return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        static const char body[] = "method not allowed\n";
+        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, body, sizeof(body) - 1, NULL,
+                     "GET, HEAD");
+    }
+    switch (route) {
+    case HEALTH:
+        return reply_text(c, MHD_HTTP_OK, "ok\n");
+    case READY:
+        return ready(h, c);
+    case METRICS:
+        return serve_metrics(h, c);
+    }
+    return MHD_NO;
+}
+
+/* Parses addr, a numeric address (brackets around IPv6 allowed) or
+ * "localhost": no name lookups at start, which could hang or vary. */
+static int resolve(const char *addr, int port, struct sockaddr_storage *ss, int *v6, char *err,
+                   size_t errlen) {
+    char host[256], service[8];
+    struct addrinfo hints, *res = NULL;
+    size_t n;
+
+    if (!addr || !*addr || strcmp(addr, "*") == 0) addr = "0.0.0.0";
+    if (strcmp(addr, "localhost") == 0) addr = "127.0.0.1";
+    n = strlen(addr);
+    if (n >= sizeof(host)) {
+        snprintf(err, errlen, "httpd: address \"%.32s...\" is too long", addr);
+        return -1;
+    }
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']')
+        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), addr + 1);
+    else
+        snprintf(host, sizeof(host), "%s", addr);
+    snprintf(service, sizeof(service), "%d", port);
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "httpd: address \"%s\": %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *v6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return 0;
+}
+
+httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_fn, void *arg,
+                   char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    sigset_t all, old;
+    int v6 = 0;
+    httpd *h;
+
+    if (port < 0 || port > 65535) {
+        snprintf(err, errlen, "httpd: port %d is not in 0..65535", port);
+        return NULL;
+    }
+    if (resolve(addr, port, &ss, &v6, err, errlen) < 0) return NULL;
+    if (!(h = calloc(1, sizeof(*h)))) {
+        snprintf(err, errlen, "httpd: out of memory");
+        return NULL;
+    }
+    h->m = m;
+    h->ready = ready_fn;
+    h->arg = arg;
+    h->starter = pthread_self();
+    atomic_init(&h->starting, 1);
+
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (v6) flags |= MHD_USE_IPv6;
+    /* The server thread inherits the mask: with the asynchronous signals
+     * blocked there, a SIGTERM interrupts the thread that waits for it. */
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGABRT);
+    sigdelset(&all, SIGTRAP);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_CONNECTIONS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)16,
+                            MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    atomic_store(&h->starting, 0);
+
+    if (!h->d) {
+        /* No server thread is left, so start_err is ours to read. */
+        const char *shown = addr && *addr && strcmp(addr, "*") != 0 ? addr : "0.0.0.0";
+        int bracket = v6 && shown[0] != '[';
+        snprintf(err, errlen, "httpd: %s%s%s:%d: %s", bracket ? "[" : "", shown,
+                 bracket ? "]" : "", port,
+                 h->start_err[0] ? h->start_err : "libmicrohttpd could not start");
+        free(h);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info && info->port ? info->port : port;
+    return h;
+}
+
+int httpd_port(const httpd *h) { return h ? h->port : -1; }
+
+void httpd_stop(httpd *h) {
+    if (!h) return;
+    MHD_stop_daemon(h->d);
+    free(h);
+}

@@ -1,0 +1,60 @@
+/* httpd.h - the health and metrics endpoints a daemon serves (libmicrohttpd) */
+#ifndef MUSTER_HTTPD_H
+#define MUSTER_HTTPD_H
+
+#include <stddef.h>
+
+#include "common/metrics.h"
+
+/*
+ * GET (or HEAD):
+ *   /healthz  200 "ok\n" while the process is alive
+ *   /readyz   200 "ready\n" when ready() returns non-zero, else 503 with the
+ *             reason ready() wrote (or "not ready") and a "\n"
+ *   /metrics  200 metrics_render(m), Content-Type
+ *             "text/plain; version=0.0.4; charset=utf-8"
+ * Other paths answer 404; other methods on these paths 405 with
+ * "Allow: GET, HEAD". Bodies are text/plain; every answer carries
+ * "Cache-Control: no-store".
+ *
+ * Threading: one libmicrohttpd thread serves every request, so ready() and
+ * metrics_render() (with any metrics_gauge_fn() callbacks) run on it,
+ * concurrently with the caller's threads. ready() must therefore be
+ * thread-safe (read atomics or sig_atomic_t flags the main loop sets, never
+ * the main loop's plain data) and quick, since requests are served one at a
+ * time. The thread starts with the asynchronous signals blocked, so SIGTERM
+ * and SIGINT keep interrupting the threads that wait for them.
+ *
+ * Bounds: at most HTTPD_MAX_CONNECTIONS connections at once, each closed
+ * after HTTPD_TIMEOUT_S idle seconds.
+ */
+
+#define HTTPD_MAX_CONNECTIONS 16
+#define HTTPD_TIMEOUT_S 10
+#define HTTPD_REASON_MAX 256 /* bytes ready() may write, with the NUL */
+
+typedef struct httpd httpd;
+
+/* Called for /readyz: returns non-zero when ready; otherwise may write a
+ * NUL-terminated reason of at most len bytes (len is HTTPD_REASON_MAX) to
+ * why, e.g. "redis: connection refused". Runs on the HTTP thread. */
+typedef int (*httpd_ready_fn)(void *arg, char *why, size_t len);
+
+/* Starts serving on addr (a numeric IPv4 or IPv6 address, "[::1]" style
+ * brackets allowed, or "localhost" for 127.0.0.1; NULL, "" or "*" mean
+ * every IPv4 address) and port (0: the kernel picks one, see httpd_port()).
+ * m may be NULL (then /metrics is 404) and ready may be NULL (then always
+ * ready); both must outlive the server.
+ * Returns the server (stop with httpd_stop()), or NULL with err filled, e.g.
+ * "httpd: 127.0.0.1:9464: Address already in use". */
+httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready, void *arg,
+                   char *err, size_t errlen);
+
+/* The port the server listens on (the chosen one when started on port 0). */
+int httpd_port(const httpd *h);
+
+/* Stops the thread, closes every connection and frees h. When it returns,
+ * ready() and the metrics are no longer used. httpd_stop(NULL) is a no-op. */
+void httpd_stop(httpd *h);
+
+#endif
