@@ -84,6 +84,10 @@ static const setting settings[] = {
      "Bytes of an HTTP response body kept"},
     {"log.level", T_STRING, S(log_level), "info", 0, 0, D | W | C,
      "debug, info, warn or error"},
+    {"status.address", T_STRING, S(status_address), "127.0.0.1", 0, 0, D | W,
+     "Address of /healthz, /readyz and /metrics (0.0.0.0 in containers)"},
+    {"status.port", T_INT, S(status_port), "0", -1, 65535, D | W,
+     "Port of /healthz, /readyz and /metrics; 0 picks a free one (logged), -1 turns them off"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

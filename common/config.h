@@ -36,6 +36,8 @@ typedef struct config {
     int64_t http_timeout_ms;
     int64_t http_body_max;
     char *log_level;
+    char *status_address;
+    int64_t status_port;
 } config;
 
 /* Which program a setting concerns; a program's --help lists its own. */

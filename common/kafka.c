@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/observe.h"
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen) {
     char e[256];
@@ -25,6 +26,7 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
     (void)rk;
     (void)opaque;
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) atomic_store(&kafka_up, 0);
     mlog(code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? LOG_WARN : LOG_INFO, NULL, "kafka: %s",
          reason);
 }

@@ -24,6 +24,7 @@ static int dead_letter(intake *in, const char *topic, int32_t partition, int64_t
         return -1;
     }
     in->dead_letters++;
+    metrics_inc(in->m_dead_letters, NULL, 1);
     mlog(LOG_WARN, NULL, "alert at %s sent to %s: %s", origin, in->cfg->kafka_dlq_topic, reason);
     return 0;
 }
@@ -56,6 +57,8 @@ int intake_handle(intake *in, const char *topic, int32_t partition, int64_t offs
             break;
         }
         in->alerts++;
+        const char *outcome_label[] = {record_outcome_name(outcome), NULL};
+        metrics_inc(in->m_alerts, outcome_label, 1);
         log_ctx lc = {*id ? id : NULL, NULL, NULL};
         switch (outcome) {
         case RECORD_OPENED:
@@ -105,10 +108,21 @@ int intake_run(intake *in) {
         mlog(LOG_ERROR, NULL, "%s", err);
         return 1;
     }
+    if (in->obs) {
+        static const char *const outcome[] = {"outcome", NULL};
+        in->m_alerts = metrics_counter(in->obs->m, "muster_dispatcher_alerts_total",
+                                       "Alerts recorded, by outcome", outcome);
+        in->m_dead_letters = metrics_counter(in->obs->m, "muster_dispatcher_dead_letters_total",
+                                             "Messages sent to the dead-letter topic", NULL);
+        metric_family *wf = metrics_gauge(in->obs->m, "muster_dispatcher_workflows",
+                                          "Workflows loaded", NULL);
+        metrics_set(wf, NULL, (double)in->workflows->n);
+    }
     mlog(LOG_INFO, NULL, "dispatcher consuming %s as group %s with %zu workflow(s)",
          in->cfg->kafka_alerts_topic, in->cfg->kafka_group, in->workflows->n);
     while (!*in->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(in->consumer, 200);
+        if (in->obs) atomic_store(&in->obs->redis, store_connected(in->store));
         if (!m) continue;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -117,11 +131,13 @@ int intake_run(intake *in) {
             continue;
         }
         const char *topic = rd_kafka_topic_name(m->rkt);
+        atomic_store(&kafka_up, 1);
         int64_t delay = 100;
         /* Until Redis (or the dead-letter topic) has it, the offset is not
          * stored; a stop in between leaves the message to be read again. */
         while (intake_handle(in, topic, m->partition, m->offset, m->payload, m->len) < 0 &&
                !*in->stop) {
+            if (in->obs) atomic_store(&in->obs->redis, store_connected(in->store));
             usleep((useconds_t)delay * 1000);
             if ((delay *= 2) > 5000) delay = 5000;
         }

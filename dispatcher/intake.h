@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/config.h"
+#include "common/observe.h"
 #include "common/store.h"
 #include "common/workflow.h"
 
@@ -18,6 +19,8 @@ typedef struct intake {
     rd_kafka_t *producer; /* dead letters */
     volatile sig_atomic_t *stop;
     uint64_t alerts, opened, joined, resolved, duplicates, unmatched, dead_letters;
+    observe *obs;                      /* may be NULL (tests) */
+    metric_family *m_alerts, *m_dead_letters;
 } intake;
 
 /* Handles one message: decodes it, records each alert, or writes it to the

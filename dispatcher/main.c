@@ -19,17 +19,28 @@ int main(int argc, char **argv) {
     int rc = daemon_init(argc, argv, "muster-dispatcher", usage, CFG_DISPATCHER, &cfg);
     if (rc != 0) return rc < 0 ? 0 : rc;
 
+    observe obs;
+    char err[512];
     in.cfg = &cfg;
     in.stop = &daemon_stop;
+    if (observe_start(&obs, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "muster-dispatcher: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    in.obs = &obs;
+    atomic_store(&obs.workflows, 0);
     in.workflows = workflow_load(cfg.workflows_dir, &diag);
     if (!in.workflows) {
         for (size_t i = 0; i < diag.n; i++) fprintf(stderr, "%s\n", diag.msgs[i]);
         fprintf(stderr, "muster-dispatcher: workflows in %s are not valid; not starting\n",
                 cfg.workflows_dir);
         wf_diag_free(&diag);
+        observe_stop(&obs);
         config_free(&cfg);
         return 2;
     }
+    atomic_store(&obs.workflows, 1);
     rc = intake_run(&in);
     if (in.consumer) {
         /* Commit what Redis already holds, then leave the group. */
@@ -48,6 +59,7 @@ int main(int argc, char **argv) {
          (unsigned long long)in.joined, (unsigned long long)in.resolved,
          (unsigned long long)in.duplicates, (unsigned long long)in.dead_letters);
     store_close(in.store);
+    observe_stop(&obs);
     workflow_set_free(in.workflows);
     config_free(&cfg);
     return rc;

@@ -49,6 +49,8 @@ static void relay_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) 
         return;
     }
     w->events_published++;
+    atomic_store(&kafka_up, 1);
+    metrics_inc(w->m_events, NULL, 1);
     if (w->nacked == w->capacked) {
         size_t cap = w->capacked ? w->capacked * 2 : 256;
         char **a = realloc(w->acked, cap * sizeof(*a));
@@ -97,6 +99,26 @@ worker *worker_new(config *cfg, volatile sig_atomic_t *stop, char *err, size_t e
         goto fail;
     }
     if (!(w->producer = kafka_producer_new(cfg, relay_dr, w, err, errlen))) goto fail;
+    if (observe_start(&w->obs, cfg, err, errlen) < 0) goto fail;
+    static const char *const action_outcome[] = {"action", "outcome", NULL};
+    static const char *const action_code[] = {"action", "code", NULL};
+    static const char *const action_only[] = {"action", NULL};
+    metrics *m = w->obs.m;
+    w->m_tasks = metrics_counter(m, "muster_worker_tasks_total",
+                                 "Task attempts finished, by action and outcome", action_outcome);
+    w->m_http = metrics_counter(m, "muster_worker_http_responses_total",
+                                "HTTP responses to steps, by action and status code", action_code);
+    w->m_duration = metrics_histogram(m, "muster_worker_task_duration_seconds",
+                                      "Time one attempt took, by action", action_only, NULL, 0);
+    w->m_inflight = metrics_gauge(m, "muster_worker_tasks_in_flight", "Tasks running now", NULL);
+    w->m_reclaimed = metrics_counter(m, "muster_worker_lease_reclaims_total",
+                                     "Tasks taken over from a worker whose lease lapsed", NULL);
+    w->m_handed_back = metrics_counter(m, "muster_worker_handed_back_total",
+                                       "Tasks given back unfinished at shutdown", NULL);
+    w->m_fenced = metrics_counter(m, "muster_worker_results_fenced_total",
+                                  "Results refused because the lease had been taken over", NULL);
+    w->m_events = metrics_counter(m, "muster_worker_events_published_total",
+                                  "Events the relay delivered to Kafka", NULL);
     return w;
 fail:
     worker_free(w);
@@ -115,6 +137,7 @@ void worker_free(worker *w) {
     for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
     free(w->acked);
     store_close(w->store);
+    observe_stop(&w->obs);
     free(w);
 }
 
@@ -206,6 +229,7 @@ static void housekeeping(worker *w) {
         int n = queue_reclaim(w->store, w->consumer, w->pools, w->npools, room(w), lease, items);
         if (n > 0) {
             w->reclaimed += (uint64_t)n;
+            metrics_inc(w->m_reclaimed, NULL, n);
             mlog(LOG_WARN, NULL, "reclaimed %d task(s) whose lease lapsed", n);
             start_items(w, items, n);
         }
@@ -223,6 +247,7 @@ static void hand_back_all(worker *w) {
             if (t->impl && t->impl->abort && t->state) t->impl->abort(w, t);
             if (queue_handback(w->store, w->consumer, &t->li) == 1) {
                 w->handed_back++;
+                metrics_inc(w->m_handed_back, NULL, 1);
                 mlog(LOG_INFO, &lc, "handed back unfinished at shutdown");
             }
         }
@@ -260,8 +285,20 @@ static void complete_done(worker *w) {
             mlog(LOG_WARN, &lc, "cannot complete task yet: %s", err);
             return;
         }
+        const char *action = json_string_value(json_object_get(t->run.def, "action"));
+        const char *labels[] = {action ? action : "?", rc == 1 ? "fenced" : t->res.succeeded ? "succeeded" : "failed", NULL};
+        metrics_inc(w->m_tasks, labels, 1);
+        metrics_observe(w->m_duration, labels, (double)t->res.duration_ms / 1000.0);
+        json_t *status = json_object_get(t->res.output, "status");
+        if (json_is_integer(status) && json_integer_value(status) > 0) {
+            char code[16];
+            snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(status));
+            const char *hl[] = {labels[0], code, NULL};
+            metrics_inc(w->m_http, hl, 1);
+        }
         if (rc == 1) {
             w->fenced++;
+            metrics_inc(w->m_fenced, NULL, 1);
             mlog(LOG_WARN, &lc, "result discarded: %s", err);
         } else if (t->res.succeeded) {
             w->completed++;
@@ -386,6 +423,8 @@ int worker_run(worker *w) {
         relay(w);
         heartbeat(w);
         housekeeping(w);
+        atomic_store(&w->obs.redis, store_connected(w->store));
+        metrics_set(w->m_inflight, NULL, (double)w->inflight);
         int nfds = 0, running = 0;
         for (task *t = w->tasks; t; t = t->next)
             if (!t->done && t->impl && t->impl->waitfds)

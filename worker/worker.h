@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/config.h"
+#include "common/observe.h"
 #include "common/queue.h"
 #include "common/store.h"
 
@@ -71,6 +72,10 @@ struct worker {
     bool reclaim_all;       /* just became leader: take over every pending event */
     /* counters, for logs and /metrics later */
     uint64_t completed, failed, fenced, events_published, reclaimed, handed_back;
+    /* health and /metrics */
+    observe obs;
+    metric_family *m_tasks, *m_http, *m_duration, *m_inflight, *m_reclaimed, *m_handed_back,
+        *m_fenced, *m_events;
 };
 
 /* Sets the task's result: succeeded or not, output (ownership taken) and an

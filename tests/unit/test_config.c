@@ -22,7 +22,7 @@ static const char *const keys[] = {
     "worker.lease",       "worker.poll",         "worker.grace",
     "worker.relay",       "kafka.commit_interval", "kafka.session_timeout", "exec.timeout",
     "exec.output_max",    "http.timeout",        "http.body_max",
-    "log.level",
+    "log.level",          "status.address",      "status.port",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
