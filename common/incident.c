@@ -14,48 +14,46 @@ const char *record_outcome_name(int outcome) {
     return (outcome >= 0 && outcome <= RECORD_DUPLICATE) ? outcome_names[outcome] : "error";
 }
 
-/* The steps as expand.lua wants them: needs as a count, dependents and the
- * definition as JSON text. */
-static char *steps_json(const workflow *wf) {
+/* A step list as expand.lua wants it: needs as a count, the definition and
+ * the lists as JSON text. `def` gives step i's definition. */
+static json_t *steps_json(const wf_step *steps, size_t n,
+                          json_t *(*def)(const workflow *, size_t), const workflow *wf) {
     json_t *arr = json_array();
-    char *text = NULL;
-    for (size_t i = 0; i < wf->nsteps; i++) {
-        json_t *deps = json_array();
-        for (size_t j = 0; j < wf->nsteps; j++)
-            for (size_t k = 0; k < wf->steps[j].nneeds; k++)
-                if (wf->steps[j].needs[k] == i) json_array_append_new(deps, json_string(wf->steps[j].id));
-        json_t *needs = json_array();
-        for (size_t k = 0; k < wf->steps[i].nneeds; k++)
-            json_array_append_new(needs, json_string(wf->steps[wf->steps[i].needs[k]].id));
-        json_t *def = workflow_step_json(wf, i);
+    for (size_t i = 0; i < n; i++) {
+        json_t *deps = json_array(), *needs = json_array();
+        for (size_t j = 0; j < n; j++)
+            for (size_t k = 0; k < steps[j].nneeds; k++)
+                if (steps[j].needs[k] == i) json_array_append_new(deps, json_string(steps[j].id));
+        for (size_t k = 0; k < steps[i].nneeds; k++)
+            json_array_append_new(needs, json_string(steps[steps[i].needs[k]].id));
+        json_t *d = def(wf, i);
         char *deps_text = json_dumps(deps, JSON_COMPACT);
         char *needs_text = json_dumps(needs, JSON_COMPACT);
-        char *def_text = json_dumps(def, JSON_COMPACT);
+        char *def_text = json_dumps(d, JSON_COMPACT);
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i}", "id", wf->steps[i].id,
-                           "pool", wf->steps[i].pool, "needs", (json_int_t)wf->steps[i].nneeds,
-                           "needs_ids", needs_text ? needs_text : "[]", "dependents",
-                           deps_text ? deps_text : "[]", "def", def_text ? def_text : "{}", "coe",
-                           wf->steps[i].continue_on_error ? "1" : "0", "max_attempts",
-                           wf->steps[i].retry.max_attempts));
+            arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i}", "id", steps[i].id, "pool",
+                           steps[i].pool, "needs", (json_int_t)steps[i].nneeds, "needs_ids",
+                           needs_text ? needs_text : "[]", "dependents", deps_text ? deps_text : "[]",
+                           "def", def_text ? def_text : "{}", "coe",
+                           steps[i].continue_on_error ? "1" : "0", "max_attempts",
+                           steps[i].retry.max_attempts));
         free(deps_text);
         free(needs_text);
         free(def_text);
         json_decref(needs);
         json_decref(deps);
-        json_decref(def);
+        json_decref(d);
     }
-    text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return text;
+    return arr;
 }
 
-int incident_record(store *s, const alert *a, const workflow *wf, const alert_origin *o,
-                    char *id, size_t idlen, char *err, size_t errlen) {
-    char tp[320] = "", seq[32] = "0", newid[64], ms[24], rfc[40], evbase[48];
-    char *alert_text = NULL, *steps_text = NULL;
-    json_t *aj = NULL;
-    int rc = -1;
+int incident_record_runs(store *s, const alert *a, const workflow *const *wfs, size_t nwfs,
+                         const alert_origin *o, record_result *out, size_t max, char *err,
+                         size_t errlen) {
+    char tp[320] = "", seq[32] = "0", ms[24], rfc[40], evbase[48];
+    char *alert_text = NULL, *runs_text = NULL;
+    json_t *aj = NULL, *runs = json_array();
+    int n = -1;
 
     if (o && o->topic) {
         snprintf(tp, sizeof(tp), "%s/%d", o->topic, (int)o->partition);
@@ -64,7 +62,6 @@ int incident_record(store *s, const alert *a, const workflow *wf, const alert_or
         snprintf(seq, sizeof(seq), "%lld",
                  (long long)o->offset * ALERT_MAX_PER_MESSAGE + (long long)o->index);
     }
-    id_new("inc-", newid, sizeof(newid));
     int64_t now = now_ms();
     snprintf(ms, sizeof(ms), "%lld", (long long)now);
     format_rfc3339(now, rfc, sizeof(rfc));
@@ -73,30 +70,59 @@ int incident_record(store *s, const alert *a, const workflow *wf, const alert_or
         snprintf(err, errlen, "cannot encode alert");
         goto out;
     }
-    /* Only an alert that opens an incident needs the steps; the script
-     * decides, so a matching workflow's steps always travel along. */
-    steps_text = wf ? steps_json(wf) : strdup("[]");
-    if (!steps_text) {
+    /* Only a firing alert that opens an incident needs the steps; the
+     * script decides, so every selected workflow's steps travel along. */
+    for (size_t i = 0; i < nwfs && strcmp(a->status, "firing") == 0; i++) {
+        char id[64];
+        char *group = workflow_group_key(wfs[i], a->labels, a->fingerprint);
+        id_new("inc-", id, sizeof(id));
+        json_array_append_new(
+            runs, json_pack("{s:s, s:s, s:s?, s:I, s:o, s:o}", "workflow", wfs[i]->name, "id", id,
+                            "group", group, "window_ms",
+                            (json_int_t)(wfs[i]->ngroup_by ? wfs[i]->group_window_ms : 0), "steps",
+                            steps_json(wfs[i]->steps, wfs[i]->nsteps, workflow_step_json, wfs[i]),
+                            "resolve",
+                            steps_json(wfs[i]->resolve_steps, wfs[i]->nresolve,
+                                       workflow_resolve_step_json, wfs[i])));
+        free(group);
+    }
+    if (!(runs_text = json_dumps(runs, JSON_COMPACT))) {
         snprintf(err, errlen, "cannot encode steps");
         goto out;
     }
-    const char *argv[] = {tp, seq, newid, a->fingerprint, a->status, alert_text,
-                          wf ? wf->name : "", steps_text, ms, rfc, evbase};
-    redisReply *r = store_eval(s, SCRIPT_EXPAND, 11, argv, err, errlen);
+    const char *argv[] = {tp, seq, a->fingerprint, a->status, alert_text, runs_text, ms, rfc, evbase};
+    redisReply *r = store_eval(s, SCRIPT_EXPAND, 9, argv, err, errlen);
     if (!r) goto out;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[0]->type == REDIS_REPLY_STRING) {
-        for (int i = 0; i <= RECORD_DUPLICATE; i++)
-            if (strcmp(r->element[0]->str, outcome_names[i]) == 0) rc = i;
-        snprintf(id, idlen, "%s", r->element[1]->str ? r->element[1]->str : "");
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        n = 0;
+        for (size_t i = 0; i + 1 < r->elements && (size_t)n < max; i += 2) {
+            out[n].outcome = -1;
+            for (int k = 0; k <= RECORD_DUPLICATE; k++)
+                if (r->element[i]->str && strcmp(r->element[i]->str, outcome_names[k]) == 0)
+                    out[n].outcome = k;
+            snprintf(out[n].incident, sizeof(out[n].incident), "%s",
+                     r->element[i + 1]->str ? r->element[i + 1]->str : "");
+            n++;
+        }
+    } else {
+        snprintf(err, errlen, "expand: unexpected reply");
     }
-    if (rc < 0) snprintf(err, errlen, "expand: unexpected reply");
     freeReplyObject(r);
 out:
     json_decref(aj);
+    json_decref(runs);
     free(alert_text);
-    free(steps_text);
-    return rc;
+    free(runs_text);
+    return n;
+}
+
+int incident_record(store *s, const alert *a, const workflow *wf, const alert_origin *o,
+                    char *id, size_t idlen, char *err, size_t errlen) {
+    record_result res[8];
+    int n = incident_record_runs(s, a, wf ? &wf : NULL, wf ? 1 : 0, o, res, 8, err, errlen);
+    if (n <= 0) return -1;
+    snprintf(id, idlen, "%s", res[0].incident);
+    return res[0].outcome;
 }
 
 static const char *json_string_or(const json_t *v, const char *def) {

@@ -28,11 +28,23 @@ typedef struct alert_origin {
     size_t index;
 } alert_origin;
 
-/* Records one alert and, when it opens an incident, the run of wf (which
- * may be NULL when no workflow matched: nothing is opened then) in one
- * atomic Redis call. Fills id (at least 64 bytes) with the incident's id.
- * Returns the outcome, or -1 with err filled when Redis failed (nothing was
- * written; the caller retries). */
+typedef struct record_result {
+    int outcome; /* record_outcome */
+    char incident[64];
+} record_result;
+
+/* Records one alert in one atomic Redis call: for each of the nwfs
+ * workflows it starts (see workflow_select()), joins the open incident of
+ * its fingerprint or group or opens one; or resolves / acknowledges the
+ * incidents holding its fingerprint. Fills up to max results and returns
+ * how many, or -1 with err filled when Redis failed (nothing was written;
+ * the caller retries). */
+int incident_record_runs(store *s, const alert *a, const workflow *const *wfs, size_t nwfs,
+                         const alert_origin *o, record_result *out, size_t max, char *err,
+                         size_t errlen);
+
+/* The same for at most one workflow (NULL: none); returns the first outcome
+ * and fills id (at least 64 bytes) with its incident. */
 int incident_record(store *s, const alert *a, const workflow *wf, const alert_origin *o,
                     char *id, size_t idlen, char *err, size_t errlen);
 

@@ -236,7 +236,8 @@ int queue_task_complete(store *s, const char *consumer, const lease_item *li,
         goto out;
     }
     const char *argv[] = {li->incident, li->step, lease, li->pool, li->msgid,
-                          res->succeeded ? "succeeded" : "failed", output ? output : "",
+                          res->skipped ? "skipped" : res->succeeded ? "succeeded" : "failed",
+                          output ? output : "",
                           res->error ? res->error : "", dur, ms, rfc, evbase, data,
                           res->permanent ? "0" : "1", delay};
     redisReply *r = store_eval(s, SCRIPT_COMPLETE, 15, argv, err, errlen);

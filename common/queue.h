@@ -55,6 +55,7 @@ typedef struct task_result {
     const char *error;   /* NULL or "" when none */
     int64_t duration_ms;
     int permanent;           /* a failure that no retry can fix (HTTP 4xx...) */
+    int skipped;             /* its if: did not hold: nothing ran */
     int64_t retry_after_ms;  /* the server asked us to wait this long; 0: no */
 } task_result;
 

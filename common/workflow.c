@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "common/action_spec.h"
+#include "common/condition.h"
 #include "common/template.h"
 #include "common/util.h"
 #include "common/yaml.h"
@@ -145,10 +146,14 @@ static int duration_of(loader *l, const json_t *v, const char *pointer, int64_t 
 
 typedef struct tmpl_ref {
     loader *l;
-    const workflow *wf;
+    const wf_step *list; /* the steps the referencing step belongs to */
+    size_t n;
     size_t step;
-    const bool *ancestor; /* ancestor[j]: step j finishes before this one */
+    const bool *ancestor; /* ancestor[j]: list[j] finishes before this one */
+    const wf_step *done;  /* steps that all finished before (on_resolve: the run's) */
+    size_t ndone;
     const char *pointer;
+    const char *what;     /* "template" or "condition" */
 } tmpl_ref;
 
 static int check_ref(const char *path, void *arg) {
@@ -162,22 +167,24 @@ static int check_ref(const char *path, void *arg) {
         strcmp(root, "workflow") == 0 || strcmp(root, "step") == 0)
         return 0;
     if (strcmp(root, "steps") != 0) {
-        problem(r->l, r->pointer, "template references \"%s\", which is nothing: expected "
-                "alert, incident, workflow, step or steps", path);
+        problem(r->l, r->pointer, "%s references \"%s\", which is nothing: expected "
+                "alert, incident, workflow, step or steps", r->what, path);
         return 0;
     }
     const char *id = path + n + (path[n] == '.');
     size_t idlen = strcspn(id, ".");
-    for (size_t j = 0; j < r->wf->nsteps; j++) {
-        if (strlen(r->wf->steps[j].id) != idlen || strncmp(r->wf->steps[j].id, id, idlen) != 0)
+    for (size_t j = 0; j < r->ndone; j++)
+        if (strlen(r->done[j].id) == idlen && strncmp(r->done[j].id, id, idlen) == 0) return 0;
+    for (size_t j = 0; j < r->n; j++) {
+        if (strlen(r->list[j].id) != idlen || strncmp(r->list[j].id, id, idlen) != 0)
             continue;
         if (!r->ancestor[j])
-            problem(r->l, r->pointer, "template references step \"%s\", which does not run "
-                    "before step \"%s\" (add it to needs:)", r->wf->steps[j].id,
-                    r->wf->steps[r->step].id);
+            problem(r->l, r->pointer, "%s references step \"%s\", which does not run "
+                    "before step \"%s\" (add it to needs:)", r->what, r->list[j].id,
+                    r->list[r->step].id);
         return 0;
     }
-    problem(r->l, r->pointer, "template references \"%s\": there is no step \"%.*s\"", path,
+    problem(r->l, r->pointer, "%s references \"%s\": there is no step \"%.*s\"", r->what, path,
             (int)idlen, id);
     return 0;
 }
@@ -333,27 +340,30 @@ static void parse_defaults(loader *l, workflow *wf, const json_t *d) {
     if (t) duration_of(l, t, "/defaults/timeout", &wf->default_timeout_ms);
 }
 
-static void parse_steps(loader *l, workflow *wf, const json_t *steps) {
+/* Parses a list of steps (steps: or on_resolve:) into *out; `base` is its
+ * JSON pointer. */
+static void parse_steps(loader *l, const workflow *wf, const json_t *steps, const char *base,
+                        wf_step **out, size_t *nout) {
     static const char *const keys[] = {"id", "action", "needs", "pool", "timeout",
-                                       "continue_on_error", "retry", "with", NULL};
+                                       "continue_on_error", "retry", "if", "with", NULL};
     size_t i;
     json_t *s;
     char p[256];
 
     if (!json_is_array(steps) || json_array_size(steps) == 0) {
-        problem(l, "/steps", "\"steps\" must be a non-empty list");
+        problem(l, base, "\"%s\" must be a non-empty list", base + 1);
         return;
     }
     if (json_array_size(steps) > WORKFLOW_MAX_STEPS) {
-        problem(l, "/steps", "%zu steps is more than %d", json_array_size(steps), WORKFLOW_MAX_STEPS);
+        problem(l, base, "%zu steps is more than %d", json_array_size(steps), WORKFLOW_MAX_STEPS);
         return;
     }
-    wf->steps = calloc(json_array_size(steps), sizeof(*wf->steps));
-    if (!wf->steps) return;
+    *out = calloc(json_array_size(steps), sizeof(**out));
+    if (!*out) return;
     /* First pass: ids, so needs: can point forwards. */
     json_array_foreach(steps, i, s) {
-        wf_step *st = &wf->steps[wf->nsteps++];
-        snprintf(p, sizeof(p), "/steps/%zu", i);
+        wf_step *st = &(*out)[(*nout)++];
+        snprintf(p, sizeof(p), "%s/%zu", base, i);
         if (!json_is_object(s)) {
             problem(l, p, "a step must be a map, got %s", type_of(s));
             st->id = strdup("");
@@ -361,47 +371,66 @@ static void parse_steps(loader *l, workflow *wf, const json_t *steps) {
         }
         unknown_keys(l, s, p, keys);
         json_t *id = json_object_get(s, "id");
-        snprintf(p, sizeof(p), "/steps/%zu/id", i);
+        snprintf(p, sizeof(p), "%s/%zu/id", base, i);
         if (!json_is_string(id) || !valid_id(json_string_value(id))) {
             problem(l, p, "step needs an \"id\" of letters, digits, _ or - (at most 64)");
             st->id = strdup("");
             continue;
         }
         st->id = strdup(json_string_value(id));
-        for (size_t j = 0; j + 1 < wf->nsteps; j++)
-            if (strcmp(wf->steps[j].id, st->id) == 0)
+        for (size_t j = 0; j + 1 < *nout; j++)
+            if (strcmp((*out)[j].id, st->id) == 0)
                 problem(l, p, "step id \"%s\" is used twice", st->id);
     }
     json_array_foreach(steps, i, s) {
-        wf_step *st = &wf->steps[i];
+        wf_step *st = &(*out)[i];
         if (!json_is_object(s) || !*st->id) continue;
         json_t *action = json_object_get(s, "action"), *needs = json_object_get(s, "needs");
         json_t *pool = json_object_get(s, "pool"), *timeout = json_object_get(s, "timeout");
         json_t *coe = json_object_get(s, "continue_on_error");
-        snprintf(p, sizeof(p), "/steps/%zu/action", i);
+        snprintf(p, sizeof(p), "%s/%zu/action", base, i);
         if (!json_is_string(action))
             problem(l, p, "step \"%s\" needs an \"action\"", st->id);
         else if (!action_spec_find(json_string_value(action)))
             problem(l, p, "unknown action \"%s\" in step \"%s\"", json_string_value(action), st->id);
         st->action = strdup(json_is_string(action) ? json_string_value(action) : "");
-        snprintf(p, sizeof(p), "/steps/%zu/pool", i);
+        snprintf(p, sizeof(p), "%s/%zu/pool", base, i);
         if (pool && (!json_is_string(pool) || !valid_id(json_string_value(pool))))
             problem(l, p, "\"pool\" must be a name of letters, digits, _ or -");
         st->pool = strdup(json_is_string(pool) ? json_string_value(pool) : "default");
-        snprintf(p, sizeof(p), "/steps/%zu/timeout", i);
+        snprintf(p, sizeof(p), "%s/%zu/timeout", base, i);
         st->timeout_ms = wf->default_timeout_ms;
         if (timeout) duration_of(l, timeout, p, &st->timeout_ms);
-        snprintf(p, sizeof(p), "/steps/%zu/retry", i);
+        snprintf(p, sizeof(p), "%s/%zu/retry", base, i);
         st->retry = parse_retry(l, json_object_get(s, "retry"), p, wf->retry);
-        snprintf(p, sizeof(p), "/steps/%zu/continue_on_error", i);
+        snprintf(p, sizeof(p), "%s/%zu/continue_on_error", base, i);
         if (coe && !json_is_boolean(coe)) problem(l, p, "\"continue_on_error\" must be true or false");
         st->continue_on_error = json_is_true(coe);
-        snprintf(p, sizeof(p), "/steps/%zu/with", i);
+        json_t *cond = json_object_get(s, "if");
+        if (cond) {
+            snprintf(p, sizeof(p), "%s/%zu/if", base, i);
+            st->conditions = json_is_string(cond) ? json_pack("[O]", cond) : json_deep_copy(cond);
+            size_t k;
+            json_t *c;
+            char err[300];
+            if (!json_is_array(st->conditions) || json_array_size(st->conditions) == 0)
+                problem(l, p, "\"if\" must be a condition such as 'alert.labels.env=\"prod\"' or a list of them");
+            else
+                json_array_foreach(st->conditions, k, c) {
+                    condition *parsed = NULL;
+                    if (!json_is_string(c))
+                        problem(l, p, "a condition must be a string, got %s", type_of(c));
+                    else if (condition_parse(json_string_value(c), &parsed, err, sizeof(err)) < 0)
+                        problem(l, p, "bad condition '%s': %s", json_string_value(c), err);
+                    condition_free(parsed);
+                }
+        }
+        snprintf(p, sizeof(p), "%s/%zu/with", base, i);
         json_t *with = json_object_get(s, "with");
         parse_with(l, st, with, p);
         st->with = with ? json_deep_copy(with) : json_object();
         if (!needs) continue;
-        snprintf(p, sizeof(p), "/steps/%zu/needs", i);
+        snprintf(p, sizeof(p), "%s/%zu/needs", base, i);
         if (!json_is_array(needs)) {
             problem(l, p, "\"needs\" must be a list of step ids");
             continue;
@@ -410,13 +439,13 @@ static void parse_steps(loader *l, workflow *wf, const json_t *steps) {
         size_t k;
         json_t *n;
         json_array_foreach(needs, k, n) {
-            snprintf(p, sizeof(p), "/steps/%zu/needs/%zu", i, k);
+            snprintf(p, sizeof(p), "%s/%zu/needs/%zu", base, i, k);
             const char *want = json_is_string(n) ? json_string_value(n) : "";
             size_t j;
-            for (j = 0; j < wf->nsteps && strcmp(wf->steps[j].id, want) != 0; j++) {}
+            for (j = 0; j < *nout && strcmp((*out)[j].id, want) != 0; j++) {}
             if (!json_is_string(n))
                 problem(l, p, "\"needs\" entries must be step ids, got %s", type_of(n));
-            else if (j == wf->nsteps)
+            else if (j == *nout)
                 problem(l, p, "step \"%s\" needs unknown step \"%s\"", st->id, want);
             else if (j == i)
                 problem(l, p, "step \"%s\" needs itself", st->id);
@@ -427,18 +456,18 @@ static void parse_steps(loader *l, workflow *wf, const json_t *steps) {
 }
 
 /* Kahn's algorithm; on a cycle names the steps left in it. Fills order. */
-static int check_cycles(loader *l, const workflow *wf, size_t *order) {
-    size_t n = wf->nsteps, done = 0;
+static int check_cycles(loader *l, const wf_step *steps, size_t n, const char *base, size_t *order) {
+    size_t done = 0;
     size_t *unmet = calloc(n ? n : 1, sizeof(size_t));
     int rc = -1;
     if (!unmet) return -1;
-    for (size_t i = 0; i < n; i++) unmet[i] = wf->steps[i].nneeds;
+    for (size_t i = 0; i < n; i++) unmet[i] = steps[i].nneeds;
     for (size_t i = 0; i < n; i++)
         if (unmet[i] == 0) order[done++] = i;
     for (size_t h = 0; h < done; h++)
         for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; k < wf->steps[i].nneeds; k++)
-                if (wf->steps[i].needs[k] == order[h] && --unmet[i] == 0) order[done++] = i;
+            for (size_t k = 0; k < steps[i].nneeds; k++)
+                if (steps[i].needs[k] == order[h] && --unmet[i] == 0) order[done++] = i;
     if (done < n) {
         char names[512] = "";
         size_t off = 0, top = 0;
@@ -447,15 +476,15 @@ static int check_cycles(loader *l, const workflow *wf, size_t *order) {
         size_t *users = calloc(n, sizeof(size_t)), *stack = calloc(n, sizeof(size_t));
         if (users && stack) {
             for (size_t j = 0; j < n; j++)
-                for (size_t k = 0; unmet[j] && k < wf->steps[j].nneeds; k++)
-                    if (unmet[wf->steps[j].needs[k]]) users[wf->steps[j].needs[k]]++;
+                for (size_t k = 0; unmet[j] && k < steps[j].nneeds; k++)
+                    if (unmet[steps[j].needs[k]]) users[steps[j].needs[k]]++;
             for (size_t i = 0; i < n; i++)
                 if (unmet[i] && users[i] == 0) stack[top++] = i;
             while (top > 0) {
                 size_t i = stack[--top];
                 unmet[i] = 0;
-                for (size_t k = 0; k < wf->steps[i].nneeds; k++) {
-                    size_t m = wf->steps[i].needs[k];
+                for (size_t k = 0; k < steps[i].nneeds; k++) {
+                    size_t m = steps[i].needs[k];
                     if (unmet[m] && --users[m] == 0) stack[top++] = m;
                 }
             }
@@ -464,8 +493,8 @@ static int check_cycles(loader *l, const workflow *wf, size_t *order) {
         free(stack);
         for (size_t i = 0; i < n && off < sizeof(names) - 70; i++)
             if (unmet[i]) off += (size_t)snprintf(names + off, sizeof(names) - off, "%s\"%s\"",
-                                                  off ? ", " : "", wf->steps[i].id);
-        problem(l, "/steps", "the needs: of steps %s form a cycle", names);
+                                                  off ? ", " : "", steps[i].id);
+        problem(l, base, "the needs: of steps %s form a cycle", names);
         goto out;
     }
     rc = 0;
@@ -474,31 +503,87 @@ out:
     return rc;
 }
 
-static void check_step_templates(loader *l, const workflow *wf, const size_t *order) {
-    size_t n = wf->nsteps;
+/* Checks that every template and condition of a step list references only
+ * the alert, the incident, and steps that finished before: its ancestors in
+ * the list, and all of `done` (for on_resolve, the run's steps). */
+static void check_step_templates(loader *l, const wf_step *steps, size_t n, const char *base,
+                                 const wf_step *done, size_t ndone, const size_t *order) {
     bool *anc = calloc(n ? n * n : 1, sizeof(bool));
-    char pointer[1024];
+    char pointer[1024], err[300];
     if (!anc) return;
     /* In topological order, a step's ancestors are its needs and theirs. */
     for (size_t h = 0; h < n; h++) {
         size_t i = order[h];
-        for (size_t k = 0; k < wf->steps[i].nneeds; k++) {
-            size_t j = wf->steps[i].needs[k];
+        for (size_t k = 0; k < steps[i].nneeds; k++) {
+            size_t j = steps[i].needs[k];
             anc[i * n + j] = true;
             for (size_t m = 0; m < n; m++)
                 if (anc[j * n + m]) anc[i * n + m] = true;
         }
     }
     for (size_t i = 0; i < n; i++) {
-        tmpl_ref r = {l, wf, i, &anc[i * n], NULL};
-        snprintf(pointer, sizeof(pointer), "/steps/%zu/with", i);
-        check_templates(&r, wf->steps[i].with, pointer, sizeof(pointer), 0);
+        tmpl_ref r = {l, steps, n, i, &anc[i * n], done, ndone, NULL, "template"};
+        snprintf(pointer, sizeof(pointer), "%s/%zu/with", base, i);
+        check_templates(&r, steps[i].with, pointer, sizeof(pointer), 0);
+        size_t k;
+        json_t *c;
+        snprintf(pointer, sizeof(pointer), "%s/%zu/if", base, i);
+        r.pointer = pointer;
+        r.what = "condition";
+        json_array_foreach(steps[i].conditions, k, c) {
+            condition *parsed = NULL;
+            if (json_is_string(c) && condition_parse(json_string_value(c), &parsed, err, sizeof(err)) == 0)
+                check_ref(condition_path(parsed), &r);
+            condition_free(parsed);
+        }
     }
     free(anc);
 }
 
+/* Cycles, then references, for one list of steps. */
+static void check_graph(loader *l, const wf_step *steps, size_t n, const char *base,
+                        const wf_step *done, size_t ndone) {
+    size_t *order = calloc(n ? n : 1, sizeof(size_t));
+    if (order && check_cycles(l, steps, n, base, order) == 0)
+        check_step_templates(l, steps, n, base, done, ndone, order);
+    free(order);
+}
+
+static void parse_grouping(loader *l, workflow *wf, const json_t *doc) {
+    json_t *g = json_object_get(doc, "group_by"), *w = json_object_get(doc, "group_window");
+    json_t *x = json_object_get(doc, "exclusive"), *pr = json_object_get(doc, "priority");
+    size_t i;
+    json_t *e;
+    wf->group_window_ms = 5 * 60 * 1000;
+    if (g) {
+        if (!json_is_array(g) || json_array_size(g) == 0 || json_array_size(g) > 16) {
+            problem(l, "/group_by", "\"group_by\" must be a list of 1 to 16 label names");
+        } else {
+            wf->group_by = calloc(json_array_size(g), sizeof(char *));
+            json_array_foreach(g, i, e) {
+                char p[64];
+                snprintf(p, sizeof(p), "/group_by/%zu", i);
+                if (!json_is_string(e) || !*json_string_value(e))
+                    problem(l, p, "a group_by entry must be a label name");
+                else if (wf->group_by)
+                    wf->group_by[wf->ngroup_by++] = strdup(json_string_value(e));
+            }
+        }
+    }
+    if (w) {
+        if (!g) problem(l, "/group_window", "\"group_window\" needs \"group_by\"");
+        duration_of(l, w, "/group_window", &wf->group_window_ms);
+    }
+    if (x && !json_is_boolean(x)) problem(l, "/exclusive", "\"exclusive\" must be true or false");
+    wf->exclusive = json_is_true(x);
+    if (pr && !json_is_integer(pr)) problem(l, "/priority", "\"priority\" must be a whole number");
+    wf->priority = json_is_integer(pr) ? json_integer_value(pr) : 0;
+}
+
 static workflow *load_doc(loader *l, const json_t *doc) {
-    static const char *const keys[] = {"name", "description", "triggers", "defaults", "steps", NULL};
+    static const char *const keys[] = {"name",     "description", "triggers",  "defaults",
+                                       "group_by", "group_window", "exclusive", "priority",
+                                       "steps",    "on_resolve",   NULL};
     workflow *wf = calloc(1, sizeof(*wf));
     if (!wf) return NULL;
     wf->path = strdup(l->path);
@@ -515,11 +600,21 @@ static workflow *load_doc(loader *l, const json_t *doc) {
     if (desc && !json_is_string(desc)) problem(l, "/description", "\"description\" must be a string");
     parse_triggers(l, wf, json_object_get(doc, "triggers"));
     parse_defaults(l, wf, json_object_get(doc, "defaults"));
-    parse_steps(l, wf, json_object_get(doc, "steps"));
+    parse_grouping(l, wf, doc);
+    parse_steps(l, wf, json_object_get(doc, "steps"), "/steps", &wf->steps, &wf->nsteps);
+    json_t *on_resolve = json_object_get(doc, "on_resolve");
+    if (on_resolve)
+        parse_steps(l, wf, on_resolve, "/on_resolve", &wf->resolve_steps, &wf->nresolve);
+    for (size_t i = 0; i < wf->nresolve; i++)
+        for (size_t j = 0; j < wf->nsteps; j++)
+            if (*wf->resolve_steps[i].id && strcmp(wf->resolve_steps[i].id, wf->steps[j].id) == 0) {
+                char p[64];
+                snprintf(p, sizeof(p), "/on_resolve/%zu/id", i);
+                problem(l, p, "step id \"%s\" is also used in steps:", wf->steps[j].id);
+            }
     if (failed(l) || wf->nsteps == 0) return wf;
-    size_t *order = calloc(wf->nsteps, sizeof(size_t));
-    if (order && check_cycles(l, wf, order) == 0) check_step_templates(l, wf, order);
-    free(order);
+    check_graph(l, wf->steps, wf->nsteps, "/steps", NULL, 0);
+    if (wf->nresolve) check_graph(l, wf->resolve_steps, wf->nresolve, "/on_resolve", wf->steps, wf->nsteps);
     return wf;
 }
 
@@ -654,14 +749,73 @@ bool workflow_matches(const workflow *wf, const json_t *fields) {
     return false;
 }
 
-json_t *workflow_step_json(const workflow *wf, size_t i) {
-    const wf_step *s = &wf->steps[i];
+static json_t *step_json(const wf_step *s) {
     return json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:O}", "id", s->id, "action", s->action,
                      "pool", s->pool, "timeout_ms", (json_int_t)s->timeout_ms, "continue_on_error",
                      s->continue_on_error, "retry", retry_policy_to_json(&s->retry), "with", s->with);
 }
 
+json_t *workflow_step_json(const workflow *wf, size_t i) {
+    json_t *j = step_json(&wf->steps[i]);
+    if (j && wf->steps[i].conditions) json_object_set(j, "if", wf->steps[i].conditions);
+    return j;
+}
+
+json_t *workflow_resolve_step_json(const workflow *wf, size_t i) {
+    json_t *j = step_json(&wf->resolve_steps[i]);
+    if (j && wf->resolve_steps[i].conditions) json_object_set(j, "if", wf->resolve_steps[i].conditions);
+    return j;
+}
+
+size_t workflow_select(const workflow_set *set, const json_t *fields, const workflow **out) {
+    size_t n = 0;
+    const workflow *best = NULL;
+    for (size_t i = 0; i < set->n; i++) {
+        const workflow *wf = set->items[i];
+        if (!workflow_matches(wf, fields)) continue;
+        out[n++] = wf;
+        if (wf->exclusive && (!best || wf->priority > best->priority)) best = wf;
+    }
+    if (best) {
+        out[0] = best;
+        n = 1;
+    }
+    return n;
+}
+
+char *workflow_group_key(const workflow *wf, const json_t *labels, const char *fingerprint) {
+    size_t cap = strlen(wf->name) + strlen(fingerprint) + 16, len;
+    for (size_t i = 0; i < wf->ngroup_by; i++) {
+        const char *v = json_string_value(json_object_get(labels, wf->group_by[i]));
+        cap += strlen(wf->group_by[i]) + (v ? strlen(v) : 0) + 2;
+    }
+    char *key = malloc(cap);
+    if (!key) return NULL;
+    if (!wf->ngroup_by) {
+        snprintf(key, cap, "%s|fp:%s", wf->name, fingerprint);
+        return key;
+    }
+    len = (size_t)snprintf(key, cap, "%s|g", wf->name);
+    for (size_t i = 0; i < wf->ngroup_by; i++) {
+        const char *v = json_string_value(json_object_get(labels, wf->group_by[i]));
+        len += (size_t)snprintf(key + len, cap - len, "%c%s=%s", i ? '|' : ':', wf->group_by[i], v ? v : "");
+    }
+    return key;
+}
+
 bool workflow_action_known(const char *action) { return action_spec_find(action) != NULL; }
+
+static void free_steps(wf_step *steps, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(steps[i].id);
+        free(steps[i].action);
+        free(steps[i].pool);
+        free(steps[i].needs);
+        json_decref(steps[i].with);
+        json_decref(steps[i].conditions);
+    }
+    free(steps);
+}
 
 void workflow_free(workflow *wf) {
     if (!wf) return;
@@ -670,14 +824,10 @@ void workflow_free(workflow *wf) {
         free(wf->triggers[i].matchers);
     }
     free(wf->triggers);
-    for (size_t i = 0; i < wf->nsteps; i++) {
-        free(wf->steps[i].id);
-        free(wf->steps[i].action);
-        free(wf->steps[i].pool);
-        free(wf->steps[i].needs);
-        json_decref(wf->steps[i].with);
-    }
-    free(wf->steps);
+    free_steps(wf->steps, wf->nsteps);
+    free_steps(wf->resolve_steps, wf->nresolve);
+    for (size_t i = 0; i < wf->ngroup_by; i++) free(wf->group_by[i]);
+    free(wf->group_by);
     free(wf->name);
     free(wf->path);
     free(wf);

@@ -27,6 +27,7 @@ typedef struct wf_step {
     int64_t timeout_ms; /* 0: the action's default */
     bool continue_on_error;
     retry_policy retry; /* the step's, over the workflow's defaults */
+    json_t *conditions; /* if: an array of condition strings, or NULL */
     json_t *with; /* the action's parameters, templates unrendered */
 } wf_step;
 
@@ -37,6 +38,13 @@ typedef struct workflow {
     size_t ntriggers;
     wf_step *steps;
     size_t nsteps;
+    wf_step *resolve_steps; /* on_resolve: run once every alert of the incident resolved */
+    size_t nresolve;
+    char **group_by;        /* labels whose values make the incident's group key */
+    size_t ngroup_by;
+    int64_t group_window_ms; /* how long a group's incident takes new alerts */
+    bool exclusive;          /* when it matches, no other workflow runs... */
+    int64_t priority;        /* ...unless an exclusive one ranks higher */
     retry_policy retry;         /* defaults.retry */
     int64_t default_timeout_ms; /* defaults.timeout, 0 for none */
 } workflow;
@@ -69,9 +77,21 @@ workflow_set *workflow_load(const char *dir_or_file, wf_diag *d);
  * (see alert_match_fields()). */
 bool workflow_matches(const workflow *wf, const json_t *fields);
 
+/* The workflows an alert starts: every match, unless a matching workflow is
+ * exclusive; then only the exclusive match of highest priority (the first
+ * in file order on a tie). Fills out (room for set->n) and returns how many. */
+size_t workflow_select(const workflow_set *set, const json_t *fields, const workflow **out);
+
+/* The incident group key of an alert for wf: "wf|fp:FINGERPRINT", or with
+ * group_by "wf|g:label=value|label=value". Returns a malloc'd string. */
+char *workflow_group_key(const workflow *wf, const json_t *labels, const char *fingerprint);
+
 /* The step as the record a worker executes:
  * {"id","action","pool","timeout_ms","continue_on_error","retry","with"}. */
 json_t *workflow_step_json(const workflow *wf, size_t i);
+
+/* The same for the i-th on_resolve step. */
+json_t *workflow_resolve_step_json(const workflow *wf, size_t i);
 
 void workflow_free(workflow *wf);
 void workflow_set_free(workflow_set *s);

@@ -29,61 +29,63 @@ static int dead_letter(intake *in, const char *topic, int32_t partition, int64_t
     return 0;
 }
 
-static const workflow *match(const intake *in, const alert *a) {
-    json_t *fields = alert_match_fields(a);
-    const workflow *found = NULL;
-    for (size_t i = 0; i < in->workflows->n && !found; i++)
-        if (workflow_matches(in->workflows->items[i], fields)) found = in->workflows->items[i];
-    json_decref(fields);
-    return found;
-}
-
 int intake_handle(intake *in, const char *topic, int32_t partition, int64_t offset,
                   const char *payload, size_t len) {
     alert_batch batch;
-    char err[1024], id[96];
+    char err[1024];
     int rc = 0;
 
     if (alert_decode(payload, len, &batch, err, sizeof(err)) < 0)
         return dead_letter(in, topic, partition, offset, payload, len, err);
-    for (size_t i = 0; i < batch.n; i++) {
+    const workflow **selected = calloc(in->workflows->n + 1, sizeof(*selected));
+    record_result results[64];
+    for (size_t i = 0; selected && i < batch.n; i++) {
         const alert *a = &batch.items[i];
-        const workflow *wf = match(in, a);
+        json_t *fields = alert_match_fields(a);
+        size_t nsel = workflow_select(in->workflows, fields, selected);
+        json_decref(fields);
         alert_origin o = {topic, partition, offset, i};
-        int outcome = incident_record(in->store, a, wf, &o, id, sizeof(id), err, sizeof(err));
-        if (outcome < 0) {
+        int n = incident_record_runs(in->store, a, selected, nsel, &o, results, 64, err, sizeof(err));
+        if (n < 0) {
             mlog(LOG_WARN, NULL, "alert %s not recorded: %s", a->fingerprint, err);
             rc = -1;
             break;
         }
         in->alerts++;
-        const char *outcome_label[] = {record_outcome_name(outcome), NULL};
-        metrics_inc(in->m_alerts, outcome_label, 1);
-        log_ctx lc = {*id ? id : NULL, NULL, NULL};
-        switch (outcome) {
-        case RECORD_OPENED:
-            in->opened++;
-            mlog(LOG_INFO, &lc, "incident opened: workflow %s for \"%s\"", wf->name, a->summary);
-            break;
-        case RECORD_JOINED:
-            in->joined++;
-            mlog(LOG_INFO, &lc, "alert %s joined the open incident", a->fingerprint);
-            break;
-        case RECORD_RESOLVED:
-            in->resolved++;
-            mlog(LOG_INFO, &lc, "incident resolved by alert %s", a->fingerprint);
-            break;
-        case RECORD_DUPLICATE:
-            in->duplicates++;
-            mlog(LOG_INFO, NULL, "alert at %s/%d/%lld #%zu was recorded before", topic,
-                 (int)partition, (long long)offset, i);
-            break;
-        default:
-            if (!wf) in->unmatched++;
-            mlog(LOG_INFO, NULL, "alert %s (%s): no workflow matches and no incident is open",
-                 a->fingerprint, a->status);
+        if (nsel == 0 && strcmp(a->status, "firing") == 0) {
+            in->unmatched++;
+            mlog(LOG_INFO, NULL, "alert %s (\"%s\"): no workflow matches", a->fingerprint, a->summary);
+        }
+        for (int k = 0; k < n; k++) {
+            int outcome = results[k].outcome;
+            const char *outcome_label[] = {record_outcome_name(outcome), NULL};
+            metrics_inc(in->m_alerts, outcome_label, 1);
+            log_ctx lc = {*results[k].incident ? results[k].incident : NULL, NULL, NULL};
+            switch (outcome) {
+            case RECORD_OPENED:
+                in->opened++;
+                mlog(LOG_INFO, &lc, "incident opened for \"%s\"", a->summary);
+                break;
+            case RECORD_JOINED:
+                in->joined++;
+                mlog(LOG_INFO, &lc, "alert %s (%s) joined the open incident", a->fingerprint, a->status);
+                break;
+            case RECORD_RESOLVED:
+                in->resolved++;
+                mlog(LOG_INFO, &lc, "incident resolved: its last alert %s resolved", a->fingerprint);
+                break;
+            case RECORD_DUPLICATE:
+                in->duplicates++;
+                mlog(LOG_INFO, NULL, "alert at %s/%d/%lld #%zu was recorded before", topic,
+                     (int)partition, (long long)offset, i);
+                break;
+            default:
+                mlog(LOG_INFO, NULL, "alert %s (%s): no open incident to update", a->fingerprint,
+                     a->status);
+            }
         }
     }
+    free(selected);
     alert_batch_free(&batch);
     return rc;
 }

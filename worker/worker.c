@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/condition.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/template.h"
@@ -149,6 +150,25 @@ static void task_free(worker *w, task *t) {
     free(t);
 }
 
+/* Whether every if: condition of the step holds; if not, says which. */
+static bool conditions_hold(const task *t, char *why, size_t len) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(t->run.def, "if"), i, c) {
+        condition *parsed = NULL;
+        char err[300];
+        const char *text = json_string_value(c);
+        bool ok = text && condition_parse(text, &parsed, err, sizeof(err)) == 0 &&
+                  condition_eval(parsed, t->run.ctx);
+        condition_free(parsed);
+        if (!ok) {
+            snprintf(why, len, "condition false: %s", text ? text : "?");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Starts leased (or reclaimed) tasks. */
 static void start_items(worker *w, const lease_item *items, int n) {
     char err[1024];
@@ -175,6 +195,12 @@ static void start_items(worker *w, const lease_item *items, int n) {
         if (!t->impl) {
             task_finish(t, 0, NULL, "this worker has no such action");
             t->res.permanent = 1;
+            continue;
+        }
+        char why[600];
+        if (!conditions_hold(t, why, sizeof(why))) {
+            task_finish(t, 0, NULL, why);
+            t->res.skipped = 1;
             continue;
         }
         t->with = template_render_json(json_object_get(t->run.def, "with"), t->run.ctx,
@@ -286,7 +312,12 @@ static void complete_done(worker *w) {
             return;
         }
         const char *action = json_string_value(json_object_get(t->run.def, "action"));
-        const char *labels[] = {action ? action : "?", rc == 1 ? "fenced" : t->res.succeeded ? "succeeded" : "failed", NULL};
+        const char *labels[] = {action ? action : "?",
+                                rc == 1            ? "fenced"
+                                : t->res.skipped   ? "skipped"
+                                : t->res.succeeded ? "succeeded"
+                                                   : "failed",
+                                NULL};
         metrics_inc(w->m_tasks, labels, 1);
         metrics_observe(w->m_duration, labels, (double)t->res.duration_ms / 1000.0);
         json_t *status = json_object_get(t->res.output, "status");

@@ -3,7 +3,8 @@
 -- next attempt (retryable failure) or buries the task (out of attempts, or
 -- a permanent error). Every outcome is reported in the same call.
 -- ARGV: 1 prefix, 2 incident, 3 step, 4 lease, 5 pool, 6 message id,
---       7 "succeeded" | "failed", 8 output JSON, 9 error, 10 duration ms,
+--       7 "succeeded" | "failed" | "skipped" (its if: did not hold),
+--       8 output JSON, 9 error, 10 duration ms,
 --       11 now ms, 12 now RFC 3339, 13 event id base,
 --       14 the event's data JSON (made by the worker),
 --       15 retryable "1" | "0", 16 delay before the next attempt (ms)
@@ -20,6 +21,13 @@ if t[1] ~= "running" or t[2] ~= lease then return {"fenced", t[1] or "missing"} 
 unqueue(pool, msgid)
 
 local wf = redis.call("HGET", ik, "workflow")
+if result == "skipped" then
+  -- Nothing ran; like GitHub Actions, what needs it is skipped too.
+  redis.call("HSET", tk, "state", "skipped", "finished_at", now, "lease", "")
+  emit(evbase, now, now_str, incident, "task.skipped", {workflow = wf, step = step, reason = err})
+  local n = 1 + skip_downstream(evbase, now, now_str, incident, wf, step)
+  return {"done", tostring(steps_finished(evbase, now, now_str, incident, n))}
+end
 local fields = {"state", result, "finished_at", now, "duration_ms", duration, "lease", "",
                 "error", err}
 if output ~= "" then table.insert(fields, "output"); table.insert(fields, output) end

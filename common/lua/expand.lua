@@ -1,72 +1,151 @@
--- expand.lua - records an alert: opens an incident and queues its first
--- steps, joins an open incident, or resolves one. All or nothing.
--- ARGV: 1 prefix, 2 "topic/partition", 3 offset, 4 new incident id,
---       5 fingerprint, 6 status, 7 alert JSON, 8 workflow name,
---       9 steps JSON [{id,pool,needs:n,needs_ids:"[..]",dependents:"[..]",
---         def:"{..}",coe:"0|1",max_attempts:n}] (JSON text is stored as it is),
---       10 now ms, 11 now RFC 3339, 12 event id base
-local tp, offset = ARGV[2], tonumber(ARGV[3])
-local new_id, fp, status = ARGV[4], ARGV[5], ARGV[6]
-local alert_json, wf, steps_json = ARGV[7], ARGV[8], ARGV[9]
-local now, now_str, evbase = ARGV[10], ARGV[11], ARGV[12]
+-- expand.lua - records an alert, all or nothing:
+--   firing: for each workflow it starts, joins the open incident that holds
+--     this fingerprint or the alert's group (within the group window), or
+--     opens an incident and queues the steps that need nothing;
+--   resolved: takes the fingerprint out of its incidents; an incident whose
+--     alerts have all resolved is resolved and queues its on_resolve steps;
+--   acknowledged: records the first acknowledgement of its incidents.
+-- ARGV: 1 prefix, 2 "topic/partition", 3 alert sequence in the partition,
+--       4 fingerprint, 5 status, 6 alert JSON,
+--       7 runs JSON [{workflow, id (new incident id), group, window_ms,
+--         steps: [S], resolve: [S]}] where S is {id, pool, needs (count),
+--         needs_ids, dependents, def (JSON text, stored as it is), coe,
+--         max_attempts},
+--       8 now ms, 9 now RFC 3339, 10 event id base
+-- Returns {outcome, incident, outcome, incident, ...}.
+local tp, seq = ARGV[2], tonumber(ARGV[3])
+local fp, status, alert_json = ARGV[4], ARGV[5], ARGV[6]
+local runs = cjson.decode(ARGV[7])
+local now, now_str, evbase = ARGV[8], ARGV[9], ARGV[10]
 
 -- A redelivered message (crash before the offset commit) changes nothing.
 if tp ~= "" then
   local last = redis.call("HGET", P .. ":offsets", tp)
-  if last and tonumber(last) >= offset then return {"duplicate", ""} end
-  redis.call("HSET", P .. ":offsets", tp, offset)
+  if last and tonumber(last) >= seq then return {"duplicate", ""} end
+  redis.call("HSET", P .. ":offsets", tp, seq)
 end
 
-local open = redis.call("HGET", P .. ":fp", fp)
 local alert = cjson.decode(alert_json)
+local fp_key = P .. ":fp:" .. fp
+local members = redis.call("SMEMBERS", fp_key)
 
-if status == "resolved" then
-  if not open then return {"ignored", ""} end
-  redis.call("HSET", inc_key(open), "status", "resolved", "resolved_at", now)
-  redis.call("HDEL", P .. ":fp", fp)
-  emit(evbase, now, now_str, open, "incident.resolved",
-       {fingerprint = fp, summary = alert.summary})
-  return {"resolved", open}
-end
-
-if status == "acknowledged" then
-  -- A person acknowledged it at the sender (PagerDuty): the first one counts.
-  if not open then return {"ignored", ""} end
-  if redis.call("HSETNX", inc_key(open), "acknowledged_at", now) == 1 then
-    redis.call("HSET", inc_key(open), "acknowledged_by", alert.source)
-    emit(evbase, now, now_str, open, "incident.acknowledged",
-         {fingerprint = fp, by = alert.source, via = alert.format})
+-- Creates the tasks of a step list and queues those that need nothing.
+local function create_tasks(id, steps)
+  local names = {}
+  for i, s in ipairs(steps) do
+    names[i] = s.id
+    redis.call("HSET", task_key(id, s.id), "incident", id, "step", s.id, "pool", s.pool,
+               "state", "waiting", "unmet", s.needs, "needs", s.needs_ids,
+               "dependents", s.dependents, "def", s.def, "attempts", 0, "coe", s.coe,
+               "max_attempts", s.max_attempts, "replays", 0)
   end
-  return {"joined", open}
+  for _, s in ipairs(steps) do
+    if s.needs == 0 then queue_task(id, s.id, s.pool) end
+  end
+  return names
 end
 
-if open then
-  redis.call("HINCRBY", inc_key(open), "alerts", 1)
-  emit(evbase, now, now_str, open, "incident.alert_joined",
-       {fingerprint = fp, summary = alert.summary})
-  return {"joined", open}
+local function close(id, outcome_event)
+  local ik = inc_key(id)
+  local group = redis.call("HGET", ik, "group")
+  redis.call("HSET", ik, "status", "resolved", "resolved_at", now)
+  if group and redis.call("HGET", P .. ":group", group) == id then
+    redis.call("HDEL", P .. ":group", group)
+  end
+  emit(evbase, now, now_str, id, outcome_event,
+       {workflow = redis.call("HGET", ik, "workflow"), fingerprint = fp, summary = alert.summary})
+  local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
+  if #resolve > 0 then
+    local names = create_tasks(id, resolve)
+    redis.call("HSET", ik, "resolve_steps", cjson.encode(names), "run", "running")
+    redis.call("HINCRBY", ik, "steps_left", #resolve)
+    emit(evbase, now, now_str, id, "workflow.started",
+         {workflow = redis.call("HGET", ik, "workflow"), steps = #resolve, phase = "on_resolve"})
+  end
 end
 
-local steps = cjson.decode(steps_json)
-local id = new_id
-redis.call("HSET", inc_key(id), "id", id, "workflow", wf, "fingerprint", fp,
-           "status", "open", "run", "running", "opened_at", now, "alert", alert_json,
-           "alerts", 1, "steps_total", #steps, "steps_left", #steps)
-redis.call("ZADD", P .. ":incidents", now, id)
-redis.call("HSET", P .. ":fp", fp, id)
-local names = {}
-for i, s in ipairs(steps) do names[i] = s.id end
-redis.call("HSET", inc_key(id), "steps", cjson.encode(names))
+local out = {}
 
-emit(evbase, now, now_str, id, "incident.opened",
-     {workflow = wf, fingerprint = fp, severity = alert.severity,
-      summary = alert.summary, source = alert.source})
-emit(evbase, now, now_str, id, "workflow.started", {workflow = wf, steps = #steps})
-for _, s in ipairs(steps) do
-  redis.call("HSET", task_key(id, s.id), "incident", id, "step", s.id, "pool", s.pool,
-             "state", "waiting", "unmet", s.needs, "needs", s.needs_ids,
-             "dependents", s.dependents, "def", s.def, "attempts", 0, "coe", s.coe,
-             "max_attempts", s.max_attempts, "replays", 0)
-  if s.needs == 0 then queue_task(id, s.id, s.pool) end
+if status == "resolved" or status == "acknowledged" then
+  if #members == 0 then return {"ignored", ""} end
+  for _, id in ipairs(members) do
+    local ik = inc_key(id)
+    if status == "acknowledged" then
+      -- A person acknowledged it at the sender (PagerDuty): the first counts.
+      if redis.call("HSETNX", ik, "acknowledged_at", now) == 1 then
+        redis.call("HSET", ik, "acknowledged_by", alert.source)
+        emit(evbase, now, now_str, id, "incident.acknowledged",
+             {fingerprint = fp, by = alert.source, via = alert.format})
+      end
+      table.insert(out, "joined")
+    else
+      redis.call("SREM", P .. ":{" .. id .. "}:firing", fp)
+      if redis.call("SCARD", P .. ":{" .. id .. "}:firing") == 0 then
+        close(id, "incident.resolved")
+        table.insert(out, "resolved")
+      else
+        emit(evbase, now, now_str, id, "incident.alert_resolved",
+             {fingerprint = fp, summary = alert.summary})
+        table.insert(out, "joined")
+      end
+    end
+    table.insert(out, id)
+  end
+  if status == "resolved" then redis.call("DEL", fp_key) end
+  return out
 end
-return {"opened", id}
+
+local function join(id, why)
+  redis.call("HINCRBY", inc_key(id), "alerts", 1)
+  redis.call("SADD", P .. ":{" .. id .. "}:firing", fp)
+  redis.call("SADD", fp_key, id)
+  emit(evbase, now, now_str, id, "incident.alert_joined",
+       {workflow = redis.call("HGET", inc_key(id), "workflow"), fingerprint = fp,
+        summary = alert.summary, by = why})
+  table.insert(out, "joined")
+  table.insert(out, id)
+end
+
+for _, run in ipairs(runs) do
+  local done = false
+  -- Already in an open incident of this workflow: the same alert again.
+  for _, id in ipairs(members) do
+    if not done and redis.call("HGET", inc_key(id), "workflow") == run.workflow then
+      join(id, "fingerprint")
+      done = true
+    end
+  end
+  -- A related alert: same group, inside the group's window.
+  if not done then
+    local g = redis.call("HGET", P .. ":group", run.group)
+    if g then
+      local opened = tonumber(redis.call("HGET", inc_key(g), "opened_at"))
+      if run.window_ms <= 0 or tonumber(now) - opened <= run.window_ms then
+        join(g, "group")
+        done = true
+      end
+    end
+  end
+  if not done then
+    local id = run.id
+    local ik = inc_key(id)
+    redis.call("HSET", ik, "id", id, "workflow", run.workflow, "fingerprint", fp,
+               "group", run.group, "status", "open", "run", "running", "opened_at", now,
+               "alert", alert_json, "alerts", 1, "steps_total", #run.steps,
+               "steps_left", #run.steps, "resolve", cjson.encode(run.resolve))
+    redis.call("ZADD", P .. ":incidents", now, id)
+    redis.call("HSET", P .. ":group", run.group, id)
+    redis.call("SADD", fp_key, id)
+    redis.call("SADD", P .. ":{" .. id .. "}:firing", fp)
+    emit(evbase, now, now_str, id, "incident.opened",
+         {workflow = run.workflow, fingerprint = fp, severity = alert.severity,
+          summary = alert.summary, source = alert.source, group = run.group})
+    emit(evbase, now, now_str, id, "workflow.started", {workflow = run.workflow, steps = #run.steps})
+    local names = create_tasks(id, run.steps)
+    redis.call("HSET", ik, "steps", cjson.encode(names))
+    table.insert(out, "opened")
+    table.insert(out, id)
+  end
+end
+if #out == 0 then return {"ignored", ""} end
+return out

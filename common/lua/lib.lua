@@ -89,9 +89,11 @@ local function steps_finished(evbase, now, now_str, incident, n)
   if left > 0 then return left end
   local wf = redis.call("HGET", ik, "workflow")
   local run = "succeeded"
-  for _, name in ipairs(cjson.decode(redis.call("HGET", ik, "steps"))) do
-    local t = redis.call("HMGET", task_key(incident, name), "state", "coe")
-    if t[1] == "dead" and t[2] ~= "1" then run = "failed" end
+  for _, list in ipairs({"steps", "resolve_steps"}) do
+    for _, name in ipairs(cjson.decode(redis.call("HGET", ik, list) or "[]")) do
+      local t = redis.call("HMGET", task_key(incident, name), "state", "coe")
+      if t[1] == "dead" and t[2] ~= "1" then run = "failed" end
+    end
   end
   redis.call("HSET", ik, "run", run, "run_finished_at", now)
   local opened = tonumber(redis.call("HGET", ik, "opened_at"))

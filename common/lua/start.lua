@@ -23,7 +23,7 @@ end
 local reclaimed = state == "running"
 local attempt = redis.call("HINCRBY", tk, "attempts", 1)
 local inc = redis.call("HMGET", inc_key(incident), "workflow", "alert", "steps", "opened_at",
-                       "fingerprint")
+                       "fingerprint", "resolve_steps")
 -- A task delivered again and again without ever completing (its worker
 -- dies each time) is poison: it is buried instead of run once more.
 if attempt > tonumber(t[3] or "3") then
@@ -40,11 +40,13 @@ if reclaimed then data.reclaimed_from = string.match(t[4] or "", "^[^|]*") end
 emit(evbase, now, now_str, incident, "task.started", data)
 
 local out = {"run", def, inc[2], inc[1], inc[5], inc[4], tostring(attempt)}
-for _, name in ipairs(cjson.decode(inc[3])) do
-  local s = redis.call("HMGET", task_key(incident, name), "state", "output", "error")
-  table.insert(out, name)
-  table.insert(out, s[1] or "")
-  table.insert(out, s[2] or "")
-  table.insert(out, s[3] or "")
+for _, list in ipairs({inc[3], inc[6] or "[]"}) do
+  for _, name in ipairs(cjson.decode(list)) do
+    local s = redis.call("HMGET", task_key(incident, name), "state", "output", "error")
+    table.insert(out, name)
+    table.insert(out, s[1] or "")
+    table.insert(out, s[2] or "")
+    table.insert(out, s[3] or "")
+  end
 end
 return out

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
 if [ "${MUSTER_E2E_KAFKA:-}" = mock ]; then echo "real-Kafka run skipped (MUSTER_E2E_KAFKA=mock)"; exit 0; fi
-start_sink "$SRC/tests/e2e/faults/routes.json"
+start_sink "$SRC/tests/e2e/fault-routes.json"
 workflows_from "$SRC/tests/e2e/faults"
 start_redis
 start_kafka real

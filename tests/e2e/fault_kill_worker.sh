@@ -4,7 +4,7 @@
 # once; the receiver sees one idempotency key for the step.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/faults/routes.json"
+start_sink "$SRC/tests/e2e/fault-routes.json"
 workflows_from "$SRC/tests/e2e/faults"
 start_redis
 start_kafka

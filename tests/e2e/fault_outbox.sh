@@ -4,7 +4,7 @@
 # arrive, once each.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/faults/routes.json"
+start_sink "$SRC/tests/e2e/fault-routes.json"
 workflows_from "$SRC/tests/e2e/faults"
 sed -i 's#/slow#/ok#' "$E2E_DIR/workflows/slow.yaml"
 start_redis

@@ -3,7 +3,7 @@
 # waits at least that long, though the step's own backoff is 100 ms.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/faults/routes.json"
+start_sink "$SRC/tests/e2e/fault-routes.json"
 workflows_from "$SRC/tests/e2e/faults"
 start_redis
 start_kafka
