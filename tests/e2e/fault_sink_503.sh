@@ -19,7 +19,7 @@ for i in 1 2 3 4 5 6; do
 done
 "$BIN/muster" send-alert "$E2E_DIR"/a*.json >/dev/null
 "$BIN/muster" wait --incidents 6 --timeout 90s >/dev/null || fail "not every run succeeded"
-events_until 30 30 || fail "events missing"
+settle_events
 expect_eq "steps succeeded" "$(count_events '.type == "task.succeeded"')" 6
 retries=$(count_events '.type == "task.retrying"')
 [ "$retries" -ge 6 ] || fail "expected every step to retry, got $retries retries"

@@ -33,7 +33,8 @@ start_kafka() {
     export MUSTER_KAFKA_BROKERS=$KAFKA_BROKERS
   else
     "$BIN/muster" up --only kafka --env-file "$E2E_DIR/kafka.env" >"$E2E_DIR/kafka.out" 2>&1 &
-    E2E_PIDS+=($!)
+    KAFKA_PID=$!
+    E2E_PIDS+=("$KAFKA_PID")
     wait_for 20 test -s "$E2E_DIR/kafka.env" || fail "embedded kafka did not start"
     set -a; . "$E2E_DIR/kafka.env"; set +a
   fi
@@ -100,4 +101,12 @@ check_invariants() {
     [ "$keys" -le "$steps" ] || fail "$keys idempotency keys at the sink for $steps steps"
     pass "side effects: $keys idempotency key(s) for $steps step(s)"
   fi
+}
+
+# settle_events: waits until the outbox is empty (every event Kafka has
+# acknowledged), then reads them all into $E2E_DIR/events.jsonl.
+outbox_empty() { [ "$(redis-cli -p "$REDIS_PORT" xlen muster:outbox)" -eq 0 ]; }
+settle_events() {
+  wait_for 60 outbox_empty || fail "the outbox did not drain: $(redis-cli -p "$REDIS_PORT" xlen muster:outbox) left"
+  events_until 1 30 || fail "no events on muster.events"
 }
