@@ -101,7 +101,11 @@ dlq_dump() {
 }
 
 # count_events JQ_FILTER: how many events satisfy the filter (over .ev).
-count_events() { jq -c "select(.ev | $1)" "$E2E_DIR/events.jsonl" | wc -l; }
+count_events() {
+  local out
+  out=$(jq -c "select(.ev | $1)" "$E2E_DIR/events.jsonl") || { echo "FAIL: bad jq filter: $1" >&2; kill -TERM $$; }
+  [ -z "$out" ] && echo 0 || wc -l <<<"$out"
+}
 
 # expect_eq WHAT GOT WANT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; pass "$1 = $3"; }
