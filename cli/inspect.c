@@ -171,10 +171,12 @@ int cmd_incident(config *cfg, int argc, char **argv) {
 int cmd_wait(config *cfg, int argc, char **argv) {
     const char *count = cli_option(argc, argv, "--incidents");
     const char *timeout = cli_option(argc, argv, "--timeout");
+    const char *resolved_opt = cli_option(argc, argv, "--resolved");
     int64_t limit = 60000;
     if (cli_flag(argc, argv, "--help") || !count) {
-        printf("Usage: muster wait --incidents N [--timeout 60s]\n\n"
-               "Waits until at least N incidents exist and every workflow run has finished.\n"
+        printf("Usage: muster wait --incidents N [--resolved M] [--timeout 60s]\n\n"
+               "Waits until at least N incidents exist (and at least M of them resolved)\n"
+               "and every workflow run, on_resolve steps included, has finished.\n"
                "Exit 0 when all runs succeeded, 1 when one failed, 3 on timeout.\n");
         return count ? EXIT_OK : EXIT_USAGE;
     }
@@ -182,22 +184,23 @@ int cmd_wait(config *cfg, int argc, char **argv) {
         fprintf(stderr, "muster wait: bad --timeout '%s'\n", timeout);
         return EXIT_USAGE;
     }
-    size_t want = (size_t)atoi(count);
+    size_t want = (size_t)atoi(count), want_resolved = resolved_opt ? (size_t)atoi(resolved_opt) : 0;
     int64_t end = mono_ms() + limit;
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     int rc = EXIT_TIMEOUT;
     while (mono_ms() < end) {
         json_t *list = incident_list(s, 100000);
-        size_t n, running = 0, failed = 0;
+        size_t n, running = 0, failed = 0, resolved = 0;
         json_t *i;
         json_array_foreach(list, n, i) {
             if (!strcmp(str(i, "run"), "running")) running++;
             if (!strcmp(str(i, "run"), "failed")) failed++;
+            if (!strcmp(str(i, "status"), "resolved")) resolved++;
         }
         size_t total = json_array_size(list);
         json_decref(list);
-        if (total >= want && running == 0) {
+        if (total >= want && resolved >= want_resolved && running == 0) {
             rc = failed ? EXIT_FAIL : EXIT_OK;
             printf("%zu incident(s): %zu succeeded, %zu failed\n", total, total - failed, failed);
             break;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh - the whole story on one machine: embedded Kafka, a Redis child,
 # the dispatcher, two workers and a local receiver standing in for Jira and
-# Slack. Sends the sample alerts, prints each incident's timeline, and exits
-# 0 only when every step of every run succeeded.
+# Slack and Twilio. Sends the sample alerts, then their resolutions, prints
+# each incident's timeline, and exits 0 only when every step of every run
+# (on_resolve included) succeeded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${MUSTER_BIN_DIR:-build}
@@ -15,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== starting the local receiver (stands in for Jira and Slack)"
+echo "== starting the local receiver (stands in for Jira, Slack and Twilio)"
 "$BIN/muster-sink" --port 0 --port-file "$work/sink.port" --log "$work/sink.log" \
   --routes docs/examples/sink-routes.json >"$work/sink.out" 2>&1 &
 pids+=($!)
@@ -45,6 +46,10 @@ n=$(ls docs/examples/alerts/*.json | wc -l)
 echo "== waiting for the workflows"
 rc=0
 "$BIN/muster" wait --incidents "$n" --timeout 60s || rc=$?
+
+echo "== resolving them (on_resolve comments on each ticket)"
+"$BIN/muster" send-alert docs/examples/resolved/*.json
+"$BIN/muster" wait --incidents "$n" --resolved "$n" --timeout 60s || rc=$?
 
 for id in $("$BIN/muster" incident list --json | sed -n 's/.*"id": "\(inc-[0-9a-f]*\)".*/\1/p'); do
   echo

@@ -15,4 +15,6 @@ for v in $(grep -o 'MUSTER_[A-Z][A-Z_]*' "$SRC/docs/configuration.md" | sort -u)
   [ "$v" = MUSTER_CONFIG ] && continue
   grep -q "\`$v\`" <<<"$want" || { echo "FAIL: $v documented but not in the table" >&2; exit 1; }
 done
+# The example workflows in the docs load as the dispatcher would load them.
+"$BIN/muster" validate "$SRC/docs/examples/workflows" >/dev/null || { echo "FAIL: docs/examples/workflows" >&2; exit 1; }
 echo "1 passed, 0 failed"
