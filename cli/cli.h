@@ -19,6 +19,8 @@ int cmd_validate(config *cfg, int argc, char **argv);
 int cmd_config(config *cfg, int argc, char **argv);
 int cmd_dead(config *cfg, int argc, char **argv);
 int cmd_replay(config *cfg, int argc, char **argv);
+int cmd_ack(config *cfg, int argc, char **argv);
+int cmd_done(config *cfg, int argc, char **argv);
 
 /* Connects to Redis or prints why not. */
 store *cli_store(const config *cfg);

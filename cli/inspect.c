@@ -44,9 +44,13 @@ int cmd_status(config *cfg, int argc, char **argv) {
         json_object_foreach(json_object_get(st, "workers"), k, v)
             printf("%-32s %.1fs ago\n", k,
                    (double)json_integer_value(json_object_get(v, "last_seen_ms_ago")) / 1000.0);
-        printf("\nincidents: %lld (%lld open)   events waiting in outbox: %lld\n",
+        printf("\nincidents: %lld (%lld open)   retries waiting: %lld   dead tasks: %lld   "
+               "manual steps waiting: %lld   events waiting in outbox: %lld\n",
                (long long)json_integer_value(json_object_get(st, "incidents")),
                (long long)json_integer_value(json_object_get(st, "open_incidents")),
+               (long long)json_integer_value(json_object_get(st, "delayed")),
+               (long long)json_integer_value(json_object_get(st, "dead")),
+               (long long)json_integer_value(json_object_get(st, "manual_waiting")),
                (long long)json_integer_value(json_object_get(st, "outbox")));
     }
     json_decref(st);
@@ -119,6 +123,10 @@ static int incident_show_cmd(config *cfg, const char *id, int as_json) {
     printf("  alert: [%s] %s (source %s, fingerprint %s)\n  opened: ", str(al, "severity"),
            str(al, "summary"), str(al, "source"), str(i, "fingerprint"));
     print_time(str(i, "opened_at"));
+    if (*str(i, "acknowledged_at")) {
+        printf("\n  acknowledged by %s (%s) at ", str(i, "acknowledged_by"), str(i, "acknowledged_via"));
+        print_time(str(i, "acknowledged_at"));
+    }
     printf("\ntimeline:\n");
     size_t n;
     json_t *ev;

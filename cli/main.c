@@ -15,6 +15,8 @@ static const struct {
     {"status", cmd_status, "queue depths, tasks in flight, workers, incidents"},
     {"incident", cmd_incident, "incident list | incident show ID: incidents and timelines"},
     {"wait", cmd_wait, "wait until N incidents have finished their workflow runs"},
+    {"ack", cmd_ack, "ack INCIDENT [--by NAME]: a person owns the incident now"},
+    {"done", cmd_done, "done INCIDENT STEP: mark a manual step done"},
     {"dead", cmd_dead, "dead list | dead show INCIDENT/STEP: tasks that gave up"},
     {"replay", cmd_replay, "run dead tasks again (ID, --incident, --workflow, --all; --dry-run)"},
     {"send-alert", cmd_send_alert, "send alert files (JSON) to the alerts topic"},

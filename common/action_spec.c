@@ -23,10 +23,17 @@ static const param_spec noop_params[] = {
     {NULL, P_ANY, false},
 };
 
+static const param_spec manual_params[] = {
+    {"instructions", P_STRING, false},
+    {"assignee", P_STRING, false},
+    {NULL, P_ANY, false},
+};
+
 static const action_spec specs[] = {
     {"webhook", webhook_params, "HTTP request with a templated JSON body"},
     {"exec", exec_params, "run a program with an argv array, alert data in the environment"},
     {"noop", noop_params, "succeed at once; output is the step's with (for tests and benchmarks)"},
+    {"manual", manual_params, "a task for a person; done with `muster done INCIDENT STEP`"},
     {NULL, NULL, NULL},
 };
 

@@ -251,9 +251,54 @@ json_t *store_status(store *s, char *err, size_t errlen) {
                                       (json_int_t)(now - atoll(r->element[i + 1]->str))));
     if (r) freeReplyObject(r);
     long long incidents = int_reply(store_command(s, "ZCARD %s:incidents", p));
-    long long open = int_reply(store_command(s, "HLEN %s:fp", p));
+    long long open = int_reply(store_command(s, "HLEN %s:group", p));
     long long outbox = int_reply(store_command(s, "XLEN %s:outbox", p));
-    return json_pack("{s:o, s:o, s:I, s:I, s:I}", "queues", queues, "workers", workers,
-                     "incidents", (json_int_t)incidents, "open_incidents", (json_int_t)open,
-                     "outbox", (json_int_t)outbox);
+    long long delayed = int_reply(store_command(s, "ZCARD %s:delayed", p));
+    long long dead = int_reply(store_command(s, "ZCARD %s:dead", p));
+    long long manual = int_reply(store_command(s, "SCARD %s:manual", p));
+    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "queues", queues, "workers",
+                     workers, "incidents", (json_int_t)incidents, "open_incidents",
+                     (json_int_t)open, "outbox", (json_int_t)outbox, "delayed",
+                     (json_int_t)delayed, "dead", (json_int_t)dead, "manual_waiting",
+                     (json_int_t)manual);
+}
+
+/* Runs a script whose reply is {outcome, detail}. */
+static int two_strings(store *s, store_script script, int argc, const char **argv, char *a,
+                       size_t alen, char *b, size_t blen, char *err, size_t errlen) {
+    redisReply *r = store_eval(s, script, argc, argv, err, errlen);
+    if (!r) return -1;
+    int rc = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        snprintf(a, alen, "%s", r->element[0]->str ? r->element[0]->str : "");
+        snprintf(b, blen, "%s", r->element[1]->str ? r->element[1]->str : "");
+        rc = 0;
+    } else {
+        snprintf(err, errlen, "unexpected reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int incident_ack(store *s, const char *id, const char *by, const char *via, char *outcome,
+                 size_t olen, char *first_by, size_t blen, char *err, size_t errlen) {
+    char ms[24], rfc[40], evbase[48];
+    int64_t now = now_ms();
+    snprintf(ms, sizeof(ms), "%lld", (long long)now);
+    format_rfc3339(now, rfc, sizeof(rfc));
+    id_new("evt-", evbase, sizeof(evbase));
+    const char *argv[] = {id, by, via, ms, rfc, evbase};
+    return two_strings(s, SCRIPT_ACK, 6, argv, outcome, olen, first_by, blen, err, errlen);
+}
+
+int incident_step_done(store *s, const char *id, const char *step, const char *by,
+                       const char *note, char *outcome, size_t olen, char *state, size_t slen,
+                       char *err, size_t errlen) {
+    char ms[24], rfc[40], evbase[48];
+    int64_t now = now_ms();
+    snprintf(ms, sizeof(ms), "%lld", (long long)now);
+    format_rfc3339(now, rfc, sizeof(rfc));
+    id_new("evt-", evbase, sizeof(evbase));
+    const char *argv[] = {id, step, by, note ? note : "", ms, rfc, evbase};
+    return two_strings(s, SCRIPT_DONE, 7, argv, outcome, olen, state, slen, err, errlen);
 }

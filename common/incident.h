@@ -50,6 +50,18 @@ int incident_record(store *s, const alert *a, const workflow *wf, const alert_or
 
 const char *record_outcome_name(int outcome);
 
+/* A person acknowledges the incident. Fills outcome ("acknowledged",
+ * "already", "missing") and who acknowledged first. Returns 0 or -1 with
+ * err filled. */
+int incident_ack(store *s, const char *id, const char *by, const char *via, char *outcome,
+                 size_t olen, char *first_by, size_t blen, char *err, size_t errlen);
+
+/* A person marks the manual step done. Fills outcome ("done", "not manual",
+ * "missing") and the step's state. Returns 0 or -1 with err filled. */
+int incident_step_done(store *s, const char *id, const char *step, const char *by,
+                       const char *note, char *outcome, size_t olen, char *state, size_t slen,
+                       char *err, size_t errlen);
+
 /* The newest `limit` incidents, newest first, each as
  * {"id","workflow","status","run","opened_at","summary","severity"}.
  * Returns a new array or NULL when Redis cannot be reached. */

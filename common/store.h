@@ -15,6 +15,8 @@ typedef enum {
     SCRIPT_EXTEND,
     SCRIPT_HANDBACK,
     SCRIPT_REPLAY,
+    SCRIPT_ACK,
+    SCRIPT_DONE,
     SCRIPT_COUNT
 } store_script;
 

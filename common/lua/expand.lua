@@ -71,12 +71,8 @@ if status == "resolved" or status == "acknowledged" then
   for _, id in ipairs(members) do
     local ik = inc_key(id)
     if status == "acknowledged" then
-      -- A person acknowledged it at the sender (PagerDuty): the first counts.
-      if redis.call("HSETNX", ik, "acknowledged_at", now) == 1 then
-        redis.call("HSET", ik, "acknowledged_by", alert.source)
-        emit(evbase, now, now_str, id, "incident.acknowledged",
-             {fingerprint = fp, by = alert.source, via = alert.format})
-      end
+      -- A person acknowledged it at the sender (PagerDuty).
+      acknowledge(evbase, now, now_str, id, alert.source, alert.format, fp)
       table.insert(out, "joined")
     else
       redis.call("SREM", P .. ":{" .. id .. "}:firing", fp)
@@ -135,11 +131,19 @@ for _, run in ipairs(runs) do
                "steps_left", #run.steps, "resolve", cjson.encode(run.resolve))
     redis.call("ZADD", P .. ":incidents", now, id)
     redis.call("HSET", P .. ":group", run.group, id)
+    -- The same group had an incident that resolved: this one reopens it.
+    local previous = redis.call("HGET", P .. ":lastgroup", run.group)
+    redis.call("HSET", P .. ":lastgroup", run.group, id)
     redis.call("SADD", fp_key, id)
     redis.call("SADD", P .. ":{" .. id .. "}:firing", fp)
     emit(evbase, now, now_str, id, "incident.opened",
          {workflow = run.workflow, fingerprint = fp, severity = alert.severity,
           summary = alert.summary, source = alert.source, group = run.group})
+    if previous and redis.call("HGET", inc_key(previous), "status") == "resolved" then
+      redis.call("HSET", ik, "reopens", previous)
+      emit(evbase, now, now_str, id, "incident.reopened",
+           {workflow = run.workflow, fingerprint = fp, previous = previous})
+    end
     emit(evbase, now, now_str, id, "workflow.started", {workflow = run.workflow, steps = #run.steps})
     local names = create_tasks(id, run.steps)
     redis.call("HSET", ik, "steps", cjson.encode(names))

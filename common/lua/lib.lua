@@ -39,9 +39,19 @@ end
 
 -- Queues a task; the entry's id is remembered so that only the current
 -- entry can start it (an older, duplicate entry is recognised and dropped).
+-- A manual step is not queued: it waits for a person (muster done).
 local function queue_task(incident, step, pool)
+  local tk = task_key(incident, step)
+  local def = cjson.decode(redis.call("HGET", tk, "def") or "{}")
+  if def.action == "manual" then
+    local now = redis.call("TIME")
+    local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+    redis.call("HSET", tk, "state", "manual", "started_at", ms)
+    redis.call("SADD", P .. ":manual", incident .. "/" .. step)
+    return ""
+  end
   local id = redis.call("XADD", queue_key(pool), "*", "task", incident .. "/" .. step)
-  redis.call("HSET", task_key(incident, step), "msg", id, "state", "queued")
+  redis.call("HSET", tk, "msg", id, "state", "queued")
   return id
 end
 
@@ -100,6 +110,19 @@ local function steps_finished(evbase, now, now_str, incident, n)
   emit(evbase, now, now_str, incident, "workflow.completed",
        {workflow = wf, status = run, duration_ms = tonumber(now) - opened})
   return 0
+end
+
+-- A person acknowledged the incident; the first acknowledgement counts.
+-- Returns true when this one was the first.
+local function acknowledge(evbase, now, now_str, incident, by, via, fp)
+  local ik = inc_key(incident)
+  if redis.call("HSETNX", ik, "acknowledged_at", now) == 0 then return false end
+  redis.call("HSET", ik, "acknowledged_by", by, "acknowledged_via", via)
+  local opened = tonumber(redis.call("HGET", ik, "opened_at") or now)
+  emit(evbase, now, now_str, incident, "incident.acknowledged",
+       {workflow = redis.call("HGET", ik, "workflow"), by = by, via = via, fingerprint = fp,
+        ack_ms = tonumber(now) - opened})
+  return true
 end
 
 -- A task that will not be tried again by itself: dead, listed for operators.
