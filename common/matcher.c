@@ -1,5 +1,6 @@
 /* matcher.c - Alertmanager-style label matchers: name="v", !=, =~, !~ */
 #include "common/matcher.h"
+#include "common/util.h"
 
 #include <limits.h>
 #include <regex.h>
@@ -421,16 +422,6 @@ out:
     return rc;
 }
 
-/* Formats a real in the shortest form that reads back the same, so a label
- * of 0.1 compares equal to "0.1". */
-static void real_text(double d, char *out, size_t n) {
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, n, "%.*g", prec, d);
-        if (strtod(out, NULL) == d) break;
-    }
-    if (!strpbrk(out, ".eE")) strncat(out, ".0", n - strlen(out) - 1);
-}
-
 /* The text a field compares as: strings as themselves, other values as their
  * JSON text, absent and null as "". Returns NULL only when out of memory;
  * *heap is set when the caller must free it. */
@@ -447,7 +438,7 @@ static const char *field_text(const json_t *v, char tmp[64], char **heap,
     } else if (json_is_integer(v)) {
         snprintf(tmp, 64, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     } else if (json_is_real(v)) {
-        real_text(json_real_value(v), tmp, 64);
+        real_shortest(json_real_value(v), tmp, 64);
     } else if (json_is_boolean(v)) {
         t = json_is_true(v) ? "true" : "false";
     } else if (!(t = *heap = json_dumps(v, JSON_COMPACT))) {

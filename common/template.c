@@ -1,5 +1,6 @@
 /* template.c - {{ expression | filter }} rendering over a JSON context */
 #include "common/template.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -425,16 +426,6 @@ static const json_t *resolve(const json_t *ctx, const char *path) {
     return cur;
 }
 
-/* Formats a real in the shortest form that reads back the same, so 0.1
- * prints as 0.1 rather than jansson's %.17g 0.10000000000000001. */
-static void real_text(double d, char *out, size_t n) {
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, n, "%.*g", prec, d);
-        if (strtod(out, NULL) == d) break;
-    }
-    if (!strpbrk(out, ".eE")) strncat(out, ".0", n - strlen(out) - 1);
-}
-
 /* Appends v's text form: strings as themselves, scalars in JSON form, null
  * and missing as nothing, objects and arrays as compact JSON. */
 static int to_text(const json_t *v, buf *b) {
@@ -449,7 +440,7 @@ static int to_text(const json_t *v, buf *b) {
         return buf_add(b, tmp, strlen(tmp));
     }
     if (json_is_real(v)) {
-        real_text(json_real_value(v), tmp, sizeof(tmp));
+        real_shortest(json_real_value(v), tmp, sizeof(tmp));
         return buf_add(b, tmp, strlen(tmp));
     }
     if (json_is_boolean(v)) {

@@ -110,3 +110,11 @@ int duration_parse(const char *text, int64_t *ms) {
     *ms = (int64_t)v;
     return 0;
 }
+
+void real_shortest(double d, char *out, size_t n) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, n, "%.*g", prec, d);
+        if (strtod(out, NULL) == d) break;
+    }
+    if (!strpbrk(out, ".eE")) strncat(out, ".0", n - strlen(out) - 1);
+}

@@ -28,4 +28,9 @@ char *file_read(const char *path, size_t max, size_t *len, char *err,
  * milliseconds. Returns 0 and stores milliseconds, or -1. */
 int duration_parse(const char *text, int64_t *ms);
 
+/* Formats a real in the shortest form that reads back the same ("0.1", not
+ * "0.10000000000000001"), with ".0" on whole numbers, so a label or a
+ * template shows what a person wrote. */
+void real_shortest(double d, char *out, size_t n);
+
 #endif
