@@ -1,6 +1,8 @@
 /* redis_fixture.c - a throwaway redis-server on a free loopback port */
 #include "tests/harness/redis_fixture.h"
 
+#include "tests/harness/tmpdir.h"
+
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -29,8 +31,7 @@ static int pick_port(void) {
 int redis_fixture_start(redis_fixture *f) {
     char port[16];
     memset(f, 0, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/muster-test-redis-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
+    if (tmpdir_make(f->dir, sizeof(f->dir), "redis") < 0) return -1;
     f->port = pick_port();
     snprintf(port, sizeof(port), "%d", f->port);
     const char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", f->dir,
@@ -58,15 +59,13 @@ int redis_fixture_start(redis_fixture *f) {
 }
 
 void redis_fixture_stop(redis_fixture *f) {
-    char cmd[300];
     if (f->pid > 0) {
         kill(f->pid, SIGKILL);
         waitpid(f->pid, NULL, 0);
         f->pid = 0;
     }
     if (f->dir[0]) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-        if (system(cmd) != 0) fprintf(stderr, "redis_fixture: cannot remove %s\n", f->dir);
+        if (tmpdir_remove(f->dir) < 0) fprintf(stderr, "redis_fixture: cannot remove %s\n", f->dir);
         f->dir[0] = '\0';
     }
 }

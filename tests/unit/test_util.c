@@ -12,21 +12,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/harness/tmpdir.h"
 #include "common/util.h"
 
 static char dir[64];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/muster-test-util-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmpdir_make(dir, sizeof(dir), "util");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 /* Writes len bytes to dir/name and returns the path (static buffer). */
