@@ -3,11 +3,7 @@
 # always) mid-run and start it again. No task is lost; each ends once.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/faults"
 W1_STATUS=$(free_port)
 start_worker w1 --set status.port="$W1_STATUS"
 start_worker w2

@@ -4,11 +4,7 @@
 # once; the receiver sees one idempotency key for the step.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/faults"
 start_worker w1
 start_worker w2
 echo '{"source":"t","summary":"slow","labels":{"fault":"slow"}}' | "$BIN/muster" send-alert - >/dev/null

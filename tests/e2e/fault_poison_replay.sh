@@ -4,11 +4,7 @@
 # the run carries on.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/faults"
 start_worker w1
 echo '{"source":"t","summary":"poison","labels":{"fault":"poison"}}' | "$BIN/muster" send-alert - >/dev/null
 rc=0; "$BIN/muster" wait --incidents 1 --timeout 60s >/dev/null || rc=$?

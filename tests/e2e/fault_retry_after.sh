@@ -3,11 +3,7 @@
 # waits at least that long, though the step's own backoff is 100 ms.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/faults"
 start_worker w1
 echo '{"source":"t","summary":"limited","labels":{"fault":"limited"}}' | "$BIN/muster" send-alert - >/dev/null
 "$BIN/muster" wait --incidents 1 --timeout 60s >/dev/null || fail "the run did not succeed"

@@ -4,11 +4,7 @@
 # worker finishes it.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/faults"
 start_worker w1 --set worker.grace=1s
 echo '{"source":"t","summary":"long","labels":{"fault":"long"}}' | "$BIN/muster" send-alert - >/dev/null
 wait_for 30 in_flight_at_least 1 || fail "the long request never reached the receiver"

@@ -8,11 +8,7 @@ cat >"$E2E_DIR/routes.json" <<JSON
 [{"path": "/flaky", "status": 200, "body": {"ok": true},
   "fail_first": 9, "fail_status": 503, "fail_body": {"error": "unavailable"}}]
 JSON
-start_sink "$E2E_DIR/routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$E2E_DIR/routes.json" "$SRC/tests/e2e/faults"
 start_worker w1
 for i in 1 2 3 4 5 6; do
   echo "{\"source\":\"t\",\"summary\":\"flaky $i\",\"labels\":{\"fault\":\"flaky\",\"n\":\"$i\"}}" >"$E2E_DIR/a$i.json"

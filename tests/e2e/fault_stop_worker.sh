@@ -3,11 +3,7 @@
 # finishes the task; after SIGCONT the late completion is refused.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/faults"
 start_worker w1
 echo '{"source":"t","summary":"slow","labels":{"fault":"slow"}}' | "$BIN/muster" send-alert - >/dev/null
 wait_for 30 in_flight_at_least 1 || fail "the slow request never reached the receiver"

@@ -4,11 +4,7 @@
 # reopen as a new one.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/operator"
-start_redis
-start_kafka
-start_dispatcher
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/operator"
 start_worker w1
 echo '{"source":"t","summary":"db","labels":{"case":"handoff"}}' | "$BIN/muster" send-alert - >/dev/null
 waiting() { [ "$("$BIN/muster" status --json | jq .manual_waiting)" -eq 1 ]; }

@@ -110,3 +110,15 @@ settle_events() {
   wait_for 60 outbox_empty || fail "the outbox did not drain: $(redis-cli -p "$REDIS_PORT" xlen muster:outbox) left"
   events_until 1 30 || fail "no events on muster.events"
 }
+
+# start_stack ROUTES WORKFLOWS_DIR [DISPATCHER ARGS...]: the receiver, the
+# workflows pointed at it, Redis, the embedded Kafka and the dispatcher.
+start_stack() {
+  local routes=$1 workflows=$2
+  shift 2
+  start_sink "$routes"
+  workflows_from "$workflows"
+  start_redis
+  start_kafka
+  start_dispatcher "$@"
+}
