@@ -17,8 +17,11 @@ typedef struct config {
     char *kafka_sasl_username;
     char *kafka_sasl_password;
     char *kafka_ssl_ca;
+    char *kafka_ssl_cert;
+    char *kafka_ssl_key;
     char *redis_host;
     int64_t redis_port;
+    char *redis_user;
     char *redis_password;
     char *redis_prefix;
     char *workflows_dir;
@@ -38,6 +41,11 @@ typedef struct config {
     char *log_level;
     char *status_address;
     int64_t status_port;
+    char *intake_address;
+    int64_t intake_port;
+    char *intake_token;
+    char *intake_token_file;
+    int64_t intake_body_max;
 } config;
 
 /* Which program a setting concerns; a program's --help lists its own. */

@@ -45,6 +45,11 @@ static rd_kafka_conf_t *base_conf(const config *cfg, char *err, size_t errlen) {
         goto fail;
     if (*cfg->kafka_ssl_ca && set(conf, "ssl.ca.location", cfg->kafka_ssl_ca, err, errlen) < 0)
         goto fail;
+    if (*cfg->kafka_ssl_cert &&
+        set(conf, "ssl.certificate.location", cfg->kafka_ssl_cert, err, errlen) < 0)
+        goto fail;
+    if (*cfg->kafka_ssl_key && set(conf, "ssl.key.location", cfg->kafka_ssl_key, err, errlen) < 0)
+        goto fail;
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     return conf;

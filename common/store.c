@@ -39,6 +39,7 @@ struct store {
     redisContext *c;
     char *host;
     int port;
+    char *user;
     char *password;
     char *prefix;
     char sha[SCRIPT_COUNT][41];
@@ -86,7 +87,9 @@ static int connect_now(store *s, char *err, size_t errlen) {
      * its fast bins for each large realloc). Keep up to 1 MiB instead. */
     s->c->reader->maxbuf = STORE_READER_KEEP;
     if (*s->password) {
-        r = redisCommand(s->c, "AUTH %s", s->password);
+        /* With an ACL user (Redis 6+) AUTH takes two arguments. */
+        r = *s->user ? redisCommand(s->c, "AUTH %s %s", s->user, s->password)
+                     : redisCommand(s->c, "AUTH %s", s->password);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             /* Never echo the password. */
             snprintf(err, errlen, "redis %s:%d: AUTH refused", s->host, s->port);
@@ -108,9 +111,10 @@ store *store_open(const config *cfg, char *err, size_t errlen) {
     if (!s) return NULL;
     s->host = strdup(cfg->redis_host);
     s->port = (int)cfg->redis_port;
+    s->user = strdup(cfg->redis_user);
     s->password = strdup(cfg->redis_password);
     s->prefix = strdup(cfg->redis_prefix);
-    if (!s->host || !s->password || !s->prefix || connect_now(s, err, errlen) < 0) {
+    if (!s->host || !s->user || !s->password || !s->prefix || connect_now(s, err, errlen) < 0) {
         store_close(s);
         return NULL;
     }
@@ -121,6 +125,7 @@ void store_close(store *s) {
     if (!s) return;
     drop(s);
     free(s->host);
+    free(s->user);
     free(s->password);
     free(s->prefix);
     free(s);

@@ -1,16 +1,20 @@
 /* main.c - muster-dispatcher: turns alerts on Kafka into incidents and tasks */
 #include <stdio.h>
+#include <string.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
 #include "dispatcher/intake.h"
+#include "dispatcher/webhook.h"
 
 static const char usage[] =
     "Usage: muster-dispatcher [OPTIONS]\n"
     "\n"
     "Consumes alerts from Kafka, matches them to workflows, records incidents and\n"
     "queues their first steps in Redis. The Kafka offset is stored only after\n"
-    "Redis holds the work. Undecodable alerts go to the dead-letter topic.\n";
+    "Redis holds the work. Undecodable alerts go to the dead-letter topic.\n"
+    "With intake.port set it also takes alerts over HTTP (POST /api/v1/alerts,\n"
+    "bearer token) and puts them on the alerts topic (docs/intake.md).\n";
 
 int main(int argc, char **argv) {
     config cfg;
@@ -41,7 +45,22 @@ int main(int argc, char **argv) {
         return 2;
     }
     atomic_store(&obs.workflows, 1);
+    webhook_intake *wh = NULL;
+    if (cfg.intake_port != -1) {
+        if (!(wh = webhook_intake_start(&cfg, err, sizeof(err)))) {
+            fprintf(stderr, "muster-dispatcher: %s\n", err);
+            observe_stop(&obs);
+            workflow_set_free(in.workflows);
+            config_free(&cfg);
+            return 2;
+        }
+        int v6 = strchr(cfg.intake_address, ':') && cfg.intake_address[0] != '[';
+        mlog(LOG_INFO, NULL, "webhook intake on http://%s%s%s:%d%s", v6 ? "[" : "",
+             cfg.intake_address, v6 ? "]" : "", webhook_intake_port(wh), WEBHOOK_PATH);
+    }
     rc = intake_run(&in);
+    /* Before the consumer closes: requests queued for Kafka still get answers. */
+    webhook_intake_stop(wh);
     if (in.consumer) {
         /* Commit what Redis already holds, then leave the group. */
         rd_kafka_commit(in.consumer, NULL, 0);

@@ -5,15 +5,10 @@
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
 unset MUSTER_INTAKE_TOKEN MUSTER_INTAKE_TOKEN_FILE
-start_sink "$SRC/tests/e2e/fault-routes.json"
-workflows_from "$SRC/tests/e2e/faults"
-start_redis
-start_kafka
-
 INTAKE_PORT=$(free_port) || fail "no free port"
 URL=http://127.0.0.1:$INTAKE_PORT/api/v1/alerts
-start_dispatcher --set intake.port="$INTAKE_PORT" --set intake.token=s3cret \
-  --set intake.body_max=2048
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/faults" \
+  --set intake.port="$INTAKE_PORT" --set intake.token=s3cret --set intake.body_max=2048
 listening() { grep -q "webhook intake on http://127.0.0.1:$INTAKE_PORT/api/v1/alerts" "$E2E_DIR/dispatcher.log"; }
 wait_for 30 listening || fail "no intake: $(tail -5 "$E2E_DIR/dispatcher.log")"
 pass "intake listening on $INTAKE_PORT"
@@ -142,16 +137,22 @@ pass "without a token the intake refuses to start"
 
 # Kafka gone: 503 with Retry-After, within the acknowledgement timeout.
 kill "$KAFKA_PID"
-wait "$KAFKA_PID" 2>/dev/null || true
+for _ in $(seq 100); do kill -0 "$KAFKA_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$KAFKA_PID" 2>/dev/null && fail "embedded kafka did not stop in 10 s"
 pass "kafka stopped"
 start=$SECONDS
-expect_eq "kafka down" "$(post down "${AUTH[@]}" --data-binary @"$E2E_DIR/am.json" "$URL")" 503
+post down "${AUTH[@]}" --data-binary @"$E2E_DIR/am.json" "$URL" >"$E2E_DIR/down.code" 2>&1 &
+DOWN=$!
+sleep 0.5
+# Refusals do not wait behind a request that waits for Kafka.
+expect_eq "401 while a request waits for kafka" \
+  "$(post none2 --max-time 2 -X POST --data-binary '{}' "$URL")" 401
+wait "$DOWN" || true
+expect_eq "kafka down" "$(cat "$E2E_DIR/down.code")" 503
 expect_eq "Retry-After" "$(header down Retry-After)" 5
 [ $((SECONDS - start)) -le 15 ] || fail "503 took $((SECONDS - start)) s"
 [[ $(jq -r .error "$E2E_DIR/down.body") == *kafka* ]] || fail "503 reason: $(cat "$E2E_DIR/down.body")"
 pass "503 says why: $(jq -r .error "$E2E_DIR/down.body")"
-# Refusals do not wait for Kafka.
-expect_eq "401 while kafka is down" "$(post none2 --max-time 2 -X POST --data-binary '{}' "$URL")" 401
 
 # A request waiting for Kafka when the dispatcher stops still gets its answer.
 post stopping "${AUTH[@]}" --data-binary @"$E2E_DIR/am.json" "$URL" >"$E2E_DIR/stopping.code" 2>&1 &

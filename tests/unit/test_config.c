@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/tmpdir.h"
 #include "common/config.h"
 
 /* Every key of the table, as documented in docs/configuration.md. */
@@ -23,6 +24,9 @@ static const char *const keys[] = {
     "worker.relay",       "kafka.commit_interval", "kafka.session_timeout", "exec.timeout",
     "exec.output_max",    "http.timeout",        "http.body_max",
     "log.level",          "status.address",      "status.port",
+    "intake.address",     "intake.port",         "intake.token",
+    "intake.token_file",  "intake.body_max",
+    "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -31,15 +35,12 @@ static char err[512];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/muster-test-config-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmpdir_make(dir, sizeof(dir), "config");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 /* Each test starts without MUSTER_* variables from the caller's shell. */
@@ -90,6 +91,9 @@ static void test_defaults(void **state) {
     assert_string_equal(cfg.redis_host, "127.0.0.1");
     assert_int_equal(cfg.redis_port, 6379);
     assert_string_equal(cfg.redis_password, "");
+    assert_string_equal(cfg.redis_user, "");
+    assert_string_equal(cfg.kafka_ssl_cert, "");
+    assert_string_equal(cfg.kafka_ssl_key, "");
     assert_string_equal(cfg.redis_prefix, "muster");
     assert_string_equal(cfg.workflows_dir, "workflows");
     assert_string_equal(cfg.worker_id, "");
@@ -102,6 +106,11 @@ static void test_defaults(void **state) {
     assert_int_equal(cfg.http_timeout_ms, 10000);
     assert_int_equal(cfg.http_body_max, 1048576);
     assert_string_equal(cfg.log_level, "info");
+    assert_string_equal(cfg.intake_address, "127.0.0.1");
+    assert_int_equal(cfg.intake_port, -1);
+    assert_string_equal(cfg.intake_token, "");
+    assert_string_equal(cfg.intake_token_file, "");
+    assert_int_equal(cfg.intake_body_max, 1048576);
     config_free(&cfg);
     assert_null(cfg.kafka_brokers);
     config_free(&cfg); /* twice is harmless */
@@ -145,6 +154,10 @@ static void test_range_errors(void **state) {
     expect_error(&cfg, "redis.port", "6379x", "is not a whole number");
     expect_error(&cfg, "redis.port", "99999999999999999999", "is not a whole number");
     expect_error(&cfg, "http.timeout", "-1s", "http.timeout: \"-1s\" is not a duration");
+    expect_error(&cfg, "intake.port", "-2", "intake.port: -2 is out of range [-1, 65535]");
+    expect_error(&cfg, "intake.port", "65536", "out of range");
+    expect_error(&cfg, "intake.body_max", "1023", "out of range [1024, 16777216]");
+    expect_error(&cfg, "intake.body_max", "16777217", "out of range");
     /* a failed set leaves the old value */
     assert_int_equal(cfg.redis_port, 6379);
     assert_int_equal(cfg.worker_lease_ms, 30000);
@@ -312,6 +325,8 @@ static void test_markdown(void **state) {
     assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWC |"));
     assert_non_null(strstr(md, "| `worker.lease` | `MUSTER_WORKER_LEASE` | duration | `30s` | 100..86400000 | W |"));
     assert_non_null(strstr(md, "| `kafka.dlq_topic` | `MUSTER_KAFKA_DLQ_TOPIC` | string | `muster.alerts.dlq` |  | D |"));
+    assert_non_null(strstr(md, "| `intake.port` | `MUSTER_INTAKE_PORT` | int | `-1` | -1..65535 | D |"));
+    assert_non_null(strstr(md, "| `intake.token` | `MUSTER_INTAKE_TOKEN` | string | (empty) |  | D |"));
     /* one header, one rule and one row per key */
     size_t rows = 0;
     for (const char *p = md; (p = strchr(p, '\n')); p++) rows++;
@@ -326,6 +341,8 @@ static void test_help_by_program(void **state) {
     assert_non_null(strstr(worker, "worker.concurrency"));
     assert_non_null(strstr(worker, "MUSTER_WORKER_CONCURRENCY"));
     assert_null(strstr(worker, "kafka.dlq_topic"));
+    assert_null(strstr(worker, "intake.token"));
+    assert_non_null(strstr(disp, "MUSTER_INTAKE_TOKEN"));
     assert_non_null(strstr(disp, "kafka.dlq_topic"));
     assert_null(strstr(disp, "worker.concurrency"));
     assert_non_null(strstr(disp, "redis.host"));

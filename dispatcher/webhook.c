@@ -1,0 +1,673 @@
+/* webhook.c - POST /api/v1/alerts: alerts over HTTP onto the alerts topic */
+#include "dispatcher/webhook.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <microhttpd.h>
+
+#include "common/alert.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define JSON_TYPE "application/json"
+#define TOKEN_FILE_MAX 4096
+#define BODY_CHUNK 16384   /* first buffer when the sender gives no Content-Length */
+#define DRAIN_MS 1000      /* on stop, how long answers already chosen may take to go out */
+
+/* One request, from its headers to its answer: libmicrohttpd's con_cls,
+ * created once the path, method, token and Content-Length passed, freed by
+ * completed(). While QUEUED the connection is suspended and only the Kafka
+ * thread reads the body; the fields from `state` on change under w->mu. */
+typedef struct request {
+    struct MHD_Connection *c;
+    char peer[64];
+    char *body;
+    size_t len, cap;
+    size_t received; /* every body byte, kept or not */
+    int too_big;     /* outgrew the limit: the rest is read and dropped */
+    size_t alerts;
+    enum { READING, QUEUED, ANSWERED } state;
+    int64_t deadline; /* mono_ms() by which Kafka must have acknowledged */
+    unsigned status;  /* the Kafka thread's answer: 202, 413 or 503 */
+    char why[512];
+    struct request *next;
+} request;
+
+struct webhook_intake {
+    const config *cfg;
+    struct MHD_Daemon *d;
+    int port;
+    size_t body_max; /* intake.body_max, at most ALERT_MAX_BYTES */
+    char *token;
+    size_t token_len;
+    const char *too_large; /* librdkafka's text for "message too large" */
+
+    rd_kafka_t *producer; /* the Kafka thread's alone once it runs */
+    pthread_t kafka;
+    int kafka_running;
+
+    pthread_mutex_t mu;   /* guards the queue, stopping, answered, request states */
+    pthread_cond_t cv;    /* queue grew, stopping set, or an answer went out */
+    request *head, *tail; /* waiting for Kafka, oldest first */
+    int stopping;
+    size_t answered;      /* resumed with an answer that has not gone out yet */
+
+    /* While MHD_start_daemon() runs, what libmicrohttpd logs on the starting
+     * thread is kept for the caller's err (it says why a bind failed). */
+    atomic_int starting;
+    pthread_t starter;
+    char start_err[512];
+};
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    webhook_intake *w = cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    if (atomic_load(&w->starting) && pthread_equal(pthread_self(), w->starter))
+        snprintf(w->start_err, sizeof(w->start_err), "%s", msg);
+    else if (strncmp(msg, "Application reported internal error", 36) != 0)
+        /* That one follows every MHD_NO of ours, each already logged with
+         * its reason: one line per refused request. */
+        mlog(LOG_WARN, NULL, "webhook intake: %s", msg);
+}
+
+static void deadline_in(struct timespec *ts, int64_t ms) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* ---- answers ---- */
+
+/* Queues {"key": "text"} with status and, when hname is not NULL, one more
+ * header. Text that is not valid UTF-8 (a parser's excerpt of the body)
+ * goes out with its non-ASCII bytes as '?'. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *key,
+                             const char *text, const char *hname, const char *hvalue) {
+    json_t *doc = json_object(), *s = json_string(text);
+    char *body;
+
+    if (!s) {
+        char safe[1024];
+        size_t i = 0;
+        for (; text[i] && i + 1 < sizeof(safe); i++)
+            safe[i] = (unsigned char)text[i] >= 0x80 ? '?' : text[i];
+        safe[i] = '\0';
+        s = json_string(safe);
+    }
+    if (!doc || json_object_set_new(doc, key, s) < 0 || !(body = json_dumps(doc, JSON_COMPACT))) {
+        json_decref(doc);
+        return MHD_NO;
+    }
+    json_decref(doc);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(strlen(body), body, free);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (hname) MHD_add_response_header(r, hname, hvalue);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Answers a refused request, and says so in one log line: who, what, why.
+ * Never the Authorization header. */
+static enum MHD_Result refuse(struct MHD_Connection *c, const char *peer, const char *method,
+                              const char *url, unsigned status, const char *reason,
+                              const char *hname, const char *hvalue) {
+    mlog(LOG_WARN, NULL, "webhook intake: %u for %.16s %.128s from %s: %s", status, method, url,
+         peer, reason);
+    return reply(c, status, "error", reason, hname, hvalue);
+}
+
+static void peer_name(struct MHD_Connection *c, char *buf, size_t len) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[48] = "?", port[8] = "?";
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                 : sizeof(struct sockaddr_in);
+        getnameinfo(sa, sl, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+    }
+    snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* ---- authentication ---- */
+
+/* Compares in time that depends only on want's length, never on where the
+ * first difference is. */
+static int token_equal(const char *got, size_t glen, const char *want, size_t wlen) {
+    volatile unsigned char diff = (unsigned char)(glen != wlen);
+    for (size_t i = 0; i < wlen; i++)
+        diff |= (unsigned char)((unsigned char)want[i] ^ (unsigned char)(i < glen ? got[i] : 0));
+    return diff == 0;
+}
+
+/* 1 when the request carries "Authorization: Bearer <our token>" (scheme
+ * name in any case, RFC 7235); else 0 with why set. */
+static int authorized(const webhook_intake *w, struct MHD_Connection *c, const char **why) {
+    const char *h =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || !*h) {
+        *why = "no bearer token (Authorization: Bearer TOKEN)";
+        return 0;
+    }
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
+        *why = "Authorization is not a Bearer token";
+        return 0;
+    }
+    const char *t = h + 7;
+    while (*t == ' ' || *t == '\t') t++;
+    size_t n = strlen(t);
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    if (!token_equal(t, n, w->token, w->token_len)) {
+        *why = "wrong bearer token";
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- the Kafka thread ---- */
+
+/* Produces one body and waits for its acknowledgement until deadline.
+ * Returns the answer: 202, 413 (Kafka refused the size) or 503, with why. */
+static unsigned produce(webhook_intake *w, const char *body, size_t len, int64_t deadline,
+                        char *why, size_t whylen) {
+    char err[512], fatal[256];
+    int64_t left = deadline - mono_ms();
+
+    if (left <= 0) {
+        snprintf(why, whylen, "kafka: no acknowledgement within %d ms", WEBHOOK_ACK_TIMEOUT_MS);
+        return 503;
+    }
+    if (kafka_produce_sync(w->producer, w->cfg->kafka_alerts_topic, NULL, body, len, NULL,
+                           (int)left, err, sizeof(err)) == 0)
+        return 202;
+    snprintf(why, whylen, "%s", err);
+    if (strstr(err, w->too_large)) return 413;
+    /* An idempotent producer that hit a fatal error refuses everything
+     * from then on; a new one starts a new idempotence session. */
+    if (rd_kafka_fatal_error(w->producer, fatal, sizeof(fatal))) {
+        char e[512];
+        rd_kafka_t *fresh = kafka_producer_new(w->cfg, kafka_sync_dr, NULL, e, sizeof(e));
+        mlog(LOG_ERROR, NULL, "webhook intake: kafka producer failed for good (%s); %s%s", fatal,
+             fresh ? "replaced it" : "could not replace it: ", fresh ? "" : e);
+        if (fresh) {
+            rd_kafka_destroy(w->producer);
+            w->producer = fresh;
+        }
+    }
+    return 503;
+}
+
+/* Takes queued requests one at a time, produces each and resumes its
+ * connection with the answer. Runs until stopping is set and the queue is
+ * empty, so no connection stays suspended. Between requests it serves the
+ * producer's callbacks. */
+static void *kafka_loop(void *arg) {
+    webhook_intake *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        request *r = w->head;
+        if (!r) {
+            if (w->stopping) break;
+            struct timespec ts;
+            deadline_in(&ts, 1000);
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            if (!w->head) {
+                pthread_mutex_unlock(&w->mu);
+                rd_kafka_poll(w->producer, 0);
+                pthread_mutex_lock(&w->mu);
+            }
+            continue;
+        }
+        if (!(w->head = r->next)) w->tail = NULL;
+        struct MHD_Connection *c = r->c;
+        const char *body = r->body ? r->body : "";
+        size_t len = r->len;
+        int64_t deadline = r->deadline;
+        pthread_mutex_unlock(&w->mu);
+
+        char why[512] = "";
+        unsigned status = produce(w, body, len, deadline, why, sizeof(why));
+
+        pthread_mutex_lock(&w->mu);
+        r->status = status;
+        snprintf(r->why, sizeof(r->why), "%s", why);
+        r->state = ANSWERED;
+        w->answered++;
+        pthread_mutex_unlock(&w->mu);
+        /* From here on r belongs to the connection's thread again. */
+        MHD_resume_connection(c);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- requests ---- */
+
+/* First call: everything the head decides, before any body byte is read. */
+static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const char *url,
+                             const char *method, void **con_cls) {
+    char peer[64], reason[160];
+    const char *why;
+
+    peer_name(c, peer, sizeof(peer));
+    if (strcmp(url, WEBHOOK_PATH) != 0)
+        return refuse(c, peer, method, url, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return refuse(c, peer, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+                      MHD_HTTP_HEADER_ALLOW, "POST");
+    if (!authorized(w, c, &why))
+        return refuse(c, peer, method, url, MHD_HTTP_UNAUTHORIZED, why,
+                      MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long declared = 0;
+    if (cl) {
+        char *end;
+        errno = 0;
+        declared = strtoull(cl, &end, 10);
+        if (errno || end == cl || declared > w->body_max) {
+            if (errno)
+                snprintf(reason, sizeof(reason), "body is larger than %zu bytes", w->body_max);
+            else
+                snprintf(reason, sizeof(reason), "body of %llu bytes is larger than %zu",
+                         declared, w->body_max);
+            return refuse(c, peer, method, url, MHD_HTTP_CONTENT_TOO_LARGE, reason, NULL, NULL);
+        }
+    }
+    request *r = calloc(1, sizeof(*r));
+    if (!r || (declared && !(r->body = malloc((size_t)declared)))) {
+        mlog(LOG_ERROR, NULL, "webhook intake: closed %.16s %.128s from %s unanswered: "
+             "out of memory", method, url, peer);
+        free(r);
+        return MHD_NO;
+    }
+    r->cap = (size_t)declared;
+    r->c = c;
+    snprintf(r->peer, sizeof(r->peer), "%s", peer);
+    *con_cls = r;
+    return MHD_YES;
+}
+
+/* Keeps body bytes up to the limit. Past it, drops what comes until the
+ * body ends (so the 413 can be read), or closes the connection when the
+ * sender goes on for another body_max bytes. */
+static enum MHD_Result take(webhook_intake *w, request *r, const char *data, size_t n) {
+    r->received += n;
+    if (r->too_big) {
+        if (r->received - w->body_max > w->body_max) {
+            mlog(LOG_WARN, NULL,
+                 "webhook intake: closed POST %s from %s unanswered: body goes on past %zu "
+                 "bytes", WEBHOOK_PATH, r->peer, 2 * w->body_max);
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (n > w->body_max - r->len) {
+        r->too_big = 1;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
+        return MHD_YES;
+    }
+    if (r->len + n > r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : BODY_CHUNK;
+        if (cap < r->len + n) cap = r->len + n;
+        if (cap > w->body_max) cap = w->body_max;
+        char *nb = realloc(r->body, cap);
+        if (!nb) {
+            mlog(LOG_ERROR, NULL, "webhook intake: closed POST %s from %s unanswered: "
+                 "out of memory", WEBHOOK_PATH, r->peer);
+            return MHD_NO;
+        }
+        r->body = nb;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    return MHD_YES;
+}
+
+/* The body is complete: refuse it, queue it for Kafka (suspending the
+ * connection), or, once resumed, give the Kafka thread's answer. */
+static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
+                              const char *method) {
+    char reason[1024];
+    alert_batch batch;
+
+    pthread_mutex_lock(&w->mu);
+    int state = r->state;
+    pthread_mutex_unlock(&w->mu);
+
+    if (state == ANSWERED) {
+        if (r->status == MHD_HTTP_ACCEPTED) {
+            mlog(LOG_INFO, NULL, "webhook intake: 202 for POST %s from %s: %zu alert(s), %zu bytes "
+                 "to %s", WEBHOOK_PATH, r->peer, r->alerts, r->len, w->cfg->kafka_alerts_topic);
+            return reply(r->c, MHD_HTTP_ACCEPTED, "status", "accepted", NULL, NULL);
+        }
+        if (r->status == MHD_HTTP_CONTENT_TOO_LARGE)
+            return refuse(r->c, r->peer, method, url, r->status, r->why, NULL, NULL);
+        return refuse(r->c, r->peer, method, url, MHD_HTTP_SERVICE_UNAVAILABLE, r->why,
+                      MHD_HTTP_HEADER_RETRY_AFTER, WEBHOOK_RETRY_AFTER_S);
+    }
+    if (r->too_big) {
+        snprintf(reason, sizeof(reason), "body is larger than %zu bytes", w->body_max);
+        return refuse(r->c, r->peer, method, url, MHD_HTTP_CONTENT_TOO_LARGE, reason, NULL, NULL);
+    }
+    /* Decoded only to refuse what the dispatcher could not use; Kafka gets
+     * the bytes as they came. */
+    if (alert_decode(r->body ? r->body : "", r->len, &batch, reason, sizeof(reason)) < 0)
+        return refuse(r->c, r->peer, method, url, MHD_HTTP_BAD_REQUEST, reason, NULL, NULL);
+    r->alerts = batch.n;
+    alert_batch_free(&batch);
+
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        return refuse(r->c, r->peer, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "the intake is stopping", MHD_HTTP_HEADER_RETRY_AFTER,
+                      WEBHOOK_RETRY_AFTER_S);
+    }
+    r->state = QUEUED;
+    r->deadline = mono_ms() + WEBHOOK_ACK_TIMEOUT_MS;
+    if (w->tail) w->tail->next = r;
+    else w->head = r;
+    w->tail = r;
+    /* Suspended before the Kafka thread can see r (it needs mu), so its
+     * resume always follows. */
+    MHD_suspend_connection(r->c);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return MHD_YES;
+}
+
+/* libmicrohttpd's access handler, on the connection's pool thread. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls) {
+    webhook_intake *w = cls;
+    request *r = *con_cls;
+
+    if (!r) return begin(w, c, url, method, con_cls);
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return take(w, r, upload_data, n);
+    }
+    return finish(w, r, url, method);
+}
+
+/* Called when a request ends, answered or not: frees what begin() made. */
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe) {
+    webhook_intake *w = cls;
+    request *r = *con_cls;
+    if (!r) return;
+    pthread_mutex_lock(&w->mu);
+    if (r->state == ANSWERED && w->answered > 0 && --w->answered == 0)
+        pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+/* ---- start and stop ---- */
+
+/* The token from intake.token or intake.token_file (trimmed), checked to
+ * be something a header can carry. */
+static int load_token(webhook_intake *w, const config *cfg, char *err, size_t errlen) {
+    char *file = NULL;
+    const char *t = cfg->intake_token;
+    size_t n;
+
+    if (*cfg->intake_token && *cfg->intake_token_file) {
+        snprintf(err, errlen, "intake: set intake.token or intake.token_file, not both");
+        return -1;
+    }
+    if (*cfg->intake_token_file) {
+        char e[512];
+        if (!(file = file_read(cfg->intake_token_file, TOKEN_FILE_MAX, &n, e, sizeof(e)))) {
+            snprintf(err, errlen, "intake.token_file: %s", e);
+            return -1;
+        }
+        t = file;
+    }
+    while (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n') t++;
+    n = strlen(t);
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r' || t[n - 1] == '\n'))
+        n--;
+    int rc = -1;
+    if (n == 0) {
+        if (file)
+            snprintf(err, errlen, "intake.token_file: %s holds no token", cfg->intake_token_file);
+        else
+            snprintf(err, errlen,
+                     "intake: no bearer token; set intake.token (MUSTER_INTAKE_TOKEN) or "
+                     "intake.token_file, or turn the intake off with intake.port=-1");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f) {
+            snprintf(err, errlen,
+                     "intake: the bearer token holds a space, control or non-ASCII character "
+                     "(at byte %zu)", i + 1);
+            goto out;
+        }
+    if (!(w->token = malloc(n + 1))) {
+        snprintf(err, errlen, "intake: out of memory");
+        goto out;
+    }
+    memcpy(w->token, t, n);
+    w->token[n] = '\0';
+    w->token_len = n;
+    rc = 0;
+out:
+    if (file) {
+        explicit_bzero(file, strlen(file));
+        free(file);
+    }
+    return rc;
+}
+
+/* Parses addr, a numeric address (brackets around IPv6 allowed) or
+ * "localhost": no name lookups at start, which could hang or vary. */
+static int resolve(const char *addr, int port, struct sockaddr_storage *ss, int *v6, char *err,
+                   size_t errlen) {
+    char host[256], service[8];
+    struct addrinfo hints, *res = NULL;
+    size_t n;
+
+    if (!*addr || strcmp(addr, "*") == 0) addr = "0.0.0.0";
+    if (strcmp(addr, "localhost") == 0) addr = "127.0.0.1";
+    n = strlen(addr);
+    if (n >= sizeof(host)) {
+        snprintf(err, errlen, "intake.address \"%.32s...\" is too long", addr);
+        return -1;
+    }
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']')
+        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), addr + 1);
+    else
+        snprintf(host, sizeof(host), "%s", addr);
+    snprintf(service, sizeof(service), "%d", port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "intake.address \"%s\": %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *v6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void intake_free(webhook_intake *w) {
+    if (w->producer) rd_kafka_destroy(w->producer);
+    if (w->token) {
+        explicit_bzero(w->token, w->token_len);
+        free(w->token);
+    }
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+/* Lets the Kafka thread answer what is queued, then waits for it. */
+static void stop_kafka(webhook_intake *w) {
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->kafka_running) pthread_join(w->kafka, NULL);
+    w->kafka_running = 0;
+}
+
+webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    pthread_condattr_t ca;
+    sigset_t all, old;
+    int v6 = 0, port = (int)cfg->intake_port;
+    webhook_intake *w;
+
+    if (cfg->intake_port < 0 || cfg->intake_port > 65535) {
+        snprintf(err, errlen, "intake: intake.port %lld is not in 0..65535 (-1 is off)",
+                 (long long)cfg->intake_port);
+        return NULL;
+    }
+    if (!(w = calloc(1, sizeof(*w)))) {
+        snprintf(err, errlen, "intake: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    w->cfg = cfg;
+    w->body_max = (size_t)cfg->intake_body_max;
+    if (w->body_max > ALERT_MAX_BYTES) {
+        /* alert_decode() refuses more; better a 413 than a 400. */
+        mlog(LOG_INFO, NULL, "intake.body_max %lld is above what an alert message may be; "
+             "bodies over %d bytes are refused", (long long)cfg->intake_body_max, ALERT_MAX_BYTES);
+        w->body_max = ALERT_MAX_BYTES;
+    }
+    w->too_large = rd_kafka_err2str(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    w->starter = pthread_self();
+    atomic_init(&w->starting, 1);
+    if (load_token(w, cfg, err, errlen) < 0 ||
+        resolve(cfg->intake_address, port, &ss, &v6, err, errlen) < 0) {
+        intake_free(w);
+        return NULL;
+    }
+
+    /* Every thread started here (libmicrohttpd's, the Kafka thread,
+     * librdkafka's) inherits the mask: with the asynchronous signals
+     * blocked there, a SIGTERM interrupts the thread that waits for it. */
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGABRT);
+    sigdelset(&all, SIGTRAP);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    char e[512];
+    if (!(w->producer = kafka_producer_new(cfg, kafka_sync_dr, NULL, e, sizeof(e)))) {
+        snprintf(err, errlen, "intake: %s", e);
+        goto fail;
+    }
+    if (pthread_create(&w->kafka, NULL, kafka_loop, w) != 0) {
+        snprintf(err, errlen, "intake: cannot start a thread");
+        goto fail;
+    }
+    w->kafka_running = 1;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6) flags |= MHD_USE_IPv6;
+    w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, w,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)WEBHOOK_THREADS,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEBHOOK_MAX_CONNECTIONS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEBHOOK_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEBHOOK_CONN_MEMORY,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)WEBHOOK_MAX_CONNECTIONS,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, w,
+                            MHD_OPTION_END);
+    atomic_store(&w->starting, 0);
+    if (!w->d) {
+        /* No server thread is left, so start_err is ours to read. */
+        int bracket = v6 && cfg->intake_address[0] != '[';
+        snprintf(err, errlen, "intake: %s%s%s:%d: %s", bracket ? "[" : "", cfg->intake_address,
+                 bracket ? "]" : "", port,
+                 w->start_err[0] ? w->start_err : "libmicrohttpd could not start");
+        goto fail;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
+    w->port = info && info->port ? info->port : port;
+    return w;
+fail:
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    stop_kafka(w);
+    intake_free(w);
+    return NULL;
+}
+
+int webhook_intake_port(const webhook_intake *w) { return w ? w->port : -1; }
+
+void webhook_intake_stop(webhook_intake *w) {
+    if (!w) return;
+    /* No new connections; those open may still finish their requests, and
+     * any that reaches Kafka from now on is answered 503. */
+    MHD_socket listener = MHD_quiesce_daemon(w->d);
+    stop_kafka(w);
+    /* Every queued request now has its answer; give those a moment to go
+     * out before every connection is closed. */
+    struct timespec ts;
+    deadline_in(&ts, DRAIN_MS);
+    pthread_mutex_lock(&w->mu);
+    while (w->answered > 0)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&w->mu);
+    MHD_stop_daemon(w->d);
+    if (listener != MHD_INVALID_SOCKET) close(listener);
+    intake_free(w);
+}
