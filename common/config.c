@@ -24,6 +24,7 @@ typedef struct setting {
 #define D CFG_DISPATCHER
 #define W CFG_WORKER
 #define C CFG_CLI
+#define M CFG_METRICS
 
 /* Every setting muster reads. Parsing, --help and docs/configuration.md all
  * come from this table, so they cannot drift apart. */
@@ -104,6 +105,12 @@ static const setting settings[] = {
      "File the intake's bearer token is read from, trimmed (a Kubernetes Secret mount)"},
     {"intake.body_max", T_INT, S(intake_body_max), "1048576", 1024, 16777216, D,
      "Largest webhook body in bytes; a larger one is answered 413"},
+    {"kafka.metrics_topic", T_STRING, S(kafka_metrics_topic), "muster.metrics", 0, 0, M,
+     "Topic the metrics aggregator (muster-metrics) publishes its rollups to"},
+    {"metrics.group", T_STRING, S(metrics_group), "muster-metrics", 0, 0, M,
+     "Consumer group of the metrics aggregators (muster-metrics) on the events topic"},
+    {"metrics.rollup_interval", T_DURATION, S(metrics_rollup_interval_ms), "60s", 1000, 86400000,
+     M, "Window of the rollups muster-metrics publishes on kafka.metrics_topic"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -273,10 +280,11 @@ void config_print_markdown(FILE *out) {
         env_name(s->key, name, sizeof(name));
         if (s->type != T_STRING)
             snprintf(range, sizeof(range), "%lld..%lld", (long long)s->min, (long long)s->max);
-        fprintf(out, "| `%s` | `%s` | %s | %s%s%s | %s | %s%s%s | %s |\n", s->key, name,
+        fprintf(out, "| `%s` | `%s` | %s | %s%s%s | %s | %s%s%s%s | %s |\n", s->key, name,
                 type_name(s->type), *s->def ? "`" : "", *s->def ? s->def : "(empty)",
                 *s->def ? "`" : "", range, (s->programs & D) ? "D" : "",
-                (s->programs & W) ? "W" : "", (s->programs & C) ? "C" : "", s->help);
+                (s->programs & W) ? "W" : "", (s->programs & C) ? "C" : "",
+                (s->programs & M) ? "M" : "", s->help);
     }
 }
 

@@ -46,10 +46,13 @@ typedef struct config {
     char *intake_token;
     char *intake_token_file;
     int64_t intake_body_max;
+    char *kafka_metrics_topic;
+    char *metrics_group;
+    int64_t metrics_rollup_interval_ms;
 } config;
 
 /* Which program a setting concerns; a program's --help lists its own. */
-enum { CFG_DISPATCHER = 1, CFG_WORKER = 2, CFG_CLI = 4, CFG_ALL = 7 };
+enum { CFG_DISPATCHER = 1, CFG_WORKER = 2, CFG_CLI = 4, CFG_METRICS = 8, CFG_ALL = 15 };
 
 /* Fills cfg with the table's defaults. Free with config_free(). */
 void config_defaults(config *cfg);

@@ -18,6 +18,7 @@ extern const char store_lua_handback[];
 extern const char store_lua_replay[];
 extern const char store_lua_ack[];
 extern const char store_lua_done[];
+extern const char store_lua_aggregate[];
 
 /* Bytes of unused read buffer a connection keeps between replies. */
 #define STORE_READER_KEEP (1024 * 1024)
@@ -32,6 +33,7 @@ static const char *const script_src[SCRIPT_COUNT] = {
     [SCRIPT_REPLAY] = store_lua_replay,
     [SCRIPT_ACK] = store_lua_ack,
     [SCRIPT_DONE] = store_lua_done,
+    [SCRIPT_AGGREGATE] = store_lua_aggregate,
 };
 
 

@@ -17,6 +17,7 @@ typedef enum {
     SCRIPT_REPLAY,
     SCRIPT_ACK,
     SCRIPT_DONE,
+    SCRIPT_AGGREGATE,
     SCRIPT_COUNT
 } store_script;
 

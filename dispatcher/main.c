@@ -62,10 +62,17 @@ int main(int argc, char **argv) {
     /* Before the consumer closes: requests queued for Kafka still get answers. */
     webhook_intake_stop(wh);
     if (in.consumer) {
-        /* Commit what Redis already holds, then leave the group. */
-        rd_kafka_commit(in.consumer, NULL, 0);
-        rd_kafka_consumer_close(in.consumer);
-        rd_kafka_destroy(in.consumer);
+        /* Commit what Redis already holds, then leave the group; with every
+         * broker down both would wait on Kafka, so the group is left to
+         * notice by itself (the offsets are stored, not lost). */
+        if (atomic_load(&kafka_up)) {
+            rd_kafka_commit(in.consumer, NULL, 0);
+            rd_kafka_consumer_close(in.consumer);
+            rd_kafka_destroy(in.consumer);
+        } else {
+            mlog(LOG_WARN, NULL, "kafka unreachable: leaving without committing");
+            rd_kafka_destroy_flags(in.consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        }
     }
     if (in.producer) {
         rd_kafka_flush(in.producer, 5000);

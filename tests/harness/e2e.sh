@@ -12,7 +12,14 @@ E2E_KAFKA_DIR=""
 e2e_cleanup() {
   local rc=$?
   for p in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do wait "$p" 2>/dev/null || true; done
+  # Whatever has not stopped in 15 s (a client stuck on a server already
+  # gone) is killed, so a test cannot hang until ctest's limit.
+  local end=$((SECONDS + 15))
+  for p in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do
+    while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   if [ -n "$E2E_KAFKA_DIR" ]; then bash "$SRC/scripts/kafka.sh" stop "$E2E_KAFKA_DIR" >/dev/null 2>&1 || true; fi
   if [ $rc -ne 0 ]; then
     echo "---- logs (test failed, rc=$rc) ----" >&2

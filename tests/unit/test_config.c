@@ -27,6 +27,7 @@ static const char *const keys[] = {
     "intake.address",     "intake.port",         "intake.token",
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
+    "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
