@@ -91,7 +91,25 @@ static void print_event(const json_t *ev) {
                           (long long)json_integer_value(code));
         if (*str(d, "error"))
             n += snprintf(detail + n, sizeof(detail) - (size_t)n, " error: %s", str(d, "error"));
+        if (*str(d, "by")) n += snprintf(detail + n, sizeof(detail) - (size_t)n, " by %s", str(d, "by"));
+        /* What the step produced, cut to a line: stdout, or the body. */
+        json_t *shown = json_object_get(out, "stdout") ? json_object_get(out, "stdout")
+                                                      : json_object_get(out, "body");
+        if (shown && !json_is_null(shown) && n < (int)sizeof(detail) - 16) {
+            char *text = json_is_string(shown) ? strdup(json_string_value(shown))
+                                               : json_dumps(shown, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (text) {
+                for (char *c = text; *c; c++)
+                    if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+                n += snprintf(detail + n, sizeof(detail) - (size_t)n, " -> %.60s%s", text,
+                              strlen(text) > 60 ? "..." : "");
+                free(text);
+            }
+        }
         if (*str(d, "reason")) snprintf(detail + n, sizeof(detail) - (size_t)n, " (%s)", str(d, "reason"));
+    } else if (!strcmp(type, "incident.acknowledged")) {
+        snprintf(detail, sizeof(detail), "by %s via %s after %.1fs", str(d, "by"), str(d, "via"),
+                 (double)json_integer_value(json_object_get(d, "ack_ms")) / 1000.0);
     } else if (!strcmp(type, "workflow.completed")) {
         snprintf(detail, sizeof(detail), "%s %s in %lldms", str(d, "workflow"), str(d, "status"),
                  (long long)json_integer_value(json_object_get(d, "duration_ms")));

@@ -9,6 +9,7 @@
 #include "common/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/util.h"
 
 static int dead_letter(intake *in, const char *topic, int32_t partition, int64_t offset,
                        const char *payload, size_t len, const char *reason) {
@@ -102,6 +103,30 @@ static int connect_store(intake *in) {
     return -1;
 }
 
+/* Consumer lag per assigned partition, from librdkafka's cached
+ * watermarks (no broker round trip), every few seconds. */
+static void update_lag(intake *in) {
+    int64_t now = mono_ms();
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (!in->m_lag || now - in->lag_checked < 5000) return;
+    in->lag_checked = now;
+    if (rd_kafka_assignment(in->consumer, &parts) || !parts) return;
+    rd_kafka_position(in->consumer, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t low, high;
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        if (rd_kafka_get_watermark_offsets(in->consumer, p->topic, p->partition, &low, &high) ||
+            high < 0)
+            continue;
+        char part[16];
+        snprintf(part, sizeof(part), "%d", (int)p->partition);
+        const char *labels[] = {p->topic, part, NULL};
+        int64_t pos = p->offset >= 0 ? p->offset : low;
+        metrics_set(in->m_lag, labels, (double)(high > pos ? high - pos : 0));
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
 int intake_run(intake *in) {
     char err[512];
     if (connect_store(in) < 0) return 0;
@@ -116,6 +141,10 @@ int intake_run(intake *in) {
                                        "Alerts recorded, by outcome", outcome);
         in->m_dead_letters = metrics_counter(in->obs->m, "muster_dispatcher_dead_letters_total",
                                              "Messages sent to the dead-letter topic", NULL);
+        static const char *const topic_partition[] = {"topic", "partition", NULL};
+        in->m_lag = metrics_gauge(in->obs->m, "muster_dispatcher_consumer_lag",
+                                  "Alerts on the topic not yet read, per partition",
+                                  topic_partition);
         metric_family *wf = metrics_gauge(in->obs->m, "muster_dispatcher_workflows",
                                           "Workflows loaded", NULL);
         metrics_set(wf, NULL, (double)in->workflows->n);
@@ -125,6 +154,7 @@ int intake_run(intake *in) {
     while (!*in->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(in->consumer, 200);
         if (in->obs) atomic_store(&in->obs->redis, store_connected(in->store));
+        update_lag(in);
         if (!m) continue;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)

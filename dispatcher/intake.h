@@ -20,7 +20,8 @@ typedef struct intake {
     volatile sig_atomic_t *stop;
     uint64_t alerts, opened, joined, resolved, duplicates, unmatched, dead_letters;
     observe *obs;                      /* may be NULL (tests) */
-    metric_family *m_alerts, *m_dead_letters;
+    metric_family *m_alerts, *m_dead_letters, *m_lag;
+    int64_t lag_checked; /* monotonic ms */
 } intake;
 
 /* Handles one message: decodes it, records each alert, or writes it to the

@@ -4,7 +4,8 @@
 # reopen as a new one.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/operator"
+D_STATUS=$(free_port)
+start_stack "$SRC/tests/e2e/fault-routes.json" "$SRC/tests/e2e/operator" --set status.port="$D_STATUS"
 start_worker w1
 echo '{"source":"t","summary":"db","labels":{"case":"handoff"}}' | "$BIN/muster" send-alert - >/dev/null
 waiting() { [ "$("$BIN/muster" status --json | jq .manual_waiting)" -eq 1 ]; }
@@ -32,4 +33,12 @@ expect_eq "manual step done by carol" \
 expect_eq "the next step saw who did it" \
   "$(count_events '.type == "task.succeeded" and .data.step == "announce" and .data.output.echo == "carol"')" 1
 expect_eq "reopened" "$(count_events ".type == \"incident.reopened\" and .data.previous == \"$inc\"")" 1
+# The dispatcher's /metrics: valid text, alerts by outcome, consumer lag.
+curl -s "http://127.0.0.1:$D_STATUS/metrics" | "$BIN/muster-promcheck" >"$E2E_DIR/d.txt" || fail "dispatcher /metrics invalid"
+grep -q '^muster_dispatcher_alerts_total{outcome="opened"} 2' "$E2E_DIR/d.txt" || fail "no opened count: $(cat "$E2E_DIR/d.txt")"
+lagged() {
+  curl -s "http://127.0.0.1:$D_STATUS/metrics" | "$BIN/muster-promcheck" | grep -q '^muster_dispatcher_consumer_lag{topic="muster.alerts",partition="[0-9]*"} 0$'
+}
+wait_for 15 lagged || fail "no consumer lag gauge"
+pass "dispatcher /metrics counts alerts and reports consumer lag"
 echo "1 passed, 0 failed"
