@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "common/alert.h"
+#include "common/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -44,8 +45,9 @@ typedef struct request {
     size_t alerts;
     enum { READING, QUEUED, ANSWERED } state;
     int64_t deadline; /* mono_ms() by which Kafka must have acknowledged */
-    unsigned status;  /* the Kafka thread's answer: 202, 413 or 503 */
+    unsigned status;  /* the Kafka thread's answer: 202, 413 or 503 (ack: 200, 404, 503) */
     char why[512];
+    char ack[80];     /* not empty: POST /api/v1/incidents/ID/ack for this incident */
     struct request *next;
 } request;
 
@@ -59,6 +61,7 @@ struct webhook_intake {
     const char *too_large; /* librdkafka's text for "message too large" */
 
     rd_kafka_t *producer; /* the Kafka thread's alone once it runs */
+    store *store;         /* likewise: acknowledgements go to Redis from there */
     pthread_t kafka;
     int kafka_running;
 
@@ -230,6 +233,36 @@ static unsigned produce(webhook_intake *w, const char *body, size_t len, int64_t
     return 503;
 }
 
+/* POST /api/v1/incidents/ID/ack: a person acknowledges through a tool
+ * (a chat button, a pager app). Body: optional {"by": "name"}. Returns
+ * 200 (why: "acknowledged" or "already acknowledged by X"), 404 or 503. */
+static unsigned acknowledge(webhook_intake *w, const char *incident, const char *body, size_t len,
+                            char *why, size_t whylen) {
+    char err[512], outcome[32], first[128], by[128] = "http";
+    json_t *doc = len ? json_loadb(body, len, 0, NULL) : NULL;
+    const char *b = json_string_value(json_object_get(doc, "by"));
+    if (b && *b) snprintf(by, sizeof(by), "%s", b);
+    json_decref(doc);
+    if (!w->store && !(w->store = store_open(w->cfg, err, sizeof(err)))) {
+        snprintf(why, whylen, "%s", err);
+        return 503;
+    }
+    if (incident_ack(w->store, incident, by, "http", outcome, sizeof(outcome), first,
+                     sizeof(first), err, sizeof(err)) < 0) {
+        snprintf(why, whylen, "%s", err);
+        return 503;
+    }
+    if (!strcmp(outcome, "missing")) {
+        snprintf(why, whylen, "no incident \"%s\"", incident);
+        return 404;
+    }
+    if (!strcmp(outcome, "already"))
+        snprintf(why, whylen, "already acknowledged by %s", first);
+    else
+        snprintf(why, whylen, "acknowledged by %s", by);
+    return 200;
+}
+
 /* Takes queued requests one at a time, produces each and resumes its
  * connection with the answer. Runs until stopping is set and the queue is
  * empty, so no connection stays suspended. Between requests it serves the
@@ -259,7 +292,8 @@ static void *kafka_loop(void *arg) {
         pthread_mutex_unlock(&w->mu);
 
         char why[512] = "";
-        unsigned status = produce(w, body, len, deadline, why, sizeof(why));
+        unsigned status = r->ack[0] ? acknowledge(w, r->ack, body, len, why, sizeof(why))
+                                    : produce(w, body, len, deadline, why, sizeof(why));
 
         pthread_mutex_lock(&w->mu);
         r->status = status;
@@ -277,6 +311,22 @@ static void *kafka_loop(void *arg) {
 
 /* ---- requests ---- */
 
+/* Whether url is /api/v1/incidents/ID/ack with a plausible ID; copies ID. */
+static int ack_path(const char *url, char *id, size_t len) {
+    static const char prefix[] = "/api/v1/incidents/", suffix[] = "/ack";
+    size_t n = strlen(url), p = sizeof(prefix) - 1, q = sizeof(suffix) - 1;
+    if (n <= p + q || strncmp(url, prefix, p) || strcmp(url + n - q, suffix)) return 0;
+    size_t idlen = n - p - q;
+    if (idlen >= len) return 0;
+    for (size_t i = 0; i < idlen; i++) {
+        char ch = url[p + i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return 0;
+    }
+    memcpy(id, url + p, idlen);
+    id[idlen] = '\0';
+    return 1;
+}
+
 /* First call: everything the head decides, before any body byte is read. */
 static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const char *url,
                              const char *method, void **con_cls) {
@@ -284,7 +334,8 @@ static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const 
     const char *why;
 
     peer_name(c, peer, sizeof(peer));
-    if (strcmp(url, WEBHOOK_PATH) != 0)
+    char incident[80] = "";
+    if (strcmp(url, WEBHOOK_PATH) != 0 && !ack_path(url, incident, sizeof(incident)))
         return refuse(c, peer, method, url, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
         return refuse(c, peer, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
@@ -317,6 +368,7 @@ static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const 
     }
     r->cap = (size_t)declared;
     r->c = c;
+    snprintf(r->ack, sizeof(r->ack), "%s", incident);
     snprintf(r->peer, sizeof(r->peer), "%s", peer);
     *con_cls = r;
     return MHD_YES;
@@ -372,6 +424,15 @@ static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
     int state = r->state;
     pthread_mutex_unlock(&w->mu);
 
+    if (state == ANSWERED && r->ack[0]) {
+        if (r->status == MHD_HTTP_OK) {
+            mlog(LOG_INFO, NULL, "webhook intake: incident %s %s (from %s)", r->ack, r->why, r->peer);
+            return reply(r->c, MHD_HTTP_OK, "status", r->why, NULL, NULL);
+        }
+        return refuse(r->c, r->peer, method, url, r->status, r->why,
+                      r->status == MHD_HTTP_SERVICE_UNAVAILABLE ? MHD_HTTP_HEADER_RETRY_AFTER : NULL,
+                      r->status == MHD_HTTP_SERVICE_UNAVAILABLE ? WEBHOOK_RETRY_AFTER_S : NULL);
+    }
     if (state == ANSWERED) {
         if (r->status == MHD_HTTP_ACCEPTED) {
             mlog(LOG_INFO, NULL, "webhook intake: 202 for POST %s from %s: %zu alert(s), %zu bytes "
@@ -388,11 +449,13 @@ static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
         return refuse(r->c, r->peer, method, url, MHD_HTTP_CONTENT_TOO_LARGE, reason, NULL, NULL);
     }
     /* Decoded only to refuse what the dispatcher could not use; Kafka gets
-     * the bytes as they came. */
-    if (alert_decode(r->body ? r->body : "", r->len, &batch, reason, sizeof(reason)) < 0)
+     * the bytes as they came. An acknowledgement has no alert to decode. */
+    if (!r->ack[0] && alert_decode(r->body ? r->body : "", r->len, &batch, reason, sizeof(reason)) < 0)
         return refuse(r->c, r->peer, method, url, MHD_HTTP_BAD_REQUEST, reason, NULL, NULL);
-    r->alerts = batch.n;
-    alert_batch_free(&batch);
+    if (!r->ack[0]) {
+        r->alerts = batch.n;
+        alert_batch_free(&batch);
+    }
 
     pthread_mutex_lock(&w->mu);
     if (w->stopping) {
@@ -541,6 +604,7 @@ static int resolve(const char *addr, int port, struct sockaddr_storage *ss, int 
 
 static void intake_free(webhook_intake *w) {
     if (w->producer) rd_kafka_destroy(w->producer);
+    store_close(w->store);
     if (w->token) {
         explicit_bzero(w->token, w->token_len);
         free(w->token);

@@ -104,6 +104,18 @@ expect_eq "messages on muster.alerts" "$(wc -l <"$E2E_DIR/alerts.raw")" 1
 jq -j .payload "$E2E_DIR/alerts.raw" | cmp -s - "$E2E_DIR/am.json" || fail "the body on Kafka is not the one sent"
 pass "the body reached Kafka byte for byte"
 
+# Acknowledge through HTTP, as a chat button or a pager app would.
+ACK_INC=$(redis-cli -p "$REDIS_PORT" zrange muster:incidents 0 0)
+ACK_URL=http://127.0.0.1:$INTAKE_PORT/api/v1/incidents/$ACK_INC/ack
+expect_eq "ack without token" "$(post ackno --data '{}' "$ACK_URL")" 401
+expect_eq "ack" "$(post ack "${AUTH[@]}" --data '{"by":"dana"}' "$ACK_URL")" 200
+expect_eq "ack body" "$(jq -r .status "$E2E_DIR/ack.body")" "acknowledged by dana"
+expect_eq "second ack" "$(post ack2 "${AUTH[@]}" --data '{"by":"eve"}' "$ACK_URL")" 200
+expect_eq "second ack body" "$(jq -r .status "$E2E_DIR/ack2.body")" "already acknowledged by dana"
+expect_eq "ack of an unknown incident" \
+  "$(post ack3 "${AUTH[@]}" --data '{}' "http://127.0.0.1:$INTAKE_PORT/api/v1/incidents/inc-0000/ack")" 404
+expect_eq "recorded" "$(redis-cli -p "$REDIS_PORT" hget "muster:{$ACK_INC}:inc" acknowledged_via)" http
+
 # The token from a file (a Secret mount), on a second dispatcher that never
 # reaches Redis, so it serves the intake and consumes nothing.
 printf '  t0k3n-from-file\n\n' >"$E2E_DIR/token"
