@@ -4,14 +4,64 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "cli/cli.h"
 #include "common/incident.h"
+#include "common/kafka.h"
 #include "common/util.h"
 
 static void print_json(json_t *v) {
     char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text) printf("%s\n", text);
     free(text);
+}
+
+/* The dispatchers' consumer lag on the alerts topic: per partition, the
+ * high watermark minus the group's committed offset. NULL when Kafka does
+ * not answer within a few seconds (status still shows the rest). */
+static json_t *consumer_lag(const config *cfg) {
+    char err[512];
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg, err, sizeof(err));
+    if (!conf) return NULL;
+    rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, err, sizeof(err));
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    json_t *out = NULL;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, cfg->kafka_alerts_topic, NULL);
+    if (t && rd_kafka_metadata(rk, 0, t, &md, 3000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md->topic_cnt == 1 && !md->topics[0].err) {
+        rd_kafka_topic_partition_list_t *parts =
+            rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+        for (int i = 0; i < md->topics[0].partition_cnt; i++)
+            rd_kafka_topic_partition_list_add(parts, cfg->kafka_alerts_topic, md->topics[0].partitions[i].id);
+        if (rd_kafka_committed(rk, parts, 3000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            out = json_object();
+            json_int_t total = 0;
+            for (int i = 0; i < parts->cnt; i++) {
+                int64_t low = 0, high = 0;
+                if (rd_kafka_query_watermark_offsets(rk, cfg->kafka_alerts_topic, parts->elems[i].partition,
+                                                     &low, &high, 3000))
+                    continue;
+                int64_t at = parts->elems[i].offset >= 0 ? parts->elems[i].offset : low;
+                char key[16];
+                snprintf(key, sizeof(key), "%d", (int)parts->elems[i].partition);
+                json_object_set_new(out, key, json_integer(high - at));
+                total += high - at;
+            }
+            json_object_set_new(out, "total", json_integer(total));
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    rd_kafka_destroy(rk);
+    return out;
 }
 
 int cmd_status(config *cfg, int argc, char **argv) {
@@ -31,6 +81,8 @@ int cmd_status(config *cfg, int argc, char **argv) {
         fprintf(stderr, "muster status: %s\n", err);
         return EXIT_FAIL;
     }
+    json_t *lag = consumer_lag(cfg);
+    json_object_set_new(st, "consumer_lag", lag ? lag : json_null());
     if (cli_flag(argc, argv, "--json")) {
         print_json(st);
     } else {
@@ -44,6 +96,12 @@ int cmd_status(config *cfg, int argc, char **argv) {
         json_object_foreach(json_object_get(st, "workers"), k, v)
             printf("%-32s %.1fs ago\n", k,
                    (double)json_integer_value(json_object_get(v, "last_seen_ms_ago")) / 1000.0);
+        if (lag)
+            printf("\nconsumer lag on %s (group %s): %lld alert(s) not yet read\n",
+                   cfg->kafka_alerts_topic, cfg->kafka_group,
+                   (long long)json_integer_value(json_object_get(lag, "total")));
+        else
+            printf("\nconsumer lag: kafka did not answer\n");
         printf("\nincidents: %lld (%lld open)   retries waiting: %lld   dead tasks: %lld   "
                "manual steps waiting: %lld   events waiting in outbox: %lld\n",
                (long long)json_integer_value(json_object_get(st, "incidents")),

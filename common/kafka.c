@@ -31,7 +31,7 @@ static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
          reason);
 }
 
-static rd_kafka_conf_t *base_conf(const config *cfg, char *err, size_t errlen) {
+rd_kafka_conf_t *kafka_conf_new(const config *cfg, char *err, size_t errlen) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (set(conf, "bootstrap.servers", cfg->kafka_brokers, err, errlen) < 0 ||
         set(conf, "security.protocol", cfg->kafka_security_protocol, err, errlen) < 0 ||
@@ -62,7 +62,7 @@ rd_kafka_t *kafka_producer_new(const config *cfg,
                                void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                                void *opaque, char *err, size_t errlen) {
     char e[512];
-    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg, err, errlen);
     if (!conf) return NULL;
     /* Idempotence keeps retries from writing an event twice, and keeps
      * one incident's events in order within its partition. */
@@ -87,7 +87,7 @@ rd_kafka_t *kafka_consumer_new(const config *cfg, const char *topic, char *err, 
     char e[512], interval[24], session[24];
     snprintf(interval, sizeof(interval), "%lld", (long long)cfg->kafka_commit_interval_ms);
     snprintf(session, sizeof(session), "%lld", (long long)cfg->kafka_session_timeout_ms);
-    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg, err, errlen);
     if (!conf) return NULL;
     /* At-least-once: an offset is stored only after Redis holds the work,
      * and only stored offsets are committed. */

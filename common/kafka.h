@@ -7,6 +7,11 @@
 
 #include "common/config.h"
 
+/* A configuration with cfg's brokers, security settings and logging, for
+ * clients the functions below do not cover. Caller owns it (rd_kafka_new
+ * takes it over). NULL with err filled on a bad setting. */
+rd_kafka_conf_t *kafka_conf_new(const config *cfg, char *err, size_t errlen);
+
 /* An idempotent producer (acks=all, bounded retries and queue). Delivery
  * reports go to dr_cb when it is not NULL. Returns NULL with err filled. */
 rd_kafka_t *kafka_producer_new(const config *cfg,

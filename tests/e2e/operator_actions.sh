@@ -41,4 +41,8 @@ lagged() {
 }
 wait_for 15 lagged || fail "no consumer lag gauge"
 pass "dispatcher /metrics counts alerts and reports consumer lag"
+caught_up() { "$BIN/muster" status --json | jq -e '.consumer_lag.total == 0' >/dev/null; }
+wait_for 20 caught_up || fail "muster status lag: $("$BIN/muster" status --json | jq -c .consumer_lag)"
+"$BIN/muster" status | grep -q "consumer lag on muster.alerts (group muster-dispatcher): 0" || fail "status text lacks the lag"
+pass "muster status shows the dispatchers' consumer lag"
 echo "1 passed, 0 failed"
