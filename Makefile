@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps kafka build build-asan build-fuzz demo test test-unit test-asan fuzz bench docs clean
+.PHONY: all deps kafka k8s-tools build build-asan build-fuzz demo test test-unit test-asan fuzz bench docs clean
 
 all: build
 
@@ -19,6 +19,10 @@ deps:
 
 kafka: deps
 	@bash scripts/kafka.sh fetch >/dev/null
+
+# Helm and the manifest validator for tests/e2e/deploy_*.sh (cached).
+k8s-tools:
+	@bash scripts/k8s-tools.sh
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_WERROR=ON >/dev/null
@@ -35,7 +39,7 @@ build-fuzz:
 demo: deps build
 	@bash scripts/demo.sh
 
-test: deps kafka
+test: deps kafka k8s-tools
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 	$(MAKE) test-asan

@@ -13,7 +13,7 @@ usage: bench/run.sh [--kafka embedded|real] [--quick] [--scenario N[,N...]] [-h]
                      embeds it (default)
   --kafka real       a real single-node Kafka broker (scripts/kafka.sh; needs Java,
                      fetches the broker jars once)
-  --quick            smaller loads and shorter windows (about 2 minutes)
+  --quick            smaller loads and shorter windows (about 2.5 minutes)
   --scenario LIST    run only these scenarios (1-6, comma-separated); their
                      entries in bench/results/latest.json are replaced, the
                      others kept
@@ -73,14 +73,14 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # --- sizes: every load is bounded in count and in time ---------------------
 if [ "$QUICK" = 1 ]; then
   S2_ALERTS=10000; S2_MAX_S=30
-  S1_WARM_S=1; S1_WINDOW_S=4
-  S3_RATES="100 1000 5000 20000"; S3_SEND_S=3; S3_WIND_S=6
+  S1_INCIDENTS=1000; S1_MAX_S=15
+  S3_RATES="100 1000 5000 20000"; S3_SEND_S=3; S3_WIND_S=4
   S4_INCIDENTS=3000; S4_WINDOW_S=4; S4_HOLD_INCIDENTS=2600; S4_HOLD_MS=5000
   S5_INCIDENTS=1200; S5_WINDOW_S=4; S5_RAW=3000
   IDLE_S=2
 else
   S2_ALERTS=30000; S2_MAX_S=60
-  S1_WARM_S=2; S1_WINDOW_S=12
+  S1_INCIDENTS=4000; S1_MAX_S=40
   S3_RATES="100 1000 5000 20000"; S3_SEND_S=6; S3_WIND_S=12
   S4_INCIDENTS=8000; S4_WINDOW_S=12; S4_HOLD_INCIDENTS=2600; S4_HOLD_MS=6000
   S5_INCIDENTS=3000; S5_WINDOW_S=10; S5_RAW=10000
@@ -120,7 +120,7 @@ note_mem() { mem_rows+=("$1 $2 $3"); }
 log "work directory $WORK; kafka $KAFKA_MODE; quick=$QUICK; scenarios $SCENARIOS"
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 log "load average before start: $(cut -d' ' -f1-3 /proc/loadavg)"
-TAGS="idle s12"
+TAGS="idle s2 s1 s1b"
 for r in $S3_RATES; do TAGS="$TAGS s3-$r"; done
 TAGS="$TAGS s4-http1 s4-http50 s4-hold s5"
 topics=()
@@ -311,10 +311,9 @@ phase_idle() {
   stop_redis
 }
 
-# Scenarios 2 and 1 share a Redis: the alerts scenario 2 expands are the
-# tasks scenario 1 runs.
-phase_s12() {
-  local n=$S2_ALERTS tag=s12 lagpid mem0 mem1 t0 res got t10 t90 t1 lg lag dcpu0 dcpu1 dcpu h0 hb
+# Scenario 2, and the Redis memory an open incident takes (scenario 6).
+phase_s2() {
+  local n=$S2_ALERTS tag=s2 lagpid mem0 mem1 t0 res got t10 t90 t1 lg lag dcpu0 dcpu1 dcpu h0 hb
   log "2: intake of $n alerts into 5-step workflows"
   start_redis "$WORK/$tag"
   use_topics "$tag"
@@ -357,7 +356,6 @@ phase_s12() {
     emit "$(jq -c --argjson t "$(target 'alerts/s expanded into 5-step workflows' "$rate" '>=' 20000 'alerts/s')" \
         '{scenario: 2, name: "alert intake"} + . + {targets: [$t]}' <<<"$S2_RESULT")"
   fi
-  if want 1; then scenario_1; fi
   stop_redis
 }
 
@@ -388,36 +386,40 @@ s1_measure() {
      worker_busy: ($wcpu / 1000 / $secs)}')
 }
 
-scenario_1() {
-  local tag=s12 base tuned raw res w1=() w2=() n1 n2
-  log "1: no-op task throughput, one worker (default worker.concurrency), ${S1_WINDOW_S}s window"
+# s1_run TAG CONCURRENCY VAR=VALUE...: seeds S1_INCIDENTS (twice as many
+# at concurrency 256) 5-step no-op workflows, lets one worker run them all
+# (FIFO: a window shorter than the whole run would see mostly first steps,
+# which release three steps each) and measures; sets S1_ROW. Leaves Redis
+# running.
+s1_run() {
+  local tag=$1 conc=$2 n=$S1_INCIDENTS; shift 2
+  [ "$conc" = 256 ] && n=$((S1_INCIDENTS * 2))
+  start_redis "$WORK/$tag"
+  seed "$tag" noop5 "$n"
+  log "1: $((n * 5)) no-op tasks, one worker, worker.concurrency ${conc/null/default}"
   events_start "$tag"
-  start_workers "$tag" 1
-  window "$tag" "$S1_WINDOW_S" "$S1_WARM_S"
+  start_workers "$tag" 1 "$@"
+  window "$tag" "$S1_MAX_S" 0.5
   echo "window $W_T0 $W_T1" >>"$EV_FINISH"
-  w1=("$W_T0" "$W_T1" "$W_CPU" "$W_MON" "$W_DRAINED" "$W_HOST_BUSY")
-  cp "$WORK/$tag-info-0" "$WORK/$tag-info-0.a"; cp "$WORK/$tag-info-1" "$WORK/$tag-info-1.a"
-  note_mem worker 1 "$(proc_kb "${WORKER_PIDS[0]}" VmHWM)"
-  stop_workers
-  # The same worker leasing 256 at a time: how much of a task's time is the
-  # loop's fixed cost per turn (docs/performance.md).
-  log "1: again with worker.concurrency 256"
-  start_workers "$tag" 1 MUSTER_WORKER_CONCURRENCY=256
-  window "$tag" "$S1_WINDOW_S" "$S1_WARM_S"
-  echo "window $W_T0 $W_T1" >>"$EV_FINISH"
+  [ "$conc" = null ] && note_mem worker 1 "$(proc_kb "${WORKER_PIDS[0]}" VmHWM)"
   wind_down "$tag"
   stop_workers
   events_finish
-  n1=$(jq '.succeeded.windows[0].n' <<<"$EV")
-  n2=$(jq '.succeeded.windows[1].n' <<<"$EV")
-  s1_measure "$tag" "$n2" 256
-  tuned=$S1_ROW
-  cp "$WORK/$tag-info-0.a" "$WORK/$tag-info-0"; cp "$WORK/$tag-info-1.a" "$WORK/$tag-info-1"
-  W_T0=${w1[0]} W_T1=${w1[1]} W_CPU=${w1[2]} W_MON=${w1[3]} W_DRAINED=${w1[4]} W_HOST_BUSY=${w1[5]}
-  s1_measure "$tag" "$n1" null
+  s1_measure "$tag" "$(jq '.succeeded.windows[0].n' <<<"$EV")" "$conc"
+}
+
+scenario_1() {
+  local base tuned raw res
+  s1_run s1 null
   base=$S1_ROW
+  stop_redis
+  # The same worker leasing 256 at a time: how much of a task's time is the
+  # loop's fixed cost per turn (docs/performance.md).
+  s1_run s1b 256 MUSTER_WORKER_CONCURRENCY=256
+  tuned=$S1_ROW
   log "1: measuring the raw Redis limit of the same command mix (redis-benchmark)"
   raw=$(raw_limit "$(jq -c .redis_commands_mix <<<"$base")")
+  stop_redis
   res=$(jq -nc --argjson b "$base" --argjson t "$tuned" --argjson raw "$raw" '
     $b + {raw_redis_tasks_per_s: $raw.tasks_per_s, raw_redis: $raw,
           ratio_to_raw: (if $raw.tasks_per_s then $b.tasks_per_s / $raw.tasks_per_s else null end),
@@ -606,7 +608,8 @@ scenario_6() {
 
 SECONDS=0
 phase_idle
-if want 1 || want 2 || want 6; then phase_s12; fi
+if want 2 || want 6; then phase_s2; fi
+if want 1; then scenario_1; fi
 if want 3; then scenario_3; fi
 if want 4; then scenario_4; fi
 if want 5; then scenario_5; fi

@@ -460,7 +460,12 @@ int worker_run(worker *w) {
         for (task *t = w->tasks; t; t = t->next)
             if (!t->done && t->impl && t->impl->waitfds)
                 nfds += t->impl->waitfds(t, fds + nfds, MAX_WAITFDS - nfds);
-        if (w->inflight > 0) curl_multi_poll(w->multi, fds, (unsigned)nfds, 20, NULL);
+        /* Wait for sockets and pipes only when nothing is ready to
+         * complete and the last lease did not fill every free slot: the
+         * profile showed a fixed 20 ms per turn otherwise. */
+        bool ready = leased > 0 && room(w) == 0;
+        for (task *t = w->tasks; t && !ready; t = t->next) ready = t->done;
+        if (w->inflight > 0) curl_multi_poll(w->multi, fds, (unsigned)nfds, ready ? 0 : 20, NULL);
         curl_multi_perform(w->multi, &running);
         finish_curl(w);
         for (task *t = w->tasks; t; t = t->next)
