@@ -118,8 +118,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 /* Parses addr, a numeric address (brackets around IPv6 allowed) or
  * "localhost": no name lookups at start, which could hang or vary. */
-static int resolve(const char *addr, int port, struct sockaddr_storage *ss, int *v6, char *err,
-                   size_t errlen) {
+int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_storage *ss,
+                  int *v6, char *err, size_t errlen) {
     char host[256], service[8];
     struct addrinfo hints, *res = NULL;
     size_t n;
@@ -128,7 +128,7 @@ static int resolve(const char *addr, int port, struct sockaddr_storage *ss, int 
     if (strcmp(addr, "localhost") == 0) addr = "127.0.0.1";
     n = strlen(addr);
     if (n >= sizeof(host)) {
-        snprintf(err, errlen, "httpd: address \"%.32s...\" is too long", addr);
+        snprintf(err, errlen, "%s \"%.32s...\" is too long", what, addr);
         return -1;
     }
     if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']')
@@ -143,7 +143,7 @@ static int resolve(const char *addr, int port, struct sockaddr_storage *ss, int 
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
     int rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0) {
-        snprintf(err, errlen, "httpd: address \"%s\": %s", addr, gai_strerror(rc));
+        snprintf(err, errlen, "%s \"%s\": %s", what, addr, gai_strerror(rc));
         return -1;
     }
     memset(ss, 0, sizeof(*ss));
@@ -164,7 +164,7 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
         snprintf(err, errlen, "httpd: port %d is not in 0..65535", port);
         return NULL;
     }
-    if (resolve(addr, port, &ss, &v6, err, errlen) < 0) return NULL;
+    if (httpd_resolve("httpd: address", addr, port, &ss, &v6, err, errlen) < 0) return NULL;
     if (!(h = calloc(1, sizeof(*h)))) {
         snprintf(err, errlen, "httpd: out of memory");
         return NULL;

@@ -57,4 +57,12 @@ int httpd_port(const httpd *h);
  * ready() and the metrics are no longer used. httpd_stop(NULL) is a no-op. */
 void httpd_stop(httpd *h);
 
+/* Turns a numeric listen address ("127.0.0.1", "[::1]", "0.0.0.0"; "",
+ * "*" and "localhost" too; never a DNS lookup, so start-up cannot hang)
+ * and a port into a socket address. Errors name `what` ("intake.address").
+ * Returns 0, or -1 with err filled. */
+struct sockaddr_storage;
+int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_storage *ss,
+                  int *v6, char *err, size_t errlen);
+
 #endif

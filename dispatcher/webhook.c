@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "common/alert.h"
+#include "common/httpd.h"
 #include "common/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
@@ -566,42 +567,6 @@ out:
     return rc;
 }
 
-/* Parses addr, a numeric address (brackets around IPv6 allowed) or
- * "localhost": no name lookups at start, which could hang or vary. */
-static int resolve(const char *addr, int port, struct sockaddr_storage *ss, int *v6, char *err,
-                   size_t errlen) {
-    char host[256], service[8];
-    struct addrinfo hints, *res = NULL;
-    size_t n;
-
-    if (!*addr || strcmp(addr, "*") == 0) addr = "0.0.0.0";
-    if (strcmp(addr, "localhost") == 0) addr = "127.0.0.1";
-    n = strlen(addr);
-    if (n >= sizeof(host)) {
-        snprintf(err, errlen, "intake.address \"%.32s...\" is too long", addr);
-        return -1;
-    }
-    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']')
-        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), addr + 1);
-    else
-        snprintf(host, sizeof(host), "%s", addr);
-    snprintf(service, sizeof(service), "%d", port);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "intake.address \"%s\": %s", addr, gai_strerror(rc));
-        return -1;
-    }
-    memset(ss, 0, sizeof(*ss));
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *v6 = res->ai_family == AF_INET6;
-    freeaddrinfo(res);
-    return 0;
-}
-
 static void intake_free(webhook_intake *w) {
     if (w->producer) rd_kafka_destroy(w->producer);
     store_close(w->store);
@@ -657,7 +622,7 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
     w->starter = pthread_self();
     atomic_init(&w->starting, 1);
     if (load_token(w, cfg, err, errlen) < 0 ||
-        resolve(cfg->intake_address, port, &ss, &v6, err, errlen) < 0) {
+        httpd_resolve("intake.address", cfg->intake_address, port, &ss, &v6, err, errlen) < 0) {
         intake_free(w);
         return NULL;
     }
