@@ -4,6 +4,9 @@
 # BENCH_PIDS and stopped by bench_cleanup.
 
 BENCH_PIDS=()
+# The sink is on loopback, which workers refuse by default; exec steps run
+# programs from these directories only.
+export MUSTER_HTTP_ALLOW_PRIVATE=1 MUSTER_EXEC_DIRS=/usr/bin:/bin
 KAFKA_DIR=""
 LAST_PID=""
 

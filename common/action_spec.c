@@ -8,6 +8,9 @@ static const param_spec webhook_params[] = {
     {"method", P_STRING, false},
     {"headers", P_MAP, false},
     {"body", P_ANY, false},
+    {"bearer", P_STRING, false},
+    {"username", P_STRING, false},
+    {"password", P_STRING, false},
     {NULL, P_ANY, false},
 };
 
@@ -29,11 +32,144 @@ static const param_spec manual_params[] = {
     {NULL, P_ANY, false},
 };
 
+static const param_spec http_check_params[] = {
+    {"url", P_STRING, true},
+    {"method", P_STRING, false},
+    {"headers", P_MAP, false},
+    {"expect_status", P_ANY, false},
+    {"expect_body", P_STRING, false},
+    {"max_latency", P_DURATION, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec tcp_check_params[] = {
+    {"host", P_STRING, true},
+    {"port", P_ANY, true},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec jira_params[] = {
+    {"base_url", P_STRING, true},
+    {"email", P_STRING, true},
+    {"api_token", P_STRING, true},
+    {"op", P_STRING, false},
+    {"project", P_STRING, false},
+    {"issue_type", P_STRING, false},
+    {"summary", P_STRING, false},
+    {"description", P_STRING, false},
+    {"labels", P_STRINGS, false},
+    {"priority", P_STRING, false},
+    {"fields", P_ANY, false},
+    {"issue", P_STRING, false},
+    {"comment", P_STRING, false},
+    {"transition", P_STRING, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec servicenow_params[] = {
+    {"instance_url", P_STRING, true},
+    {"username", P_STRING, true},
+    {"password", P_STRING, true},
+    {"op", P_STRING, false},
+    {"table", P_STRING, false},
+    {"short_description", P_STRING, false},
+    {"description", P_STRING, false},
+    {"urgency", P_STRING, false},
+    {"impact", P_STRING, false},
+    {"fields", P_ANY, false},
+    {"sys_id", P_STRING, false},
+    {"work_notes", P_STRING, false},
+    {"close_code", P_STRING, false},
+    {"close_notes", P_STRING, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec github_params[] = {
+    {"repo", P_STRING, true},
+    {"token", P_STRING, true},
+    {"api_url", P_STRING, false},
+    {"op", P_STRING, false},
+    {"title", P_STRING, false},
+    {"body", P_STRING, false},
+    {"labels", P_STRINGS, false},
+    {"issue", P_STRING, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec slack_params[] = {
+    {"token", P_STRING, false},
+    {"channel", P_STRING, false},
+    {"webhook_url", P_STRING, false},
+    {"text", P_STRING, true},
+    {"blocks", P_ANY, false},
+    {"thread", P_BOOL, false},
+    {"api_url", P_STRING, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec teams_params[] = {
+    {"webhook_url", P_STRING, true},
+    {"title", P_STRING, false},
+    {"text", P_STRING, false},
+    {"facts", P_MAP, false},
+    {"card", P_ANY, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec twilio_params[] = {
+    {"account_sid", P_STRING, true},
+    {"auth_token", P_STRING, true},
+    {"to", P_STRING, true},
+    {"from", P_STRING, false},
+    {"messaging_service_sid", P_STRING, false},
+    {"body", P_STRING, true},
+    {"api_url", P_STRING, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec email_params[] = {
+    {"url", P_STRING, true},
+    {"from", P_STRING, true},
+    {"to", P_STRINGS, true},
+    {"cc", P_STRINGS, false},
+    {"subject", P_STRING, true},
+    {"body", P_STRING, true},
+    {"username", P_STRING, false},
+    {"password", P_STRING, false},
+    {"starttls", P_BOOL, false},
+    {NULL, P_ANY, false},
+};
+
+static const param_spec pagerduty_params[] = {
+    {"routing_key", P_STRING, true},
+    {"event_action", P_STRING, false},
+    {"dedup_key", P_STRING, false},
+    {"summary", P_STRING, false},
+    {"source", P_STRING, false},
+    {"severity", P_STRING, false},
+    {"component", P_STRING, false},
+    {"group", P_STRING, false},
+    {"class", P_STRING, false},
+    {"custom_details", P_ANY, false},
+    {"url", P_STRING, false},
+    {NULL, P_ANY, false},
+};
+
 static const action_spec specs[] = {
     {"webhook", webhook_params, "HTTP request with a templated JSON body"},
-    {"exec", exec_params, "run a program with an argv array, alert data in the environment"},
+    {"exec", exec_params, "run a program from exec.dirs with an argv array, alert data in the environment"},
     {"noop", noop_params, "succeed at once; output is the step's with (for tests and benchmarks)"},
     {"manual", manual_params, "a task for a person; done with `muster done INCIDENT STEP`"},
+    {"http_check", http_check_params, "probe a URL: status, latency and body against expectations"},
+    {"tcp_check", tcp_check_params, "probe a TCP port: whether it connects, and how fast"},
+    {"jira", jira_params, "Jira Cloud: create an issue once per incident, comment, transition"},
+    {"servicenow", servicenow_params, "ServiceNow: create, update and resolve an incident record"},
+    {"github", github_params, "GitHub Issues: create once per incident, comment, close"},
+    {"slack", slack_params, "Slack message (chat.postMessage or incoming webhook), threaded per incident"},
+    {"teams", teams_params, "Microsoft Teams message with an Adaptive Card through a webhook"},
+    {"twilio", twilio_params, "SMS through Twilio's Messages API"},
+    {"email", email_params, "email over SMTP or SMTPS"},
+    {"pagerduty", pagerduty_params, "PagerDuty Events v2: trigger, acknowledge, resolve"},
     {NULL, NULL, NULL},
 };
 

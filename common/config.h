@@ -38,6 +38,11 @@ typedef struct config {
     int64_t exec_output_max;
     int64_t http_timeout_ms;
     int64_t http_body_max;
+    int64_t http_max_redirects;
+    char *http_allow_hosts;
+    int64_t http_allow_private;
+    char *exec_dirs;
+    char *secrets_dir;
     char *log_level;
     char *status_address;
     int64_t status_port;

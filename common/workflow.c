@@ -11,6 +11,7 @@
 
 #include "common/action_spec.h"
 #include "common/condition.h"
+#include "common/secret.h"
 #include "common/template.h"
 #include "common/util.h"
 #include "common/yaml.h"
@@ -115,7 +116,7 @@ static bool type_ok(const json_t *v, param_type t) {
     json_t *e;
     size_t i;
     switch (t) {
-    case P_STRING: return json_is_string(v);
+    case P_STRING: return json_is_string(v) || secret_is_ref(v);
     case P_INT: return json_is_integer(v);
     case P_BOOL: return json_is_boolean(v);
     case P_DURATION: return json_is_string(v) || json_is_integer(v);
@@ -125,7 +126,7 @@ static bool type_ok(const json_t *v, param_type t) {
         return true;
     case P_MAP:
         if (!json_is_object(v)) return false;
-        json_object_foreach((json_t *)v, k, e) if (!json_is_string(e)) return false;
+        json_object_foreach((json_t *)v, k, e) if (!json_is_string(e) && !secret_is_ref(e)) return false;
         return true;
     default: return true;
     }
@@ -195,6 +196,13 @@ static void check_templates(tmpl_ref *r, const json_t *v, char *pointer, size_t 
     json_t *e;
     char err[256];
     if (depth > YAML_MAX_DEPTH) return;
+    if (secret_is_ref(v)) {
+        /* A literal name: alert data must not choose which secret is sent. */
+        const char *name = json_string_value(json_object_get(v, "secret"));
+        if (!secret_name_ok(name))
+            problem(r->l, pointer, "secret name \"%s\" must be a literal of [A-Za-z0-9_.-]", name);
+        return;
+    }
     if (json_is_string(v)) {
         r->pointer = pointer;
         if (template_check(json_string_value(v), check_ref, r, err, sizeof(err)) < 0)
@@ -578,12 +586,17 @@ static void parse_grouping(loader *l, workflow *wf, const json_t *doc) {
     wf->exclusive = json_is_true(x);
     if (pr && !json_is_integer(pr)) problem(l, "/priority", "\"priority\" must be a whole number");
     wf->priority = json_is_integer(pr) ? json_integer_value(pr) : 0;
+    json_t *ap = json_object_get(doc, "allow_private_network");
+    if (ap && !json_is_boolean(ap))
+        problem(l, "/allow_private_network", "\"allow_private_network\" must be true or false");
+    wf->allow_private = json_is_true(ap);
 }
 
 static workflow *load_doc(loader *l, const json_t *doc) {
     static const char *const keys[] = {"name",     "description", "triggers",  "defaults",
                                        "group_by", "group_window", "exclusive", "priority",
-                                       "steps",    "on_resolve",   NULL};
+                                       "steps",    "on_resolve",   "allow_private_network",
+                                       NULL};
     workflow *wf = calloc(1, sizeof(*wf));
     if (!wf) return NULL;
     wf->path = strdup(l->path);
@@ -758,12 +771,14 @@ static json_t *step_json(const wf_step *s) {
 json_t *workflow_step_json(const workflow *wf, size_t i) {
     json_t *j = step_json(&wf->steps[i]);
     if (j && wf->steps[i].conditions) json_object_set(j, "if", wf->steps[i].conditions);
+    if (j && wf->allow_private) json_object_set_new(j, "allow_private", json_true());
     return j;
 }
 
 json_t *workflow_resolve_step_json(const workflow *wf, size_t i) {
     json_t *j = step_json(&wf->resolve_steps[i]);
     if (j && wf->resolve_steps[i].conditions) json_object_set(j, "if", wf->resolve_steps[i].conditions);
+    if (j && wf->allow_private) json_object_set_new(j, "allow_private", json_true());
     return j;
 }
 

@@ -47,6 +47,7 @@ typedef struct workflow {
     int64_t priority;        /* ...unless an exclusive one ranks higher */
     retry_policy retry;         /* defaults.retry */
     int64_t default_timeout_ms; /* defaults.timeout, 0 for none */
+    bool allow_private;         /* allow_private_network: steps may reach private addresses */
 } workflow;
 
 typedef struct workflow_set {

@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${MUSTER_BIN_DIR:-build}
+# exec steps run programs from these directories only: the example scripts
+# and the usual system ones (the diagnostics use printf and friends).
+export MUSTER_EXEC_DIRS="$PWD/docs/examples/scripts:/usr/bin:/bin"
 work=$(mktemp -d /tmp/muster-demo-XXXXXX)
 pids=()
 cleanup() {

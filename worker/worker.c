@@ -9,6 +9,7 @@
 #include "common/condition.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "common/template.h"
 #include "common/util.h"
 
@@ -20,7 +21,11 @@
 #define MAX_WAITFDS 1024
 #define LEASE_BATCH 256
 
-static const action_impl *const actions[] = {&action_webhook, &action_exec, &action_noop};
+static const action_impl *const actions[] = {
+    &action_webhook, &action_exec,      &action_noop,   &action_http_check, &action_tcp_check,
+    &action_jira,    &action_servicenow, &action_github, &action_slack,      &action_teams,
+    &action_twilio,  &action_email,      &action_pagerduty,
+};
 
 static const action_impl *find_action(const char *name) {
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
@@ -35,6 +40,30 @@ void task_finish(task *t, int succeeded, json_t *output, const char *error) {
     t->res.output = output;
     snprintf(t->error, sizeof(t->error), "%s", error ? error : "");
     t->res.error = t->error;
+    /* What the action reports goes to Redis, events and logs: no secret. */
+    secret_scrub_json(&t->secrets, t->res.output);
+    secret_scrub_str(&t->secrets, t->error, sizeof(t->error));
+}
+
+/* The incident's memo hash: what an action remembers for the later steps
+ * of the same incident (a ticket key, a chat thread). */
+int task_memo_get(worker *w, const task *t, const char *name, char *buf, size_t len) {
+    if (!w->store) return -1;
+    redisReply *r = store_command(w->store, "HGET %s:{%s}:memo %s", store_prefix(w->store),
+                                  t->li.incident, name);
+    int rc = !r ? -1 : r->type == REDIS_REPLY_STRING ? 1 : r->type == REDIS_REPLY_NIL ? 0 : -1;
+    if (rc == 1) snprintf(buf, len, "%s", r->str);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+int task_memo_set(worker *w, const task *t, const char *name, const char *value) {
+    if (!w->store) return -1;
+    redisReply *r = store_command(w->store, "HSET %s:{%s}:memo %s %s", store_prefix(w->store),
+                                  t->li.incident, name, value);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (r) freeReplyObject(r);
+    return rc;
 }
 
 /* Relay delivery reports arrive on the loop's thread (rd_kafka_poll). */
@@ -142,9 +171,10 @@ void worker_free(worker *w) {
     free(w);
 }
 
-static void task_free(worker *w, task *t) {
+void task_free(worker *w, task *t) {
     if (t->state && t->impl && t->impl->abort) t->impl->abort(w, t);
     task_run_clear(&t->run);
+    secret_set_clear(&t->secrets);
     json_decref(t->with);
     json_decref(t->res.output);
     free(t);
@@ -184,36 +214,50 @@ static void start_items(worker *w, const lease_item *items, int n) {
             task_free(w, t);
             continue;
         }
-        t->started_ms = mono_ms();
         t->next = w->tasks;
         w->tasks = t;
         w->inflight++;
-        const char *action = json_string_value(json_object_get(t->run.def, "action"));
-        t->impl = find_action(action);
-        t->timeout_ms = json_integer_value(json_object_get(t->run.def, "timeout_ms"));
-        mlog(LOG_DEBUG, &lc, "started %s (attempt %d)", action ? action : "?", t->run.attempt);
-        if (!t->impl) {
-            task_finish(t, 0, NULL, "this worker has no such action");
-            t->res.permanent = 1;
-            continue;
-        }
-        char why[600];
-        if (!conditions_hold(t, why, sizeof(why))) {
-            task_finish(t, 0, NULL, why);
-            t->res.skipped = 1;
-            continue;
-        }
-        t->with = template_render_json(json_object_get(t->run.def, "with"), t->run.ctx,
-                                       TEMPLATE_MAX_OUTPUT, err, sizeof(err));
-        if (!t->with) {
-            char msg[1100];
-            snprintf(msg, sizeof(msg), "template: %s", err);
-            task_finish(t, 0, NULL, msg);
-            t->res.permanent = 1;
-            continue;
-        }
-        t->impl->start(w, t);
+        task_begin(w, t);
     }
+}
+
+void task_begin(worker *w, task *t) {
+    char err[1024];
+    log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+    t->started_ms = mono_ms();
+    const char *action = json_string_value(json_object_get(t->run.def, "action"));
+    t->impl = find_action(action);
+    t->timeout_ms = json_integer_value(json_object_get(t->run.def, "timeout_ms"));
+    mlog(LOG_DEBUG, &lc, "started %s (attempt %d)", action ? action : "?", t->run.attempt);
+    if (!t->impl) {
+        task_finish(t, 0, NULL, "this worker has no such action");
+        t->res.permanent = 1;
+        return;
+    }
+    char why[600];
+    if (!conditions_hold(t, why, sizeof(why))) {
+        task_finish(t, 0, NULL, why);
+        t->res.skipped = 1;
+        return;
+    }
+    t->with = template_render_json(json_object_get(t->run.def, "with"), t->run.ctx,
+                                   TEMPLATE_MAX_OUTPUT, err, sizeof(err));
+    if (!t->with) {
+        char msg[1100];
+        snprintf(msg, sizeof(msg), "template: %s", err);
+        task_finish(t, 0, NULL, msg);
+        t->res.permanent = 1;
+        return;
+    }
+    /* Secrets enter only here, in memory, after the templates: a value can
+     * never be rendered into another parameter, and task_finish() scrubs
+     * them from whatever the action reports. */
+    if (secret_resolve(t->with, w->cfg->secrets_dir, &t->secrets, err, sizeof(err)) < 0) {
+        task_finish(t, 0, NULL, err);
+        t->res.permanent = 1;
+        return;
+    }
+    t->impl->start(w, t);
 }
 
 static size_t room(const worker *w) {
@@ -425,6 +469,37 @@ static int connect_store(worker *w) {
         usleep((useconds_t)delay * 1000);
         if ((delay *= 2) > 5000) delay = 5000;
     }
+    return -1;
+}
+
+worker *worker_new_local(config *cfg, store *s) {
+    worker *w = calloc(1, sizeof(*w));
+    if (!w) return NULL;
+    w->cfg = cfg;
+    w->store = s;
+    snprintf(w->consumer, sizeof(w->consumer), "local");
+    if (!(w->multi = curl_multi_init())) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int worker_run_one(worker *w, task *t, int64_t max_ms) {
+    struct curl_waitfd fds[MAX_WAITFDS];
+    int64_t until = mono_ms() + max_ms;
+    task_begin(w, t);
+    while (!t->done && mono_ms() < until) {
+        int running = 0;
+        int nfds = t->impl && t->impl->waitfds ? t->impl->waitfds(t, fds, MAX_WAITFDS) : 0;
+        curl_multi_poll(w->multi, fds, (unsigned)nfds, 20, NULL);
+        curl_multi_perform(w->multi, &running);
+        finish_curl(w);
+        if (!t->done && t->impl && t->impl->service) t->impl->service(w, t);
+    }
+    t->res.duration_ms = mono_ms() - t->started_ms;
+    if (t->done) return 0;
+    if (t->impl && t->impl->abort && t->state) t->impl->abort(w, t);
     return -1;
 }
 

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/observe.h"
 #include "common/queue.h"
+#include "common/secret.h"
 #include "common/store.h"
 
 typedef struct worker worker;
@@ -44,6 +45,7 @@ struct task {
     void *state; /* the action's own */
     int64_t started_ms;  /* monotonic */
     int64_t timeout_ms;  /* the step's, or the action's default */
+    secret_set secrets;  /* the values resolved for this run, to scrub */
     bool done;
     task_result res;
     char error[1024];
@@ -82,6 +84,29 @@ struct worker {
  * error message (copied; NULL for none). */
 void task_finish(task *t, int succeeded, json_t *output, const char *error);
 
+/* Begins a task whose run is filled: finds the action, checks if:, renders
+ * the templates, resolves the secrets and starts the action (or finishes the
+ * task with the reason it cannot run). */
+void task_begin(worker *w, task *t);
+
+/* Frees a task (aborting its action when still under way). */
+void task_free(worker *w, task *t);
+
+/* The incident's memo: what an action keeps for the incident's later steps
+ * (a ticket key, a chat thread). Get returns 1 and fills buf, 0 when not
+ * set, -1 without Redis. Set returns 0 or -1. */
+int task_memo_get(worker *w, const task *t, const char *name, char *buf, size_t len);
+int task_memo_set(worker *w, const task *t, const char *name, const char *value);
+
+/* A worker without Kafka, health endpoints or a queue, for running single
+ * tasks (tests, trying a step); store may be NULL (no memo). */
+worker *worker_new_local(config *cfg, store *s);
+
+/* Runs t (its run filled) through task_begin() and the loop until it is
+ * done or max_ms passed. Returns 0 when done, -1 on time out (the action is
+ * aborted). The result is in t->res. */
+int worker_run_one(worker *w, task *t, int64_t max_ms);
+
 /* Builds the worker from cfg (not owned). Returns NULL with err filled. */
 worker *worker_new(config *cfg, volatile sig_atomic_t *stop, char *err, size_t errlen);
 
@@ -94,5 +119,15 @@ void worker_free(worker *w);
 extern const action_impl action_webhook;
 extern const action_impl action_exec;
 extern const action_impl action_noop;
+extern const action_impl action_http_check;
+extern const action_impl action_tcp_check;
+extern const action_impl action_jira;
+extern const action_impl action_servicenow;
+extern const action_impl action_github;
+extern const action_impl action_slack;
+extern const action_impl action_teams;
+extern const action_impl action_twilio;
+extern const action_impl action_email;
+extern const action_impl action_pagerduty;
 
 #endif

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -135,6 +137,42 @@ static void child_free(child *c) {
     free(c);
 }
 
+/* The program argv[0] names, if it lies in one of the colon-separated
+ * directories: a bare name is looked up in each of them in order (never in
+ * PATH); a path must resolve, symbolic links followed, to a file inside one
+ * of them. Fills out with the absolute path; returns 0, or -1 with why. */
+static int allowed_program(const char *dirs, const char *name, char *out, size_t len, char *why,
+                           size_t wlen) {
+    char real[PATH_MAX], dir[PATH_MAX], rdir[PATH_MAX], cand[PATH_MAX * 2];
+    bool bare = strchr(name, '/') == NULL;
+    if (!bare && !realpath(name, real)) {
+        snprintf(why, wlen, "cannot run %s: %s", name, strerror(errno));
+        return -1;
+    }
+    for (const char *p = dirs ? dirs : ""; *p;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
+        p += n + (e ? 1 : 0);
+        if (!*dir || !realpath(dir, rdir)) continue;
+        if (bare) {
+            int cl = snprintf(cand, sizeof(cand), "%s/%s", rdir, name);
+            if (cl > 0 && (size_t)cl < len && access(cand, X_OK) == 0) {
+                memcpy(out, cand, (size_t)cl + 1);
+                return 0;
+            }
+        } else {
+            size_t dl = strlen(rdir);
+            if (strncmp(real, rdir, dl) == 0 && (real[dl] == '/' || dl == 1)) {
+                snprintf(out, len, "%s", real);
+                return 0;
+            }
+        }
+    }
+    snprintf(why, wlen, "%s is not a program in exec.dirs (%s)", name, dirs && *dirs ? dirs : "empty");
+    return -1;
+}
+
 static int start(worker *w, task *t) {
     json_t *cmd = json_object_get(t->with, "command");
     const char *argv[EXEC_MAX_ARGS + 1];
@@ -159,6 +197,13 @@ static int start(worker *w, task *t) {
         }
     }
     argv[n] = NULL;
+    char program[PATH_MAX];
+    if (allowed_program(w->cfg->exec_dirs, argv[0], program, sizeof(program), msg,
+                        sizeof(msg)) < 0) {
+        task_finish(t, 0, NULL, msg);
+        t->res.permanent = 1;
+        return 1;
+    }
     child *c = calloc(1, sizeof(*c));
     if (!c) {
         task_finish(t, 0, NULL, "out of memory");
@@ -186,7 +231,7 @@ static int start(worker *w, task *t) {
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawnp(&c->pid, argv[0], &fa, &attr, (char *const *)argv, env.items);
+    int rc = posix_spawn(&c->pid, program, &fa, &attr, (char *const *)argv, env.items);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     env_clear(&env);

@@ -1,0 +1,193 @@
+/* secret.c - named secrets, resolved on the worker and scrubbed from what
+ * it writes */
+#include "common/secret.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define SCRUB_MIN 4
+static const char MASK[] = "[secret]";
+
+bool secret_is_ref(const json_t *v) {
+    return json_is_object(v) && json_object_size(v) == 1 &&
+           json_is_string(json_object_get(v, "secret"));
+}
+
+bool secret_name_ok(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > SECRET_NAME_MAX || name[0] == '.') return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-') return false;
+    return true;
+}
+
+char *secret_read(const char *dir, const char *name, char *err, size_t errlen) {
+    char var[SECRET_NAME_MAX + 16], path[4096];
+    size_t n = (size_t)snprintf(var, sizeof(var), "MUSTER_SECRET_");
+    if (!secret_name_ok(name)) {
+        snprintf(err, errlen, "\"%.128s\" is not a secret name ([A-Za-z0-9_.-])", name ? name : "");
+        return NULL;
+    }
+    for (const char *p = name; *p && n + 1 < sizeof(var); p++)
+        var[n++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    var[n] = '\0';
+    const char *env = getenv(var);
+    if (env && *env) return strdup(env);
+    if (dir && *dir) {
+        size_t len = 0;
+        char ferr[256];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        char *text = file_read(path, SECRET_VALUE_MAX, &len, ferr, sizeof(ferr));
+        if (text) {
+            if (len && text[len - 1] == '\n') text[--len] = '\0';
+            if (len && text[len - 1] == '\r') text[--len] = '\0';
+            if (len && strlen(text) == len) return text;
+            free(text);
+        }
+    }
+    snprintf(err, errlen, "secret \"%s\" is not set (looked for %s and %s/%s)", name, var,
+             dir && *dir ? dir : "(no secrets.dir)", name);
+    return NULL;
+}
+
+static int add_value(secret_set *set, char *value) {
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->values[i], value) == 0) {
+            free(value);
+            return 0;
+        }
+    char **v = realloc(set->values, (set->n + 1) * sizeof(*v));
+    if (!v) {
+        free(value);
+        return -1;
+    }
+    set->values = v;
+    set->values[set->n++] = value;
+    return 0;
+}
+
+/* Resolves the references among v's members, and descends. */
+static int resolve(json_t *v, const char *dir, secret_set *set, char *err, size_t errlen) {
+    const char *k;
+    json_t *c;
+    size_t i;
+    void *tmp;
+    if (json_is_object(v)) {
+        json_object_foreach_safe(v, tmp, k, c) {
+            if (secret_is_ref(c)) {
+                char *value = secret_read(dir, json_string_value(json_object_get(c, "secret")), err,
+                                          errlen);
+                if (!value) return -1;
+                json_object_set_new(v, k, json_string(value));
+                if (add_value(set, value) < 0) return -1;
+            } else if (resolve(c, dir, set, err, errlen) < 0) {
+                return -1;
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, c) {
+            if (secret_is_ref(c)) {
+                char *value = secret_read(dir, json_string_value(json_object_get(c, "secret")), err,
+                                          errlen);
+                if (!value) return -1;
+                json_array_set_new(v, i, json_string(value));
+                if (add_value(set, value) < 0) return -1;
+            } else if (resolve(c, dir, set, err, errlen) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int secret_resolve(json_t *v, const char *dir, secret_set *set, char *err, size_t errlen) {
+    return resolve(v, dir, set, err, errlen);
+}
+
+/* s with every value of set masked, malloc'd; NULL when nothing matched. */
+static char *scrubbed(const secret_set *set, const char *s) {
+    char *out = NULL;
+    for (size_t i = 0; i < set->n; i++) {
+        const char *val = set->values[i];
+        size_t vl = strlen(val);
+        if (vl < SCRUB_MIN) continue;
+        const char *src = out ? out : s;
+        if (!strstr(src, val)) continue;
+        size_t cap = strlen(src) + 1, len = 0;
+        /* A mask is never longer than the value it replaces by more than
+         * sizeof(MASK); count the hits to size the result. */
+        size_t hits = 0;
+        for (const char *p = src; (p = strstr(p, val)); p += vl) hits++;
+        cap += hits * sizeof(MASK);
+        char *buf = malloc(cap);
+        if (!buf) break;
+        for (const char *p = src;;) {
+            const char *hit = strstr(p, val);
+            if (!hit) {
+                size_t rest = strlen(p);
+                memcpy(buf + len, p, rest + 1);
+                break;
+            }
+            memcpy(buf + len, p, (size_t)(hit - p));
+            len += (size_t)(hit - p);
+            memcpy(buf + len, MASK, sizeof(MASK) - 1);
+            len += sizeof(MASK) - 1;
+            p = hit + vl;
+        }
+        free(out);
+        out = buf;
+    }
+    return out;
+}
+
+void secret_scrub_str(const secret_set *set, char *s, size_t cap) {
+    if (!set || !set->n || !s || !cap) return;
+    char *clean = scrubbed(set, s);
+    if (!clean) return;
+    snprintf(s, cap, "%s", clean);
+    free(clean);
+}
+
+void secret_scrub_json(const secret_set *set, json_t *v) {
+    const char *k;
+    json_t *c;
+    size_t i;
+    if (!set || !set->n || !v) return;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, c) {
+            if (json_is_string(c)) {
+                char *clean = scrubbed(set, json_string_value(c));
+                if (clean) json_string_set(c, clean);
+                free(clean);
+            } else {
+                secret_scrub_json(set, c);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, c) {
+            if (json_is_string(c)) {
+                char *clean = scrubbed(set, json_string_value(c));
+                if (clean) json_string_set(c, clean);
+                free(clean);
+            } else {
+                secret_scrub_json(set, c);
+            }
+        }
+    }
+}
+
+void secret_set_clear(secret_set *set) {
+    for (size_t i = 0; i < set->n; i++) {
+        /* Wipe before free: a core dump should not carry them. */
+        volatile char *p = set->values[i];
+        while (*p) *p++ = '\0';
+        free(set->values[i]);
+    }
+    free(set->values);
+    set->values = NULL;
+    set->n = 0;
+}

@@ -1,0 +1,47 @@
+/* secret.h - named secrets: `{secret: name}` in a step's `with:`, resolved
+ * on the worker at run time and never written anywhere */
+#ifndef MUSTER_SECRET_H
+#define MUSTER_SECRET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#define SECRET_NAME_MAX 128
+#define SECRET_VALUE_MAX 16384
+
+/* The values resolved for one task, kept to scrub them from its output. */
+typedef struct secret_set {
+    char **values;
+    size_t n;
+} secret_set;
+
+/* Whether v is a reference {"secret": "name"} (one key, a string value). */
+bool secret_is_ref(const json_t *v);
+
+/* Whether name is a valid secret name: [A-Za-z0-9_.-], 1 to 128 bytes,
+ * not starting with a dot. */
+bool secret_name_ok(const char *name);
+
+/* Reads secret `name`: the environment variable MUSTER_SECRET_<NAME> (upper
+ * case, '.' and '-' as '_') first, then the file dir/name with one trailing
+ * newline dropped. Returns a malloc'd value, or NULL with err saying where
+ * it looked (never what it found). */
+char *secret_read(const char *dir, const char *name, char *err, size_t errlen);
+
+/* Replaces every reference in v (in place, at any depth) by the secret's
+ * value, which is added to set. References are whole values: a secret is
+ * never spliced into a template. Returns 0, or -1 with err naming the
+ * missing secret. */
+int secret_resolve(json_t *v, const char *dir, secret_set *set, char *err, size_t errlen);
+
+/* Replaces each occurrence of a value of set in s (in place, s holds cap
+ * bytes) by "[secret]". Values shorter than 4 bytes are not scrubbed. */
+void secret_scrub_str(const secret_set *set, char *s, size_t cap);
+
+/* The same for every string of v, at any depth, and object keys' values. */
+void secret_scrub_json(const secret_set *set, json_t *v);
+
+void secret_set_clear(secret_set *set);
+
+#endif

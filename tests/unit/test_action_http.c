@@ -1,0 +1,253 @@
+/* test_action_http.c - outbound HTTP under the network policy, secrets, and
+ * the generic webhook action, against a local server */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/harness/action_run.h"
+#include "tests/harness/vendor_mock.h"
+#include "worker/http.h"
+
+#define PLANTED "s3cr3t-planted-9f8e7d"
+
+static void assert_no_problems(vendor_mock *m) {
+    char *p = vendor_mock_problems(m);
+    if (p) fprintf(stderr, "vendor mock problems:\n%s", p);
+    assert_null(p);
+}
+
+/* A receiver that wants a bearer token and JSON, and echoes it back (as a
+ * careless API might: the secret must still not leave the worker). */
+static void echo_handler(vendor_mock *m, void *arg, int n, const mock_request *rq, mock_reply *rp) {
+    (void)arg, (void)n;
+    mock_expect(m, rq, "POST", "/hook");
+    mock_expect_bearer(m, rq, PLANTED);
+    mock_expect_type(m, rq, "application/json");
+    mock_expect_header(m, rq, "idempotency-key", ACTION_TEST_INCIDENT ":notify");
+    mock_expect_field(m, rq, "service", JSON_STRING);
+    mock_reply_json(rp, 200, json_pack("{s:s, s:s}", "echo", json_string_value(json_object_get(rq->headers, "authorization")), "id", "r-1"));
+}
+
+static void webhook_ok_and_secret_scrubbed(void **state) {
+    (void)state;
+    action_env e;
+    vendor_mock *m = vendor_mock_start(echo_handler, NULL);
+    char url[128];
+    assert_non_null(m);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    setenv("MUSTER_SECRET_HOOK_TOKEN", PLANTED, 1);
+    snprintf(url, sizeof(url), "%s/hook", vendor_mock_url(m));
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s, s:{s:s}, s:{s:s}}", "url", url, "bearer", "secret",
+                                    "hook_token", "body", "service", "{{ alert.labels.service }}"),
+                          true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 1);
+    assert_int_equal(json_integer_value(action_output(t, "status")), 200);
+    assert_string_equal(json_string_value(action_output(t, "body.id")), "r-1");
+    /* The echoed Authorization header is masked in what the worker keeps. */
+    char *dump = json_dumps(t->res.output, JSON_COMPACT);
+    assert_null(strstr(dump, PLANTED));
+    assert_non_null(strstr(dump, "[secret]"));
+    free(dump);
+    assert_int_equal(vendor_mock_count(m), 1);
+    const mock_request *rq = vendor_mock_request(m, 0);
+    assert_string_equal(json_string_value(json_object_get(rq->json, "service")), "checkout");
+    assert_no_problems(m);
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+    action_env_free(&e);
+}
+
+static void missing_secret_is_permanent(void **state) {
+    (void)state;
+    action_env e;
+    assert_int_equal(action_env_init(&e, 0), 0);
+    unsetenv("MUSTER_SECRET_NOPE");
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s, s:{s:s}}", "url", "http://127.0.0.1:9/x", "bearer",
+                                    "secret", "nope"),
+                          true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    assert_non_null(strstr(t->error, "secret \"nope\" is not set"));
+    assert_non_null(strstr(t->error, "MUSTER_SECRET_NOPE"));
+    task_free(e.w, t);
+    action_env_free(&e);
+}
+
+static void status_handler(vendor_mock *m, void *arg, int n, const mock_request *rq, mock_reply *rp) {
+    int status = *(int *)arg;
+    (void)m, (void)n, (void)rq;
+    mock_reply_json(rp, status, json_pack("{s:s}", "error", "nope"));
+    if (status == 429 || status == 503) mock_reply_header(rp, "Retry-After", "7");
+}
+
+/* 4xx is permanent, 429 and 5xx are retried (with Retry-After), 408 too. */
+static void statuses_are_classified(void **state) {
+    (void)state;
+    static const struct {
+        int status;
+        int permanent;
+        int64_t retry_after_ms;
+    } cases[] = {{400, 1, 0}, {401, 1, 0}, {404, 1, 0}, {408, 0, 0},
+                 {429, 0, 7000}, {500, 0, 0}, {503, 0, 7000}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        action_env e;
+        int status = cases[i].status;
+        vendor_mock *m = vendor_mock_start(status_handler, &status);
+        assert_int_equal(action_env_init(&e, 0), 0);
+        task *t = action_task(NULL, "notify", "webhook",
+                              json_pack("{s:s}", "url", vendor_mock_url(m)), true);
+        assert_int_equal(action_run(&e, t), 0);
+        assert_int_equal(t->res.succeeded, 0);
+        assert_int_equal(t->res.permanent, cases[i].permanent);
+        assert_int_equal(t->res.retry_after_ms, cases[i].retry_after_ms);
+        assert_int_equal(json_integer_value(action_output(t, "status")), status);
+        task_free(e.w, t);
+        vendor_mock_stop(m);
+        action_env_free(&e);
+    }
+}
+
+/* Loopback is refused unless the workflow allows private targets; the
+ * check happens after name resolution ("localhost" resolves to it). */
+static void private_addresses_blocked(void **state) {
+    (void)state;
+    action_env e;
+    int status = 200;
+    vendor_mock *m = vendor_mock_start(status_handler, &status);
+    char url[128];
+    const char *port = strrchr(vendor_mock_url(m), ':') + 1;
+    snprintf(url, sizeof(url), "http://localhost:%s/x", port);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    task *t = action_task(NULL, "notify", "webhook", json_pack("{s:s}", "url", url), false);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    assert_non_null(strstr(t->error, "private, loopback or link-local"));
+    assert_int_equal(vendor_mock_count(m), 0);
+    task_free(e.w, t);
+    /* The same step in a workflow with allow_private_network reaches it. */
+    t = action_task(NULL, "notify", "webhook", json_pack("{s:s}", "url", url), true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 1);
+    assert_int_equal(vendor_mock_count(m), 1);
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+    action_env_free(&e);
+}
+
+static void host_allowlist(void **state) {
+    (void)state;
+    action_env e;
+    char err[256];
+    assert_int_equal(action_env_init(&e, 0), 0);
+    config_set(&e.cfg, "http.allow_hosts", "hooks.example.com,*.slack.com", err, sizeof(err));
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s}", "url", "http://127.0.0.1:9/x"), true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.permanent, 1);
+    assert_non_null(strstr(t->error, "host 127.0.0.1 is not in http.allow_hosts"));
+    task_free(e.w, t);
+    /* file:// and other schemes are never fetched. */
+    t = action_task(NULL, "notify", "webhook", json_pack("{s:s}", "url", "file:///etc/passwd"), true);
+    config_set(&e.cfg, "http.allow_hosts", "", err, sizeof(err));
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    task_free(e.w, t);
+    action_env_free(&e);
+
+    assert_true(host_allowed("", "anything.example"));
+    assert_true(host_allowed("a.com, *.b.com", "x.b.com"));
+    assert_true(host_allowed("a.com,*.b.com", "A.COM"));
+    assert_false(host_allowed("a.com,*.b.com", "b.com"));
+    assert_false(host_allowed("a.com,*.b.com", "xb.com"));
+    assert_false(host_allowed("a.com", "a.com.evil.net"));
+}
+
+static void redirect_handler(vendor_mock *m, void *arg, int n, const mock_request *rq,
+                             mock_reply *rp) {
+    (void)arg, (void)rq;
+    char loc[128];
+    snprintf(loc, sizeof(loc), "%s/hop%d", vendor_mock_url(m), n + 1);
+    mock_reply_text(rp, 302, "text/plain", "moved");
+    mock_reply_header(rp, "Location", loc);
+}
+
+/* Redirects are followed up to http.max_redirects, then refused for good. */
+static void redirects_bounded(void **state) {
+    (void)state;
+    action_env e;
+    vendor_mock *m = vendor_mock_start(redirect_handler, NULL);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s, s:s}", "url", vendor_mock_url(m), "method", "GET"), true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    assert_int_equal(vendor_mock_count(m), 4); /* the first and 3 redirects */
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+    action_env_free(&e);
+}
+
+static void header_handler(vendor_mock *m, void *arg, int n, const mock_request *rq, mock_reply *rp) {
+    (void)arg, (void)n;
+    if (json_object_get(rq->headers, "x-injected"))
+        mock_problem(m, "a header value started a new header");
+    mock_expect_header(m, rq, "x-note", "a bX-Injected: 1");
+    mock_reply_json(rp, 200, json_object());
+}
+
+static void crlf_stripped_from_headers(void **state) {
+    (void)state;
+    action_env e;
+    vendor_mock *m = vendor_mock_start(header_handler, NULL);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s, s:{s:s}}", "url", vendor_mock_url(m), "headers",
+                                    "X-Note", "a b\r\nX-Injected: 1"),
+                          true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 1);
+    assert_no_problems(m);
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+    action_env_free(&e);
+}
+
+static void private_ranges(void **state) {
+    (void)state;
+    const char *priv[] = {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+                          "169.254.169.254", "0.0.0.0", "100.64.0.1", "224.0.0.1", "::1", "::",
+                          "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "not-an-ip"};
+    const char *pub[] = {"8.8.8.8", "172.32.0.1", "192.169.0.1", "2606:4700::1111",
+                         "::ffff:1.1.1.1", "100.128.0.1"};
+    for (size_t i = 0; i < sizeof(priv) / sizeof(*priv); i++)
+        if (!addr_is_private(priv[i])) fail_msg("%s should be private", priv[i]);
+    for (size_t i = 0; i < sizeof(pub) / sizeof(*pub); i++)
+        if (addr_is_private(pub[i])) fail_msg("%s should be public", pub[i]);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(webhook_ok_and_secret_scrubbed),
+        cmocka_unit_test(missing_secret_is_permanent),
+        cmocka_unit_test(statuses_are_classified),
+        cmocka_unit_test(private_addresses_blocked),
+        cmocka_unit_test(host_allowlist),
+        cmocka_unit_test(redirects_bounded),
+        cmocka_unit_test(crlf_stripped_from_headers),
+        cmocka_unit_test(private_ranges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

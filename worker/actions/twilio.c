@@ -1,0 +1,14 @@
+/* twilio.c - PLACEHOLDER: to be written (not a finished action) */
+#include "worker/worker.h"
+
+static int start(worker *w, task *t) {
+    (void)w;
+    task_finish(t, 0, NULL, "action twilio is not built yet");
+    t->res.permanent = 1;
+    return 1;
+}
+
+const action_impl action_twilio = {
+    .name = "twilio",
+    .start = start,
+};

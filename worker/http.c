@@ -1,0 +1,436 @@
+/* http.c - outbound HTTP for actions under the worker's network policy */
+#include "worker/http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "common/backoff.h"
+#include "common/util.h"
+
+#define CONNECT_TIMEOUT_MAX_MS 5000
+
+const char *with_str(const task *t, const char *name) {
+    const char *s = json_string_value(json_object_get(t->with, name));
+    return s && *s ? s : NULL;
+}
+
+char *url_join(const char *base, const char *path) {
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/') bl--;
+    while (*path == '/') path++;
+    size_t len = bl + strlen(path) + 2;
+    char *u = malloc(len);
+    if (u) snprintf(u, len, "%.*s/%s", (int)bl, base, path);
+    return u;
+}
+
+char *url_escape(const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(s) * 3 + 1), *o = out;
+    if (!out) return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ---- network policy ---- */
+
+static bool v4_private(const unsigned char *a) {
+    return a[0] == 0 || a[0] == 10 || a[0] == 127 ||           /* this, private, loopback */
+           (a[0] == 100 && (a[1] & 0xc0) == 64) ||              /* 100.64/10 shared */
+           (a[0] == 169 && a[1] == 254) ||                      /* link-local (metadata) */
+           (a[0] == 172 && (a[1] & 0xf0) == 16) ||              /* 172.16/12 */
+           (a[0] == 192 && a[1] == 168) ||                      /* 192.168/16 */
+           (a[0] == 192 && a[1] == 0 && a[2] == 0) ||           /* 192.0.0/24 protocol */
+           (a[0] == 198 && (a[1] & 0xfe) == 18) ||              /* 198.18/15 benchmarking */
+           a[0] >= 224;                                         /* multicast, reserved */
+}
+
+static bool v6_private(const unsigned char *a) {
+    static const unsigned char zero[16] = {0};
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1)) return true; /* :: and ::1 */
+    if (memcmp(a, mapped, 12) == 0) return v4_private(a + 12);              /* ::ffff:v4 */
+    if (memcmp(a, zero, 12) == 0) return true;                               /* ::v4 */
+    if (a[0] == 0x64 && a[1] == 0xff && a[2] == 0x9b) return v4_private(a + 12); /* NAT64 */
+    return (a[0] & 0xfe) == 0xfc ||                  /* fc00::/7 unique local */
+           (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+           (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */
+           a[0] == 0xff;                              /* multicast */
+}
+
+bool addr_is_private(const char *addr) {
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, addr, buf) == 1) return v4_private(buf);
+    if (inet_pton(AF_INET6, addr, buf) == 1) return v6_private(buf);
+    return true; /* not an address: refuse */
+}
+
+bool host_allowed(const char *list, const char *host) {
+    if (!list || !*list) return true;
+    if (!host) return false;
+    size_t hl = strlen(host);
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ') e++;
+        size_t n = (size_t)(e - p);
+        if (n > 2 && p[0] == '*' && p[1] == '.') {
+            /* *.example.com: any name under example.com, not example.com */
+            if (hl > n - 1 && strncasecmp(host + hl - (n - 1), p + 1, n - 1) == 0) return true;
+        } else if (n && n == hl && strncasecmp(host, p, n) == 0) {
+            return true;
+        }
+        p = e;
+    }
+    return false;
+}
+
+/* Checked after DNS, for every connection curl opens (redirects too). */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a) {
+    http_flow *f = arg;
+    char text[INET6_ADDRSTRLEN] = "?";
+    bool bad = true;
+    (void)purpose;
+    if (a->family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&a->addr;
+        inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+        bad = v4_private((const unsigned char *)&in->sin_addr);
+    } else if (a->family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+        bad = v6_private(in6->sin6_addr.s6_addr);
+    }
+    if (bad && !f->allow_private) {
+        f->resp.blocked = true;
+        snprintf(f->resp.error, sizeof(f->resp.error),
+                 "address %s is private, loopback or link-local; the workflow does not allow it "
+                 "(allow_private_network)", text);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+/* The host of a URL, lower-cased into buf; false when it has none. */
+static bool url_host(const char *url, char *buf, size_t len) {
+    CURLU *u = curl_url();
+    char *host = NULL;
+    bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
+    if (ok) snprintf(buf, len, "%s", host);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* Before each request (a redirect's too): the host must be on the list. */
+static int prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+    http_flow *f = arg;
+    const char *url = NULL;
+    char host[256];
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    if (!f->allow_hosts || !*f->allow_hosts) return CURL_PREREQFUNC_OK;
+    curl_easy_getinfo(f->easy, CURLINFO_EFFECTIVE_URL, &url);
+    if (!url || !url_host(url, host, sizeof(host)) || !host_allowed(f->allow_hosts, host)) {
+        f->resp.blocked = true;
+        snprintf(f->resp.error, sizeof(f->resp.error), "a redirect led to host %s, which is not "
+                 "in http.allow_hosts", url ? host : "?");
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
+/* ---- the transfer ---- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg) {
+    http_flow *f = arg;
+    http_resp *r = &f->resp;
+    size_t n = size * nmemb, keep = n;
+    size_t max = f->body_max;
+    if (r->len + keep > max) {
+        keep = max - r->len;
+        r->truncated = true;
+    }
+    if (keep) {
+        char *nb = realloc(r->body, r->len + keep + 1);
+        if (!nb) return 0;
+        r->body = nb;
+        memcpy(r->body + r->len, ptr, keep);
+        r->len += keep;
+        r->body[r->len] = '\0';
+    }
+    return n;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *arg) {
+    http_flow *f = arg;
+    size_t n = size * nitems;
+    if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        /* A new response (after a redirect or a 100): forget the last. */
+        json_object_clear(f->resp.headers);
+        return n;
+    }
+    const char *colon = memchr(buf, ':', n);
+    if (!colon || colon == buf || colon - buf > 100) return n;
+    char name[101];
+    size_t nl = (size_t)(colon - buf);
+    for (size_t i = 0; i < nl; i++) name[i] = (char)tolower((unsigned char)buf[i]);
+    name[nl] = '\0';
+    const char *v = colon + 1, *end = buf + n;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    if (end - v > 2048) end = v + 2048;
+    json_object_set_new(f->resp.headers, name, json_stringn_nocheck(v, (size_t)(end - v)));
+    return n;
+}
+
+static void resp_clear(http_resp *r) {
+    free(r->body);
+    json_decref(r->json);
+    json_decref(r->headers);
+    memset(r, 0, sizeof(*r));
+}
+
+static void flow_free(http_flow *f) {
+    if (!f) return;
+    if (f->easy) curl_easy_cleanup(f->easy);
+    curl_slist_free_all(f->hdrs);
+    free(f->body);
+    free(f->allow_hosts);
+    resp_clear(&f->resp);
+    json_decref(f->out);
+    if (f->data_free) f->data_free(f->data);
+    free(f);
+}
+
+http_flow *http_flow_new(task *t, http_on_response on_response) {
+    http_flow *f = calloc(1, sizeof(*f));
+    if (!f) return NULL;
+    f->on_response = on_response;
+    f->allow_private = json_is_true(json_object_get(t->run.def, "allow_private"));
+    t->state = f;
+    return f;
+}
+
+/* Header values come from templates and alerts, so CR and LF are dropped: a
+ * value cannot start a second header. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value) {
+    char line[8192];
+    size_t n = 0;
+    for (const char *p = name; *p && n < sizeof(line) - 3; p++)
+        if (*p != '\r' && *p != '\n' && *p != ':') line[n++] = *p;
+    line[n++] = ':';
+    line[n++] = ' ';
+    for (const char *p = value; *p && n < sizeof(line) - 1; p++)
+        if (*p != '\r' && *p != '\n') line[n++] = *p;
+    line[n] = '\0';
+    struct curl_slist *l = curl_slist_append(list, line);
+    return l ? l : list;
+}
+
+static void refuse(task *t, const char *why) {
+    task_finish(t, 0, NULL, why);
+    t->res.permanent = 1;
+}
+
+int http_send(worker *w, task *t, const http_req *rq) {
+    http_flow *f = t->state;
+    char host[256], msg[600];
+    const char *k;
+    json_t *v;
+    bool has_type = false, has_accept = false;
+
+    if (!f) {
+        refuse(t, "out of memory");
+        return -1;
+    }
+    if (!rq->url || !*rq->url) {
+        refuse(t, "the request has no URL");
+        return -1;
+    }
+    if (!url_host(rq->url, host, sizeof(host))) {
+        refuse(t, "the URL is not a valid http or https URL");
+        return -1;
+    }
+    if (!host_allowed(w->cfg->http_allow_hosts, host)) {
+        snprintf(msg, sizeof(msg), "host %s is not in http.allow_hosts", host);
+        refuse(t, msg);
+        return -1;
+    }
+    free(f->allow_hosts);
+    f->allow_hosts = strdup(w->cfg->http_allow_hosts ? w->cfg->http_allow_hosts : "");
+    if (f->easy) curl_easy_cleanup(f->easy);
+    curl_slist_free_all(f->hdrs);
+    f->hdrs = NULL;
+    free(f->body);
+    f->body = NULL;
+    resp_clear(&f->resp);
+    f->resp.headers = json_object();
+    f->body_max = (size_t)w->cfg->http_body_max;
+    f->allow_private = f->allow_private || w->cfg->http_allow_private;
+    if (!(f->easy = curl_easy_init())) {
+        refuse(t, "curl_easy_init failed");
+        return -1;
+    }
+    json_object_foreach((json_t *)rq->headers, k, v) {
+        if (!json_is_string(v)) continue;
+        if (strcasecmp(k, "content-type") == 0) has_type = true;
+        if (strcasecmp(k, "accept") == 0) has_accept = true;
+        f->hdrs = add_header(f->hdrs, k, json_string_value(v));
+    }
+    if (rq->body && !has_type)
+        f->hdrs = add_header(f->hdrs, "Content-Type",
+                             rq->content_type ? rq->content_type : "application/json");
+    if (!has_accept) f->hdrs = add_header(f->hdrs, "Accept", rq->accept ? rq->accept : "application/json");
+    f->hdrs = add_header(f->hdrs, "User-Agent", "muster/" MUSTER_VERSION);
+    f->hdrs = add_header(f->hdrs, "Expect", "");
+
+    int64_t timeout = t->timeout_ms > 0 ? t->timeout_ms : w->cfg->http_timeout_ms;
+    int64_t left = timeout - (mono_ms() - t->started_ms);
+    if (left < 1) left = 1;
+    CURL *e = f->easy;
+    curl_easy_setopt(e, CURLOPT_URL, rq->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, w->cfg->http_max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)w->cfg->http_max_redirects);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(left < CONNECT_TIMEOUT_MAX_MS ? left : CONNECT_TIMEOUT_MAX_MS));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->hdrs);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, f);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+    f->errbuf[0] = '\0';
+    if (rq->bearer) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, rq->bearer);
+    } else if (rq->user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, rq->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, rq->password ? rq->password : "");
+    }
+    const char *method = rq->method ? rq->method : "POST";
+    if (rq->body && !(f->body = strdup(rq->body))) {
+        refuse(t, "out of memory");
+        return -1;
+    }
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, f->body ? f->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(f->body ? strlen(f->body) : 0));
+    }
+    if (curl_multi_add_handle(w->multi, e) != CURLM_OK) {
+        refuse(t, "curl_multi_add_handle failed");
+        return -1;
+    }
+    f->requests++;
+    f->inflight = true;
+    return 0;
+}
+
+void http_curl_done(worker *w, task *t, CURLcode rc) {
+    http_flow *f = t->state;
+    http_resp *r;
+    if (!f) return;
+    r = &f->resp;
+    curl_multi_remove_handle(w->multi, f->easy);
+    f->inflight = false;
+    r->rc = rc;
+    curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_off_t us = 0;
+    curl_easy_getinfo(f->easy, CURLINFO_TOTAL_TIME_T, &us);
+    r->seconds = (double)us / 1e6;
+    if (rc == CURLE_ABORTED_BY_CALLBACK && !r->blocked) {
+        r->blocked = true;
+        snprintf(r->error, sizeof(r->error), "a redirect led to a host not in http.allow_hosts");
+    } else if (rc != CURLE_OK && !r->blocked) {
+        snprintf(r->error, sizeof(r->error), "%s", f->errbuf[0] ? f->errbuf : curl_easy_strerror(rc));
+        r->error[strcspn(r->error, "\r\n")] = '\0';
+    }
+    if (r->len && !r->truncated) r->json = json_loadb(r->body, r->len, 0, NULL);
+    /* The body may now be replaced by the next request: hand the action a
+     * stable copy of the response. */
+    http_resp cur = *r;
+    memset(r, 0, sizeof(*r));
+    f->on_response(w, t, f, &cur);
+    if (!t->done && !f->inflight) {
+        task_finish(t, 0, NULL, "the action neither finished nor sent a request");
+    }
+    resp_clear(&cur);
+    if (t->done && t->state == f) {
+        flow_free(f);
+        t->state = NULL;
+    }
+}
+
+void http_abort(worker *w, task *t) {
+    http_flow *f = t->state;
+    if (!f) return;
+    if (f->easy) curl_multi_remove_handle(w->multi, f->easy);
+    flow_free(f);
+    t->state = NULL;
+}
+
+/* ---- results ---- */
+
+bool http_ok(const http_resp *r) { return r->rc == CURLE_OK && r->status >= 200 && r->status < 300; }
+
+bool http_permanent(const http_resp *r) {
+    if (r->blocked) return true;
+    if (r->rc != CURLE_OK)
+        return r->rc == CURLE_URL_MALFORMAT || r->rc == CURLE_UNSUPPORTED_PROTOCOL ||
+               r->rc == CURLE_TOO_MANY_REDIRECTS;
+    if (r->status >= 500 || r->status == 408 || r->status == 425 || r->status == 429) return false;
+    return r->status >= 300;
+}
+
+const char *http_header(const http_resp *r, const char *name) {
+    return json_string_value(json_object_get(r->headers, name));
+}
+
+static json_t *body_value(const http_resp *r) {
+    if (r->json) return json_incref(r->json);
+    if (r->len) return json_stringn_nocheck(r->body, r->len);
+    return json_null();
+}
+
+void http_fail(task *t, const http_resp *r, int permanent, const char *what) {
+    char msg[900];
+    if (r->rc != CURLE_OK)
+        snprintf(msg, sizeof(msg), "%s: %s", what, r->error[0] ? r->error : "transfer failed");
+    else
+        snprintf(msg, sizeof(msg), "%s: HTTP %ld", what, r->status);
+    json_t *out = json_pack("{s:i, s:o}", "status", (int)r->status, "body", body_value(r));
+    task_finish(t, 0, out, msg);
+    t->res.permanent = permanent == 0 || permanent == 1 ? permanent : http_permanent(r);
+    const char *ra = http_header(r, "retry-after");
+    int64_t wait = ra ? retry_after_parse(ra, now_ms()) : -1;
+    if (wait > 0) t->res.retry_after_ms = wait;
+}
+
+void http_succeed(task *t, json_t *output) { task_finish(t, 1, output, NULL); }

@@ -1,0 +1,111 @@
+/* http.h - outbound HTTP for actions: requests on the worker's curl multi
+ * handle under the worker's network policy, one at a time per task
+ *
+ * An HTTP action keeps an http_flow as its task state. start() fills an
+ * http_req and calls http_send(); when the response is in, the flow calls
+ * the action's on_response(), which either sends the next request of the
+ * conversation (a lookup, then a create) or finishes the task. */
+#ifndef MUSTER_HTTP_H
+#define MUSTER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "worker/worker.h"
+
+typedef struct http_req {
+    const char *method;       /* "POST" when NULL */
+    const char *url;
+    const char *body;         /* NULL for none */
+    const char *content_type; /* "application/json" when NULL and there is a body */
+    const char *accept;       /* "application/json" when NULL */
+    const char *bearer;       /* Authorization: Bearer (not sent on to other hosts) */
+    const char *user;         /* HTTP basic auth, with password */
+    const char *password;
+    const json_t *headers;    /* more headers, name -> string; may be NULL */
+} http_req;
+
+typedef struct http_resp {
+    CURLcode rc;        /* CURLE_OK when a response came */
+    char error[512];    /* what went wrong when rc != CURLE_OK */
+    long status;        /* 0 when no response */
+    char *body;         /* NUL-terminated; NULL when empty */
+    size_t len;
+    bool truncated;     /* longer than http.body_max */
+    json_t *json;       /* body parsed, when it is JSON; else NULL */
+    json_t *headers;    /* response headers, names in lower case */
+    double seconds;     /* the whole exchange */
+    bool blocked;       /* refused by the network policy */
+} http_resp;
+
+typedef struct http_flow http_flow;
+typedef void (*http_on_response)(worker *w, task *t, http_flow *f, const http_resp *r);
+
+struct http_flow {
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *body;
+    http_resp resp;
+    http_on_response on_response;
+    int stage;         /* the action's: which request of the conversation */
+    int requests;      /* sent so far */
+    json_t *out;       /* the action's output so far, or NULL */
+    void *data;        /* the action's own */
+    void (*data_free)(void *data);
+    bool allow_private;
+    bool inflight;     /* a request is under way */
+    char *allow_hosts; /* http.allow_hosts, for redirects */
+    size_t body_max;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Makes the task's state an http_flow that calls on_response. */
+http_flow *http_flow_new(task *t, http_on_response on_response);
+
+/* Sends one request for the task. Returns 0 when under way, -1 when it could
+ * not start (the task is finished, permanently, with the reason). */
+int http_send(worker *w, task *t, const http_req *rq);
+
+/* The hooks of every action built on http_flow. */
+void http_curl_done(worker *w, task *t, CURLcode rc);
+void http_abort(worker *w, task *t);
+
+/* The usual classification: 2xx succeeded; 408, 425, 429 and 5xx are worth
+ * a retry; other statuses are permanent; transport errors are retried except
+ * a bad URL, a refused protocol, too many redirects and a blocked address. */
+bool http_ok(const http_resp *r);
+bool http_permanent(const http_resp *r);
+
+/* Finishes the task as failed from response r: the message is "what: HTTP
+ * 404" (or the transport error), the output {status, body}; permanent as
+ * http_permanent() unless `permanent` is 0 or 1; Retry-After honoured. */
+void http_fail(task *t, const http_resp *r, int permanent, const char *what);
+
+/* Finishes the task as succeeded with output (taken). */
+void http_succeed(task *t, json_t *output);
+
+/* Response header `name` (lower case), or NULL. */
+const char *http_header(const http_resp *r, const char *name);
+
+/* A string member of the action's with:, or NULL when absent or empty. */
+const char *with_str(const task *t, const char *name);
+
+/* Appends `path` to base URL `base` with one slash between. Returns a
+ * malloc'd string. */
+char *url_join(const char *base, const char *path);
+
+/* Percent-encodes s for a URL query or path segment. Returns malloc'd. */
+char *url_escape(const char *s);
+
+/* Whether addr (a numeric IPv4 or IPv6 address) is private, loopback,
+ * link-local, unspecified, multicast or otherwise not a public address. */
+bool addr_is_private(const char *addr);
+
+/* Whether host is allowed by the comma-separated list (empty list: any);
+ * "*.example.com" allows example.com's subdomains. */
+bool host_allowed(const char *list, const char *host);
+
+#endif
