@@ -42,7 +42,7 @@ typedef struct config {
     char *http_allow_hosts;
     int64_t http_allow_private;
     char *exec_dirs;
-    char *secrets_dir;
+    char *secrets_dirs;
     char *log_level;
     char *status_address;
     int64_t status_port;

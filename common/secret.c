@@ -25,7 +25,7 @@ bool secret_name_ok(const char *name) {
     return true;
 }
 
-char *secret_read(const char *dir, const char *name, char *err, size_t errlen) {
+char *secret_read(const char *dirs, const char *name, char *err, size_t errlen) {
     char var[SECRET_NAME_MAX + 16], path[4096];
     size_t n = (size_t)snprintf(var, sizeof(var), "MUSTER_SECRET_");
     if (!secret_name_ok(name)) {
@@ -37,20 +37,23 @@ char *secret_read(const char *dir, const char *name, char *err, size_t errlen) {
     var[n] = '\0';
     const char *env = getenv(var);
     if (env && *env) return strdup(env);
-    if (dir && *dir) {
+    for (const char *p = dirs ? dirs : ""; *p;) {
+        const char *e = strchr(p, ':');
+        size_t dl = e ? (size_t)(e - p) : strlen(p);
         size_t len = 0;
         char ferr[256];
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        snprintf(path, sizeof(path), "%.*s/%s", (int)dl, p, name);
+        p += dl + (e ? 1 : 0);
+        if (dl == 0) continue;
         char *text = file_read(path, SECRET_VALUE_MAX, &len, ferr, sizeof(ferr));
-        if (text) {
-            if (len && text[len - 1] == '\n') text[--len] = '\0';
-            if (len && text[len - 1] == '\r') text[--len] = '\0';
-            if (len && strlen(text) == len) return text;
-            free(text);
-        }
+        if (!text) continue;
+        if (len && text[len - 1] == '\n') text[--len] = '\0';
+        if (len && text[len - 1] == '\r') text[--len] = '\0';
+        if (len && strlen(text) == len) return text;
+        free(text);
     }
-    snprintf(err, errlen, "secret \"%s\" is not set (looked for %s and %s/%s)", name, var,
-             dir && *dir ? dir : "(no secrets.dir)", name);
+    snprintf(err, errlen, "secret \"%s\" is not set (looked for %s and for a file %s in "
+             "secrets.dirs: %s)", name, var, name, dirs && *dirs ? dirs : "(none)");
     return NULL;
 }
 
@@ -70,33 +73,56 @@ static int add_value(secret_set *set, char *value) {
     return 0;
 }
 
+/* A URL secret (a Slack or Teams webhook) is secret for its path: a
+ * vendor's error may echo the path alone, so that is scrubbed too. */
+static int add_url_path(secret_set *set, const char *value) {
+    const char *scheme = strstr(value, "://");
+    if (!scheme || strchr(value, ' ')) return 0;
+    const char *path = strchr(scheme + 3, '/');
+    if (!path || strlen(path) < 8) return 0;
+    char *copy = strdup(path);
+    return copy ? add_value(set, copy) : -1;
+}
+
+/* The value a reference names, as a new JSON string, kept in set. */
+static json_t *value_of(const json_t *ref, const char *dirs, secret_set *set, char *err,
+                        size_t errlen) {
+    char *value = secret_read(dirs, json_string_value(json_object_get(ref, "secret")), err, errlen);
+    if (!value) return NULL;
+    json_t *s = json_string(value);
+    int rc = s ? add_url_path(set, value) : -1;
+    if (rc == 0) {
+        rc = add_value(set, value); /* takes value */
+    } else {
+        free(value);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "secret value not kept: out of memory or not UTF-8");
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Resolves the references among v's members, and descends. */
-static int resolve(json_t *v, const char *dir, secret_set *set, char *err, size_t errlen) {
+static int resolve(json_t *v, const char *dirs, secret_set *set, char *err, size_t errlen) {
     const char *k;
-    json_t *c;
+    json_t *c, *s;
     size_t i;
     void *tmp;
     if (json_is_object(v)) {
         json_object_foreach_safe(v, tmp, k, c) {
-            if (secret_is_ref(c)) {
-                char *value = secret_read(dir, json_string_value(json_object_get(c, "secret")), err,
-                                          errlen);
-                if (!value) return -1;
-                json_object_set_new(v, k, json_string(value));
-                if (add_value(set, value) < 0) return -1;
-            } else if (resolve(c, dir, set, err, errlen) < 0) {
+            if (!secret_is_ref(c)) {
+                if (resolve(c, dirs, set, err, errlen) < 0) return -1;
+            } else if (!(s = value_of(c, dirs, set, err, errlen)) || json_object_set_new(v, k, s)) {
                 return -1;
             }
         }
     } else if (json_is_array(v)) {
         json_array_foreach(v, i, c) {
-            if (secret_is_ref(c)) {
-                char *value = secret_read(dir, json_string_value(json_object_get(c, "secret")), err,
-                                          errlen);
-                if (!value) return -1;
-                json_array_set_new(v, i, json_string(value));
-                if (add_value(set, value) < 0) return -1;
-            } else if (resolve(c, dir, set, err, errlen) < 0) {
+            if (!secret_is_ref(c)) {
+                if (resolve(c, dirs, set, err, errlen) < 0) return -1;
+            } else if (!(s = value_of(c, dirs, set, err, errlen)) || json_array_set_new(v, i, s)) {
                 return -1;
             }
         }
@@ -157,26 +183,14 @@ void secret_scrub_json(const secret_set *set, json_t *v) {
     json_t *c;
     size_t i;
     if (!set || !set->n || !v) return;
-    if (json_is_object(v)) {
-        json_object_foreach(v, k, c) {
-            if (json_is_string(c)) {
-                char *clean = scrubbed(set, json_string_value(c));
-                if (clean) json_string_set(c, clean);
-                free(clean);
-            } else {
-                secret_scrub_json(set, c);
-            }
-        }
+    if (json_is_string(v)) {
+        char *clean = scrubbed(set, json_string_value(v));
+        if (clean) json_string_set(v, clean); /* in place: the parent keeps it */
+        free(clean);
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, c) secret_scrub_json(set, c);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, c) {
-            if (json_is_string(c)) {
-                char *clean = scrubbed(set, json_string_value(c));
-                if (clean) json_string_set(c, clean);
-                free(clean);
-            } else {
-                secret_scrub_json(set, c);
-            }
-        }
+        json_array_foreach(v, i, c) secret_scrub_json(set, c);
     }
 }
 

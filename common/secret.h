@@ -24,16 +24,16 @@ bool secret_is_ref(const json_t *v);
 bool secret_name_ok(const char *name);
 
 /* Reads secret `name`: the environment variable MUSTER_SECRET_<NAME> (upper
- * case, '.' and '-' as '_') first, then the file dir/name with one trailing
- * newline dropped. Returns a malloc'd value, or NULL with err saying where
- * it looked (never what it found). */
-char *secret_read(const char *dir, const char *name, char *err, size_t errlen);
+ * case, '.' and '-' as '_') first, then the file DIR/name in each of the
+ * colon-separated dirs, one trailing newline dropped. Returns a malloc'd
+ * value, or NULL with err saying where it looked (never what it found). */
+char *secret_read(const char *dirs, const char *name, char *err, size_t errlen);
 
 /* Replaces every reference in v (in place, at any depth) by the secret's
  * value, which is added to set. References are whole values: a secret is
  * never spliced into a template. Returns 0, or -1 with err naming the
  * missing secret. */
-int secret_resolve(json_t *v, const char *dir, secret_set *set, char *err, size_t errlen);
+int secret_resolve(json_t *v, const char *dirs, secret_set *set, char *err, size_t errlen);
 
 /* Replaces each occurrence of a value of set in s (in place, s holds cap
  * bytes) by "[secret]". Values shorter than 4 bytes are not scrubbed. */

@@ -252,7 +252,7 @@ void task_begin(worker *w, task *t) {
     /* Secrets enter only here, in memory, after the templates: a value can
      * never be rendered into another parameter, and task_finish() scrubs
      * them from whatever the action reports. */
-    if (secret_resolve(t->with, w->cfg->secrets_dir, &t->secrets, err, sizeof(err)) < 0) {
+    if (secret_resolve(t->with, w->cfg->secrets_dirs, &t->secrets, err, sizeof(err)) < 0) {
         task_finish(t, 0, NULL, err);
         t->res.permanent = 1;
         return;

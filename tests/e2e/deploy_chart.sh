@@ -106,6 +106,9 @@ expect_eq "production: kinds" "$(kinds production)" \
 expect_eq "production: secrets referenced" \
   "$(q production '[.. | objects | .secretKeyRef? // empty | "\(.name)/\(.key)"] + [.. | objects | .secret? // empty | .secretName] + [.. | objects | .secretRef? // empty | .name] | unique | join(" ")')" \
   "muster-intake muster-kafka-sasl/password muster-kafka-sasl/username muster-kafka-tls muster-redis/password muster-redis/username muster-vendor-jira muster-vendor-pagerduty muster-vendor-slack"
+expect_eq "production: secret files are where {secret: KEY} looks (secrets.dirs)" \
+  "$(q production '.[] | select(.metadata.name == "muster-worker" and .kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "MUSTER_SECRETS_DIRS") | .value')" \
+  /etc/muster/secrets/muster-vendor-pagerduty
 expect_eq "production: worker terminationGracePeriodSeconds" \
   "$(q production '.[] | select(.metadata.name == "muster-worker" and .kind == "Deployment") | .spec.template.spec.terminationGracePeriodSeconds')" 60
 

@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "common/store.h"
+#include "vendor_mock.h"
 
 int action_env_init(action_env *e, int redis_port) {
     char err[512], port[16];
     store *s = NULL;
     memset(e, 0, sizeof(*e));
     config_defaults(&e->cfg);
-    config_set(&e->cfg, "secrets.dir", "", err, sizeof(err));
+    config_set(&e->cfg, "secrets.dirs", "", err, sizeof(err));
     if (redis_port > 0) {
         snprintf(port, sizeof(port), "%d", redis_port);
         config_set(&e->cfg, "redis.port", port, err, sizeof(err));
@@ -55,16 +56,4 @@ task *action_task(const char *incident, const char *step, const char *action, js
 
 int action_run(action_env *e, task *t) { return worker_run_one(e->w, t, 15000); }
 
-json_t *action_output(const task *t, const char *path) {
-    json_t *v = t->res.output;
-    char key[256];
-    const char *p = path;
-    while (v && *p) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        snprintf(key, sizeof(key), "%.*s", (int)n, p);
-        v = json_object_get(v, key);
-        p += n + (dot ? 1 : 0);
-    }
-    return v;
-}
+json_t *action_output(const task *t, const char *path) { return json_dotted(t->res.output, path); }

@@ -11,7 +11,7 @@ E2E_KAFKA_DIR=""
 # Every receiver in these tests listens on loopback, which workers refuse by
 # default; and exec steps run programs from these directories only.
 export MUSTER_HTTP_ALLOW_PRIVATE=${MUSTER_HTTP_ALLOW_PRIVATE:-1}
-export MUSTER_EXEC_DIRS=${MUSTER_EXEC_DIRS:-$SRC/docs/examples/scripts:$SRC/tests/e2e/scripts:/usr/bin:/bin}
+export MUSTER_EXEC_DIRS=${MUSTER_EXEC_DIRS:-$SRC/docs/examples/scripts:/usr/bin:/bin}
 
 e2e_cleanup() {
   local rc=$?

@@ -298,14 +298,9 @@ bool mock_expect_bearer(vendor_mock *m, const mock_request *rq, const char *toke
     return mock_expect_header(m, rq, "authorization", want);
 }
 
-json_t *mock_expect_field(vendor_mock *m, const mock_request *rq, const char *path, json_type type) {
-    json_t *v = rq->json;
+json_t *json_dotted(json_t *v, const char *path) {
     char key[256];
     const char *p = path;
-    if (!v) {
-        mock_problem(m, "%s %s: body is not JSON (wanted field %s)", rq->method, rq->path, path);
-        return NULL;
-    }
     while (v && *p) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
@@ -313,6 +308,15 @@ json_t *mock_expect_field(vendor_mock *m, const mock_request *rq, const char *pa
         v = json_object_get(v, key);
         p += n + (dot ? 1 : 0);
     }
+    return v;
+}
+
+json_t *mock_expect_field(vendor_mock *m, const mock_request *rq, const char *path, json_type type) {
+    if (!rq->json) {
+        mock_problem(m, "%s %s: body is not JSON (wanted field %s)", rq->method, rq->path, path);
+        return NULL;
+    }
+    json_t *v = json_dotted(rq->json, path);
     bool ok = v && (json_typeof(v) == type ||
                     (type == JSON_TRUE && json_is_boolean(v)) ||
                     (type == JSON_REAL && json_is_number(v)));

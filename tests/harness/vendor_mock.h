@@ -72,6 +72,9 @@ bool mock_expect_bearer(vendor_mock *m, const mock_request *rq, const char *toke
  * JSON_TRUE for a boolean...). Returns the member or NULL. */
 json_t *mock_expect_field(vendor_mock *m, const mock_request *rq, const char *path, json_type type);
 
+/* The member of v at a dotted path ("fields.project.key"), or NULL. */
+json_t *json_dotted(json_t *v, const char *path);
+
 /* Sets the reply: status and a JSON body given as jansson pack format. */
 void mock_reply_json(mock_reply *rp, int status, json_t *body);
 void mock_reply_text(mock_reply *rp, int status, const char *content_type, const char *text);

@@ -483,6 +483,55 @@ static void test_action_known(void **state) {
     assert_false(workflow_action_known(""));
 }
 
+/* {secret: NAME} is a whole value with a literal name: an alert cannot pick
+ * which secret a step sends. */
+static void test_secret_refs(void **state) {
+    (void)state;
+    wf_diag d = {0};
+    char *path = write_doc(HEAD "  - id: page\n    action: slack\n    with:\n"
+                                "      token: {secret: slack_token}\n      channel: '#ops'\n"
+                                "      text: hi\n"
+                                "  - id: hook\n    action: webhook\n    with:\n"
+                                "      url: {secret: hook-url.v2}\n"
+                                "      headers: {X-Api-Key: {secret: api_key}}\n");
+    workflow *wf = workflow_load_file(path, &d);
+    for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
+    assert_non_null(wf);
+    json_t *step = workflow_step_json(wf, 0);
+    /* The record a worker gets holds the name, never a value. */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(step, "with"), "token"), "secret")),
+                        "slack_token");
+    assert_null(json_object_get(step, "allow_private"));
+    json_decref(step);
+    workflow_free(wf);
+    free(path);
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n"
+                        "      url: {secret: \"{{ alert.labels.team }}\"}\n",
+                   "secret: \"{{", "must be a literal");
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n      url: {secret: 'a b'}\n",
+                   "secret: 'a b'", "must be a literal");
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n      url: {secret: x, y: z}\n",
+                   "secret: x", "parameter \"url\" must be a string");
+}
+
+static void test_allow_private_network(void **state) {
+    (void)state;
+    wf_diag d = {0};
+    char *path = write_doc("allow_private_network: true\n" HEAD
+                           "  - id: a\n    action: webhook\n    with: {url: 'http://10.0.0.1/'}\n");
+    workflow *wf = workflow_load_file(path, &d);
+    assert_non_null(wf);
+    json_t *step = workflow_step_json(wf, 0);
+    assert_true(json_is_true(json_object_get(step, "allow_private")));
+    json_decref(step);
+    workflow_free(wf);
+    free(path);
+    expect_problem("allow_private_network: yes please\n" HEAD
+                   "  - id: a\n    action: webhook\n    with: {url: 'http://x/'}\n",
+                   "yes please", "must be true or false");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
@@ -506,6 +555,8 @@ int main(void) {
         cmocka_unit_test(test_duplicate_name),
         cmocka_unit_test(test_empty_or_missing_dir),
         cmocka_unit_test(test_action_known),
+        cmocka_unit_test(test_secret_refs),
+        cmocka_unit_test(test_allow_private_network),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
