@@ -54,12 +54,13 @@ static int accepted_before(worker *w, task *t, const char *key) {
     return 1;
 }
 
-/* "invalid event: first error; second error" from a 400's errors list. */
+/* "pagerduty: Event object is invalid: first error; second error" from the
+ * message and errors of PagerDuty's answer, as far as it has them. */
 static void invalid_what(const http_resp *r, char *buf, size_t len) {
     size_t i, n;
     json_t *e;
     const char *message = json_string_value(json_object_get(r->json, "message"));
-    n = (size_t)snprintf(buf, len, "pagerduty: %s", message ? message : "event refused");
+    n = (size_t)snprintf(buf, len, "pagerduty%s%s", message ? ": " : "", message ? message : "");
     json_array_foreach(json_object_get(r->json, "errors"), i, e) {
         if (!json_is_string(e) || n >= len) continue;
         n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "; " : ": ", json_string_value(e));

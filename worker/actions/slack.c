@@ -160,20 +160,22 @@ static int start(worker *w, task *t) {
     if (blocks_of(t, &blocks) < 0) return refuse(t, "slack: blocks must be a list of Block Kit blocks");
     if (!text && !blocks) return refuse(t, "slack: needs text");
 
-    http_flow *f = http_flow_new(t, hook ? webhook_response : api_response);
     slack_call *c = calloc(1, sizeof(*c));
-    if (!f || !c) {
-        free(c);
+    if (!c) {
         json_decref(blocks);
         return refuse(t, "out of memory");
     }
-    f->data = c;
-    f->data_free = free;
     snprintf(c->sent_key, sizeof(c->sent_key), "slack.sent.%s", t->li.step);
-    if (sent_before(w, t, c->sent_key)) {
+    http_flow *f = sent_before(w, t, c->sent_key) ? NULL
+                                                  : http_flow_new(t, hook ? webhook_response : api_response);
+    if (!f) {
+        if (!t->done) refuse(t, "out of memory");
+        free(c);
         json_decref(blocks);
         return 1;
     }
+    f->data = c;
+    f->data_free = free;
     json_t *body = json_pack("{s:s}", "text", text ? text : "");
     if (blocks) json_object_set_new(body, "blocks", blocks);
     char *url = NULL;
