@@ -151,6 +151,9 @@ static const param_spec pagerduty_params[] = {
     {"group", P_STRING, false},
     {"class", P_STRING, false},
     {"custom_details", P_ANY, false},
+    {"client", P_STRING, false},
+    {"client_url", P_STRING, false},
+    {"links", P_ANY, false},
     {"url", P_STRING, false},
     {NULL, P_ANY, false},
 };

@@ -1,14 +1,162 @@
-/* teams.c - PLACEHOLDER: to be written (not a finished action) */
-#include "worker/worker.h"
+/* teams.c - the teams action: one Adaptive Card per step in a Microsoft
+ * Teams channel, through an incoming webhook or a Workflows webhook */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static int start(worker *w, task *t) {
-    (void)w;
-    task_finish(t, 0, NULL, "action teams is not built yet");
+#include "common/log.h"
+#include "worker/http.h"
+
+/* A legacy connector answers 200 even when Teams refused the message, with
+ * this text and the status Teams gave it ("... HTTP error 429 with ..."). */
+#define CONNECTOR_FAILED "Webhook message delivery failed"
+
+static int refuse(task *t, const char *why) {
+    task_finish(t, 0, NULL, why);
     t->res.permanent = 1;
     return 1;
+}
+
+/* When the memo says this step already sent, finishes the task with the
+ * output it had then, marked deduplicated. When Redis is there but does not
+ * answer, fails the task (retried) rather than risk a second card.
+ * Returns 1 when the task is finished, 0 when the card is to be sent. */
+static int sent_before(worker *w, task *t, const char *key) {
+    char buf[512];
+    int rc = task_memo_get(w, t, key, buf, sizeof(buf));
+    if (rc < 0 && w->store) {
+        task_finish(t, 0, NULL, "teams: the incident memo cannot be read; not sending blind");
+        return 1;
+    }
+    json_t *out = rc == 1 ? json_loads(buf, 0, NULL) : NULL;
+    if (!json_is_object(out)) {
+        json_decref(out);
+        return 0;
+    }
+    json_object_set_new(out, "deduplicated", json_true());
+    http_succeed(t, out);
+    return 1;
+}
+
+/* The status Teams gave a connector that answered 200 with a failure, or 0. */
+static long wrapped_status(const http_resp *r) {
+    const char *p;
+    if (!r->body || strncmp(r->body, CONNECTOR_FAILED, strlen(CONNECTOR_FAILED)) != 0) return 0;
+    p = strstr(r->body, "HTTP error ");
+    return p ? strtol(p + strlen("HTTP error "), NULL, 10) : 500;
+}
+
+static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
+    char msg[128];
+    long inner = http_ok(r) ? wrapped_status(r) : 0;
+    if (!http_ok(r)) {
+        http_fail(t, r, -1, "teams webhook");
+        return;
+    }
+    if (inner) {
+        snprintf(msg, sizeof(msg), "teams webhook: the connector could not deliver (Teams said HTTP %ld)",
+                 inner);
+        task_finish(t, 0, json_pack("{s:i, s:s}", "status", (int)r->status, "body", r->body), msg);
+        t->res.permanent = !(inner == 408 || inner == 429 || inner >= 500);
+        return;
+    }
+    json_t *out = json_pack("{s:i}", "status", (int)r->status);
+    char *text = json_dumps(out, JSON_COMPACT);
+    if ((!text || task_memo_set(w, t, f->data, text) < 0) && w->store) {
+        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+        mlog(LOG_WARN, &lc, "teams: sent, but %s could not be kept in the incident memo",
+             (char *)f->data);
+    }
+    free(text);
+    json_object_set_new(out, "deduplicated", json_false());
+    http_succeed(t, out);
+}
+
+/* The card from `card` (an object, or a string holding one), checked to be
+ * an Adaptive Card. Returns a new reference, or NULL with err filled. */
+static json_t *given_card(const json_t *card, char *err, size_t len) {
+    json_t *c = json_is_string(card) ? json_loads(json_string_value(card), 0, NULL)
+                                     : json_incref((json_t *)card);
+    const char *type = json_string_value(json_object_get(c, "type"));
+    if (json_is_object(c) && type && strcmp(type, "AdaptiveCard") == 0) return c;
+    json_decref(c);
+    snprintf(err, len, "teams: card must be an Adaptive Card object (\"type\": \"AdaptiveCard\")");
+    return NULL;
+}
+
+static json_t *text_block(const char *text, bool title) {
+    json_t *b = json_pack("{s:s, s:s, s:b}", "type", "TextBlock", "text", text, "wrap", 1);
+    if (title) {
+        json_object_set_new(b, "weight", json_string("Bolder"));
+        json_object_set_new(b, "size", json_string("Medium"));
+    }
+    return b;
+}
+
+/* The card built from title, text and facts. Returns a new reference, or
+ * NULL with err filled. */
+static json_t *built_card(const task *t, char *err, size_t len) {
+    const char *title = with_str(t, "title"), *text = with_str(t, "text"), *k;
+    json_t *facts = json_object_get(t->with, "facts"), *v;
+    json_t *body = json_array();
+    if (title) json_array_append_new(body, text_block(title, true));
+    if (text) json_array_append_new(body, text_block(text, false));
+    if (facts && !json_is_object(facts)) {
+        snprintf(err, len, "teams: facts must be a map of title to value");
+        json_decref(body);
+        return NULL;
+    }
+    if (json_object_size(facts)) {
+        json_t *list = json_array();
+        json_object_foreach(facts, k, v) {
+            /* A value that is not a string still shows, as its JSON text. */
+            char *shown = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_array_append_new(list, json_pack("{s:s, s:s}", "title", k, "value",
+                                                  shown ? shown : json_string_value(v)));
+            free(shown);
+        }
+        json_array_append_new(body, json_pack("{s:s, s:o}", "type", "FactSet", "facts", list));
+    }
+    if (!json_array_size(body)) {
+        snprintf(err, len, "teams: needs title, text, facts or card");
+        json_decref(body);
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:s, s:o}", "$schema", "http://adaptivecards.io/schemas/adaptive-card.json",
+                     "type", "AdaptiveCard", "version", "1.4", "body", body);
+}
+
+static int start(worker *w, task *t) {
+    const char *hook = with_str(t, "webhook_url");
+    json_t *card_param = json_object_get(t->with, "card");
+    char err[160], key[512];
+    json_t *card;
+
+    if (!hook) return refuse(t, "teams: needs webhook_url");
+    card = card_param && !json_is_null(card_param) ? given_card(card_param, err, sizeof(err))
+                                                   : built_card(t, err, sizeof(err));
+    if (!card) return refuse(t, err);
+    snprintf(key, sizeof(key), "teams.sent.%s", t->li.step);
+    if (sent_before(w, t, key)) {
+        json_decref(card);
+        return 1;
+    }
+    json_t *msg = json_pack("{s:s, s:[{s:s, s:n, s:o}]}", "type", "message", "attachments",
+                            "contentType", "application/vnd.microsoft.card.adaptive", "contentUrl",
+                            "content", card);
+    char *payload = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    http_flow *f = payload ? http_flow_new(t, on_response) : NULL;
+    if (f && (f->data = strdup(key))) f->data_free = free;
+    http_req rq = {.url = hook, .body = payload};
+    int rc = f && f->data ? http_send(w, t, &rq) : refuse(t, "out of memory");
+    free(payload);
+    return rc == 0 ? 0 : 1;
 }
 
 const action_impl action_teams = {
     .name = "teams",
     .start = start,
+    .curl_done = http_curl_done,
+    .abort = http_abort,
 };
