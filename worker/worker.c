@@ -472,6 +472,41 @@ static int connect_store(worker *w) {
     return -1;
 }
 
+int task_refuse(task *t, const char *why) {
+    task_finish(t, 0, NULL, why);
+    t->res.permanent = 1;
+    return 1;
+}
+
+int task_sent_before(worker *w, task *t, const char *what, const char *key) {
+    char buf[4096], msg[256];
+    int rc = task_memo_get(w, t, key, buf, sizeof(buf));
+    if (rc < 0 && w->store) {
+        snprintf(msg, sizeof(msg), "%s: the incident memo cannot be read; not sending blind", what);
+        task_finish(t, 0, NULL, msg);
+        return 1;
+    }
+    json_t *out = rc == 1 ? json_loads(buf, 0, NULL) : NULL;
+    if (!json_is_object(out)) {
+        json_decref(out);
+        return 0;
+    }
+    json_object_set_new(out, "deduplicated", json_true());
+    task_finish(t, 1, out, NULL);
+    return 1;
+}
+
+void task_sent_now(worker *w, task *t, const char *what, const char *key, json_t *out) {
+    char *text = json_dumps(out, JSON_COMPACT);
+    if ((!text || task_memo_set(w, t, key, text) < 0) && w->store) {
+        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+        mlog(LOG_WARN, &lc, "%s: sent, but %s could not be kept in the incident memo", what, key);
+    }
+    free(text);
+    json_object_set_new(out, "deduplicated", json_false());
+    task_finish(t, 1, out, NULL);
+}
+
 worker *worker_new_local(config *cfg, store *s) {
     worker *w = calloc(1, sizeof(*w));
     if (!w) return NULL;

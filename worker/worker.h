@@ -98,6 +98,21 @@ void task_free(worker *w, task *t);
 int task_memo_get(worker *w, const task *t, const char *name, char *buf, size_t len);
 int task_memo_set(worker *w, const task *t, const char *name, const char *value);
 
+/* Fails the task permanently (a bad parameter, nothing a retry can fix).
+ * Returns 1, what start() returns for a task finished at once. */
+int task_refuse(task *t, const char *why);
+
+/* Sends that must happen once per step (a page, a message). Before sending:
+ * when the memo holds this step's earlier result under key, finishes the
+ * task with it marked "deduplicated": true and returns 1; when Redis is
+ * configured but does not answer, fails the task (retried) and returns 1
+ * rather than send blind; else returns 0. After the vendor accepted:
+ * keeps out under key and succeeds with it (taken), "deduplicated": false.
+ * `what` names the action in messages. A crash between the vendor's answer
+ * and the memo write still sends twice: at least once, not exactly once. */
+int task_sent_before(worker *w, task *t, const char *what, const char *key);
+void task_sent_now(worker *w, task *t, const char *what, const char *key, json_t *out);
+
 /* A worker without Kafka, health endpoints or a queue, for running single
  * tasks (tests, trying a step); store may be NULL (no memo). */
 worker *worker_new_local(config *cfg, store *s);

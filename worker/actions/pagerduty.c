@@ -20,38 +20,10 @@ typedef struct pd_call {
 static const char *const event_actions[] = {"trigger", "acknowledge", "resolve", NULL};
 static const char *const severities[] = {"critical", "error", "warning", "info", NULL};
 
-static int refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-    return 1;
-}
-
 static bool one_of(const char *s, const char *const *set) {
     for (; *set; set++)
         if (strcmp(s, *set) == 0) return true;
     return false;
-}
-
-/* When the memo says this step's event was already accepted, finishes the
- * task with the output it had then, marked deduplicated: a trigger replayed
- * after the resolve would otherwise open the alert again. When Redis is there
- * but does not answer, fails the task (retried). Returns 1 when the task is
- * finished, 0 when the event is to be sent. */
-static int accepted_before(worker *w, task *t, const char *key) {
-    char buf[1024];
-    int rc = task_memo_get(w, t, key, buf, sizeof(buf));
-    if (rc < 0 && w->store) {
-        task_finish(t, 0, NULL, "pagerduty: the incident memo cannot be read; not sending blind");
-        return 1;
-    }
-    json_t *out = rc == 1 ? json_loads(buf, 0, NULL) : NULL;
-    if (!json_is_object(out)) {
-        json_decref(out);
-        return 0;
-    }
-    json_object_set_new(out, "deduplicated", json_true());
-    http_succeed(t, out);
-    return 1;
 }
 
 /* "pagerduty: Event object is invalid: first error; second error" from the
@@ -80,15 +52,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
                             json_string_value(json_object_get(r->json, "status")), "message",
                             json_string_value(json_object_get(r->json, "message")), "dedup_key",
                             dedup ? dedup : c->dedup_key);
-    char *text = json_dumps(out, JSON_COMPACT);
-    if ((!text || task_memo_set(w, t, c->key, text) < 0) && w->store) {
-        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
-        mlog(LOG_WARN, &lc, "pagerduty: accepted, but %s could not be kept in the incident memo",
-             c->key);
-    }
-    free(text);
-    json_object_set_new(out, "deduplicated", json_false());
-    http_succeed(t, out);
+    task_sent_now(w, t, "pagerduty", c->key, out);
 }
 
 /* summary cut to PagerDuty's limit, on a UTF-8 character boundary. */
@@ -162,15 +126,15 @@ static int start(worker *w, task *t) {
     char err[200];
     pd_call c;
 
-    if (!with_str(t, "routing_key")) return refuse(t, "pagerduty: needs routing_key");
+    if (!with_str(t, "routing_key")) return task_refuse(t, "pagerduty: needs routing_key");
     /* The incident's id by default: its trigger, acknowledge and resolve
      * address one PagerDuty alert, and a repeated trigger is dropped there. */
     if (!dedup) dedup = t->li.incident;
     json_t *ev = event_of(t, action ? action : "trigger", dedup, err, sizeof(err));
-    if (!ev) return refuse(t, err);
+    if (!ev) return task_refuse(t, err);
     snprintf(c.key, sizeof(c.key), "pagerduty.sent.%s", t->li.step);
     snprintf(c.dedup_key, sizeof(c.dedup_key), "%s", dedup);
-    if (accepted_before(w, t, c.key)) {
+    if (task_sent_before(w, t, "pagerduty", c.key)) {
         json_decref(ev);
         return 1;
     }
@@ -182,7 +146,7 @@ static int start(worker *w, task *t) {
         f->data_free = free;
     }
     http_req rq = {.url = url ? url : EVENTS_URL, .body = body};
-    int rc = f && f->data ? http_send(w, t, &rq) : refuse(t, "out of memory");
+    int rc = f && f->data ? http_send(w, t, &rq) : task_refuse(t, "out of memory");
     free(body);
     return rc == 0 ? 0 : 1;
 }

@@ -25,46 +25,6 @@ static const char *const transient[] = {
     NULL,
 };
 
-static int refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-    return 1;
-}
-
-/* When the memo says this step already sent, finishes the task with the
- * output it had then, marked deduplicated. When Redis is there but does not
- * answer, fails the task (retried) rather than risk a second message.
- * Returns 1 when the task is finished, 0 when the message is to be sent. */
-static int sent_before(worker *w, task *t, const char *key) {
-    char buf[2048];
-    int rc = task_memo_get(w, t, key, buf, sizeof(buf));
-    if (rc < 0 && w->store) {
-        task_finish(t, 0, NULL, "slack: the incident memo cannot be read; not sending blind");
-        return 1;
-    }
-    json_t *out = rc == 1 ? json_loads(buf, 0, NULL) : NULL;
-    if (!json_is_object(out)) {
-        json_decref(out);
-        return 0;
-    }
-    json_object_set_new(out, "deduplicated", json_true());
-    http_succeed(t, out);
-    return 1;
-}
-
-/* Remembers out under key for the step's later runs, then succeeds with it
- * (taken). A memo that cannot be written does not undo the message. */
-static void sent_now(worker *w, task *t, const char *key, json_t *out) {
-    char *text = json_dumps(out, JSON_COMPACT);
-    if ((!text || task_memo_set(w, t, key, text) < 0) && w->store) {
-        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
-        mlog(LOG_WARN, &lc, "slack: sent, but %s could not be kept in the incident memo", key);
-    }
-    free(text);
-    json_object_set_new(out, "deduplicated", json_false());
-    http_succeed(t, out);
-}
-
 /* The error code at the start of a webhook's text answer ("channel_is_archived"). */
 static void text_code(const http_resp *r, char *buf, size_t len) {
     size_t n = 0;
@@ -84,7 +44,7 @@ static void webhook_response(worker *w, task *t, http_flow *f, const http_resp *
         http_fail(t, r, -1, what);
         return;
     }
-    sent_now(w, t, c->sent_key, json_pack("{s:b, s:i}", "ok", 1, "status", (int)r->status));
+    task_sent_now(w, t, "slack", c->sent_key, json_pack("{s:b, s:i}", "ok", 1, "status", (int)r->status));
 }
 
 static void api_error(task *t, const http_resp *r) {
@@ -122,7 +82,7 @@ static void api_response(worker *w, task *t, http_flow *f, const http_resp *r) {
     if (c->thread_key[0] && !c->thread_ts[0] && ts &&
         task_memo_get(w, t, c->thread_key, root, sizeof(root)) == 0)
         task_memo_set(w, t, c->thread_key, ts);
-    sent_now(w, t, c->sent_key, out);
+    task_sent_now(w, t, "slack", c->sent_key, out);
 }
 
 /* blocks: a list, or a string holding one (a template's result). Sets
@@ -155,21 +115,21 @@ static int start(worker *w, task *t) {
     const char *hook = with_str(t, "webhook_url"), *text = with_str(t, "text");
     const char *problem = mode_problem(token, channel, hook);
     json_t *thread = json_object_get(t->with, "thread"), *blocks = NULL;
-    if (problem) return refuse(t, problem);
-    if (thread && !json_is_boolean(thread)) return refuse(t, "slack: thread must be true or false");
-    if (blocks_of(t, &blocks) < 0) return refuse(t, "slack: blocks must be a list of Block Kit blocks");
-    if (!text && !blocks) return refuse(t, "slack: needs text");
+    if (problem) return task_refuse(t, problem);
+    if (thread && !json_is_boolean(thread)) return task_refuse(t, "slack: thread must be true or false");
+    if (blocks_of(t, &blocks) < 0) return task_refuse(t, "slack: blocks must be a list of Block Kit blocks");
+    if (!text && !blocks) return task_refuse(t, "slack: needs text");
 
     slack_call *c = calloc(1, sizeof(*c));
     if (!c) {
         json_decref(blocks);
-        return refuse(t, "out of memory");
+        return task_refuse(t, "out of memory");
     }
     snprintf(c->sent_key, sizeof(c->sent_key), "slack.sent.%s", t->li.step);
-    http_flow *f = sent_before(w, t, c->sent_key) ? NULL
+    http_flow *f = task_sent_before(w, t, "slack", c->sent_key) ? NULL
                                                   : http_flow_new(t, hook ? webhook_response : api_response);
     if (!f) {
-        if (!t->done) refuse(t, "out of memory");
+        if (!t->done) task_refuse(t, "out of memory");
         free(c);
         json_decref(blocks);
         return 1;
@@ -197,7 +157,7 @@ static int start(worker *w, task *t) {
         .content_type = "application/json; charset=utf-8",
         .bearer = hook ? NULL : token,
     };
-    int rc = payload && (hook || url) ? http_send(w, t, &rq) : refuse(t, "out of memory");
+    int rc = payload && (hook || url) ? http_send(w, t, &rq) : task_refuse(t, "out of memory");
     free(payload);
     free(url);
     json_decref(body);

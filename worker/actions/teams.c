@@ -11,33 +11,6 @@
  * this text and the status Teams gave it ("... HTTP error 429 with ..."). */
 #define CONNECTOR_FAILED "Webhook message delivery failed"
 
-static int refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-    return 1;
-}
-
-/* When the memo says this step already sent, finishes the task with the
- * output it had then, marked deduplicated. When Redis is there but does not
- * answer, fails the task (retried) rather than risk a second card.
- * Returns 1 when the task is finished, 0 when the card is to be sent. */
-static int sent_before(worker *w, task *t, const char *key) {
-    char buf[512];
-    int rc = task_memo_get(w, t, key, buf, sizeof(buf));
-    if (rc < 0 && w->store) {
-        task_finish(t, 0, NULL, "teams: the incident memo cannot be read; not sending blind");
-        return 1;
-    }
-    json_t *out = rc == 1 ? json_loads(buf, 0, NULL) : NULL;
-    if (!json_is_object(out)) {
-        json_decref(out);
-        return 0;
-    }
-    json_object_set_new(out, "deduplicated", json_true());
-    http_succeed(t, out);
-    return 1;
-}
-
 /* The status Teams gave a connector that answered 200 with a failure, or 0. */
 static long wrapped_status(const http_resp *r) {
     const char *p;
@@ -61,15 +34,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         return;
     }
     json_t *out = json_pack("{s:i}", "status", (int)r->status);
-    char *text = json_dumps(out, JSON_COMPACT);
-    if ((!text || task_memo_set(w, t, f->data, text) < 0) && w->store) {
-        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
-        mlog(LOG_WARN, &lc, "teams: sent, but %s could not be kept in the incident memo",
-             (char *)f->data);
-    }
-    free(text);
-    json_object_set_new(out, "deduplicated", json_false());
-    http_succeed(t, out);
+    task_sent_now(w, t, "teams", f->data, out);
 }
 
 /* The card from `card` (an object, or a string holding one), checked to be
@@ -132,12 +97,12 @@ static int start(worker *w, task *t) {
     char err[160], key[512];
     json_t *card;
 
-    if (!hook) return refuse(t, "teams: needs webhook_url");
+    if (!hook) return task_refuse(t, "teams: needs webhook_url");
     card = card_param && !json_is_null(card_param) ? given_card(card_param, err, sizeof(err))
                                                    : built_card(t, err, sizeof(err));
-    if (!card) return refuse(t, err);
+    if (!card) return task_refuse(t, err);
     snprintf(key, sizeof(key), "teams.sent.%s", t->li.step);
-    if (sent_before(w, t, key)) {
+    if (task_sent_before(w, t, "teams", key)) {
         json_decref(card);
         return 1;
     }
@@ -149,7 +114,7 @@ static int start(worker *w, task *t) {
     http_flow *f = payload ? http_flow_new(t, on_response) : NULL;
     if (f && (f->data = strdup(key))) f->data_free = free;
     http_req rq = {.url = hook, .body = payload};
-    int rc = f && f->data ? http_send(w, t, &rq) : refuse(t, "out of memory");
+    int rc = f && f->data ? http_send(w, t, &rq) : task_refuse(t, "out of memory");
     free(payload);
     return rc == 0 ? 0 : 1;
 }

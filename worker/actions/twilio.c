@@ -9,33 +9,6 @@
 
 #define TWILIO_API "https://api.twilio.com"
 
-static int refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-    return 1;
-}
-
-/* When the memo says this step already texted this recipient, finishes the
- * task with the output it had then, marked deduplicated. When Redis is there
- * but does not answer, fails the task (retried) rather than risk a second
- * SMS. Returns 1 when the task is finished, 0 when the SMS is to be sent. */
-static int texted_before(worker *w, task *t, const char *key) {
-    char buf[1024];
-    int rc = task_memo_get(w, t, key, buf, sizeof(buf));
-    if (rc < 0 && w->store) {
-        task_finish(t, 0, NULL, "twilio: the incident memo cannot be read; not sending blind");
-        return 1;
-    }
-    json_t *out = rc == 1 ? json_loads(buf, 0, NULL) : NULL;
-    if (!json_is_object(out)) {
-        json_decref(out);
-        return 0;
-    }
-    json_object_set_new(out, "deduplicated", json_true());
-    http_succeed(t, out);
-    return 1;
-}
-
 static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
     const char *key = f->data;
     const char *sid = json_string_value(json_object_get(r->json, "sid"));
@@ -63,14 +36,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
                             json_string_value(json_object_get(r->json, "to")));
     if (json_is_null(json_object_get(out, "to")))
         json_object_set_new(out, "to", json_string(with_str(t, "to")));
-    char *text = json_dumps(out, JSON_COMPACT);
-    if ((!text || task_memo_set(w, t, key, text) < 0) && w->store) {
-        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
-        mlog(LOG_WARN, &lc, "twilio: sent %s, but it could not be kept in the incident memo", sid);
-    }
-    free(text);
-    json_object_set_new(out, "deduplicated", json_false());
-    http_succeed(t, out);
+    task_sent_now(w, t, "twilio", key, out);
 }
 
 /* Appends "&name=value" (no "&" first), value percent-encoded: a "+" or "&"
@@ -100,12 +66,12 @@ static int start(worker *w, task *t) {
     for (const char *const *p = required; *p; p++) {
         if (with_str(t, *p)) continue;
         snprintf(msg, sizeof(msg), "twilio: needs %s", *p);
-        return refuse(t, msg);
+        return task_refuse(t, msg);
     }
-    if (from && service) return refuse(t, "twilio: give from or messaging_service_sid, not both");
-    if (!from && !service) return refuse(t, "twilio: needs from (a Twilio number) or messaging_service_sid");
+    if (from && service) return task_refuse(t, "twilio: give from or messaging_service_sid, not both");
+    if (!from && !service) return task_refuse(t, "twilio: needs from (a Twilio number) or messaging_service_sid");
     snprintf(key, sizeof(key), "twilio.sent.%s.%s", t->li.step, to);
-    if (texted_before(w, t, key)) return 1;
+    if (task_sent_before(w, t, "twilio", key)) return 1;
 
     char *esc_sid = url_escape(sid), *form = NULL, *url = NULL;
     http_flow *f = http_flow_new(t, on_response);
@@ -124,7 +90,7 @@ static int start(worker *w, task *t) {
         .user = sid,
         .password = with_str(t, "auth_token"),
     };
-    int rc = ok ? http_send(w, t, &rq) : refuse(t, "out of memory");
+    int rc = ok ? http_send(w, t, &rq) : task_refuse(t, "out of memory");
     free(esc_sid);
     free(form);
     free(url);
