@@ -66,7 +66,8 @@ static void fail(task *t, const http_resp *r, const char *what) {
         if (n >= sizeof(detail)) break;
         if (m) n += (size_t)snprintf(detail + n, sizeof(detail) - n, "; %s", m);
         else if (field || code)
-            n += (size_t)snprintf(detail + n, sizeof(detail) - n, "; %s %s", field ? field : "", code ? code : "");
+            n += (size_t)snprintf(detail + n, sizeof(detail) - n, "; %s %s", field ? field : "",
+                                  code ? code : "");
     }
     if (message) snprintf(full, sizeof(full), "%s (%s%s)", what, message, detail);
     else snprintf(full, sizeof(full), "%s", what);
@@ -133,7 +134,9 @@ static int send_list(worker *w, task *t, const gh *g) {
 static int send_create(worker *w, task *t, const gh *g) {
     json_t *labels = json_array(), *v;
     size_t i;
-    json_array_foreach(json_object_get(t->with, "labels"), i, v) if (json_is_string(v)) json_array_append(labels, v);
+    json_array_foreach(json_object_get(t->with, "labels"), i, v) {
+        if (json_is_string(v)) json_array_append(labels, v);
+    }
     json_array_append_new(labels, json_string(g->label));
     json_t *body = json_pack("{s:s, s:o}", "title", with_str(t, "title"), "labels", labels);
     if (with_str(t, "body")) json_object_set_new(body, "body", json_string(with_str(t, "body")));
@@ -160,16 +163,6 @@ static int proceed(worker *w, task *t, const gh *g) {
     return send_close(w, t, g);
 }
 
-/* Remembers the issue {number, id, url} for the incident's later steps. */
-static void memo_keep(worker *w, const task *t, const gh *g, const json_t *out) {
-    json_t *m = json_pack("{s:O, s:O, s:O}", "number", json_object_get(out, "number"), "id",
-                          json_object_get(out, "id"), "url", json_object_get(out, "url"));
-    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
-    if (text) task_memo_set(w, t, g->memo, text);
-    free(text);
-    json_decref(m);
-}
-
 /* The issue the memo holds, as {number, id, url}, or NULL. */
 static json_t *memo_issue(worker *w, const task *t, const gh *g) {
     char buf[1024];
@@ -188,9 +181,12 @@ static json_t *issue_output(const json_t *issue) {
                      json_object_get(issue, "id"), "url", json_object_get(issue, "html_url"));
 }
 
-/* The create step's output, the issue remembered; out is taken. */
+/* Succeeds with the create step's output (out {number, id, url}, taken),
+ * remembered for the incident's later steps. */
 static void finish_create(worker *w, task *t, const gh *g, json_t *out, bool created) {
-    memo_keep(w, t, g, out);
+    char *text = json_dumps(out, JSON_COMPACT);
+    if (text) task_memo_set(w, t, g->memo, text);
+    free(text);
     json_object_set_new(out, "created", json_boolean(created));
     http_succeed(t, out);
 }
@@ -206,7 +202,8 @@ static const json_t *first_issue(const json_t *list) {
 }
 
 static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
-    static const char *const what[] = {"github list issues", "github create", "github comment", "github close"};
+    static const char *const what[] = {"github list issues", "github create", "github comment",
+                                       "github close"};
     gh *g = f->data;
     if (!http_ok(r)) {
         fail(t, r, what[f->stage]);
@@ -233,7 +230,8 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         finish_create(w, t, g, issue_output(r->json), true);
     } else if (f->stage == ST_COMMENT && g->op == OP_COMMENT) {
         http_succeed(t, json_pack("{s:I, s:O, s:O?}", "number", g->number, "comment_id",
-                                  json_object_get(r->json, "id"), "url", json_object_get(r->json, "html_url")));
+                                  json_object_get(r->json, "id"), "url",
+                                  json_object_get(r->json, "html_url")));
     } else if (f->stage == ST_COMMENT) {
         f->out = json_pack("{s:O}", "comment_id", json_object_get(r->json, "id"));
         send_close(w, t, g);
@@ -310,7 +308,8 @@ static int start(worker *w, task *t) {
     json_int_t given = g->op == OP_CREATE ? 0 : given_number(t);
     json_t *m = NULL;
     if (given < 0) {
-        refuse(t, "github %s: \"issue\" must be an issue number, not \"%s\"", op_names[g->op], with_str(t, "issue"));
+        refuse(t, "github %s: \"issue\" must be an issue number, not \"%s\"", op_names[g->op],
+               with_str(t, "issue"));
         return 1;
     }
     if (given > 0) {

@@ -150,16 +150,26 @@ static void issue_path(const jira *j, const char *rest, char *buf, size_t len) {
 /* GET /rest/api/3/search/jql for the incident's label (and the project
  * when known), oldest first. */
 static int send_search(worker *w, task *t, const jira *j) {
-    char q[600], lab[300], proj[300] = "", path[2200];
+    char q[700], lab[300], proj[300] = "";
     const char *project = with_str(t, "project");
     jql_quote(j->label, lab, sizeof(lab));
     if (project) jql_quote(project, proj, sizeof(proj));
     snprintf(q, sizeof(q), "labels = %s%s%s ORDER BY created ASC", lab, project ? " AND project = " : "",
              proj);
     char *jql = url_escape(q);
-    snprintf(path, sizeof(path), "/rest/api/3/search/jql?jql=%s&maxResults=1&fields=summary", jql ? jql : "");
+    size_t len = (jql ? strlen(jql) : 0) + 80;
+    char *path = malloc(len);
+    if (!jql || !path) {
+        free(jql);
+        free(path);
+        task_finish(t, 0, NULL, "out of memory");
+        return -1;
+    }
+    snprintf(path, len, "/rest/api/3/search/jql?jql=%s&maxResults=1&fields=summary", jql);
     free(jql);
-    return request(w, t, ST_SEARCH, "GET", path, NULL);
+    int rc = request(w, t, ST_SEARCH, "GET", path, NULL);
+    free(path);
+    return rc;
 }
 
 /* POST /rest/api/3/issue. `fields` goes in first, the named parameters
@@ -168,17 +178,20 @@ static int send_create(worker *w, task *t, const jira *j) {
     json_t *fields = json_deep_copy(json_object_get(t->with, "fields"));
     json_t *labels = json_array(), *v;
     size_t i;
-    const char *s;
+    const char *s, *type = with_str(t, "issue_type");
     if (!fields) fields = json_object();
-    if (!json_object_get(fields, "issuetype") || with_str(t, "issue_type"))
-        json_object_set_new(fields, "issuetype",
-                            json_pack("{s:s}", "name", with_str(t, "issue_type") ? with_str(t, "issue_type") : "Task"));
+    if (!json_object_get(fields, "issuetype") || type)
+        json_object_set_new(fields, "issuetype", json_pack("{s:s}", "name", type ? type : "Task"));
     json_object_set_new(fields, "project", json_pack("{s:s}", "key", with_str(t, "project")));
     json_object_set_new(fields, "summary", json_string(with_str(t, "summary")));
     if ((s = with_str(t, "description"))) json_object_set_new(fields, "description", adf_doc(s));
     if ((s = with_str(t, "priority"))) json_object_set_new(fields, "priority", json_pack("{s:s}", "name", s));
-    json_array_foreach(json_object_get(fields, "labels"), i, v) if (json_is_string(v)) json_array_append(labels, v);
-    json_array_foreach(json_object_get(t->with, "labels"), i, v) if (json_is_string(v)) json_array_append(labels, v);
+    json_array_foreach(json_object_get(fields, "labels"), i, v) {
+        if (json_is_string(v)) json_array_append(labels, v);
+    }
+    json_array_foreach(json_object_get(t->with, "labels"), i, v) {
+        if (json_is_string(v)) json_array_append(labels, v);
+    }
     json_array_append_new(labels, json_string(j->label));
     json_object_set_new(fields, "labels", labels);
     return request(w, t, ST_CREATE, "POST", "/rest/api/3/issue", json_pack("{s:o}", "fields", fields));
@@ -199,20 +212,6 @@ static int proceed(worker *w, task *t, const jira *j) {
     return request(w, t, ST_TRANSITIONS, "GET", path, NULL);
 }
 
-/* Remembers the issue for the incident's later steps, under the project's
- * entry and as the incident's latest Jira issue. */
-static void memo_keep(worker *w, const task *t, const jira *j, const json_t *out) {
-    json_t *m = json_pack("{s:O, s:O, s:O}", "key", json_object_get(out, "key"), "id",
-                          json_object_get(out, "id"), "url", json_object_get(out, "url"));
-    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
-    if (text) {
-        task_memo_set(w, t, j->memo, text);
-        if (strcmp(j->memo, "jira") != 0) task_memo_set(w, t, "jira", text);
-    }
-    free(text);
-    json_decref(m);
-}
-
 /* The issue the memo holds for this step, as {key, id, url}, or NULL. */
 static json_t *memo_issue(worker *w, const task *t, const jira *j) {
     char buf[1024];
@@ -225,9 +224,14 @@ static json_t *memo_issue(worker *w, const task *t, const jira *j) {
     return m;
 }
 
-/* The create step's output; taken issue {key, id, url}. */
+/* Succeeds with the create step's output (issue {key, id, url}, taken),
+ * remembered for the incident's later steps under the project's entry and
+ * as the incident's latest Jira issue. */
 static void finish_create(worker *w, task *t, const jira *j, json_t *issue, bool created) {
-    memo_keep(w, t, j, issue);
+    char *text = json_dumps(issue, JSON_COMPACT);
+    if (text) task_memo_set(w, t, j->memo, text);
+    if (text && strcmp(j->memo, "jira") != 0) task_memo_set(w, t, "jira", text);
+    free(text);
     json_object_set_new(issue, "created", json_boolean(created));
     http_succeed(t, issue);
 }

@@ -97,7 +97,8 @@ static int send_lookup(worker *w, task *t) {
     }
     q[n] = '\0';
     char *enc = url_escape(q);
-    snprintf(rest, sizeof(rest), "?sysparm_query=%s&sysparm_limit=1&sysparm_fields=sys_id,number", enc ? enc : "");
+    snprintf(rest, sizeof(rest), "?sysparm_query=%s&sysparm_limit=1&sysparm_fields=sys_id,number",
+             enc ? enc : "");
     free(enc);
     return request(w, t, ST_LOOKUP, "GET", rest, NULL);
 }
@@ -155,16 +156,6 @@ static json_t *output(const task *t, const snow *s, const json_t *rec) {
     return out;
 }
 
-/* Remembers the record for the incident's later steps. */
-static void memo_keep(worker *w, const task *t, const snow *s, const json_t *out) {
-    json_t *m = json_pack("{s:O, s:O, s:O}", "sys_id", json_object_get(out, "sys_id"), "number",
-                          json_object_get(out, "number"), "url", json_object_get(out, "url"));
-    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
-    if (text) task_memo_set(w, t, s->memo, text);
-    free(text);
-    json_decref(m);
-}
-
 /* The record the memo holds, as {sys_id, number, url}, or NULL. */
 static json_t *memo_record(worker *w, const task *t, const snow *s) {
     char buf[1024];
@@ -177,9 +168,12 @@ static json_t *memo_record(worker *w, const task *t, const snow *s) {
     return m;
 }
 
-/* The create step's output, the record remembered; rec is taken. */
+/* Succeeds with the create step's output (rec {sys_id, number, url},
+ * taken), remembered for the incident's later steps. */
 static void finish_create(worker *w, task *t, const snow *s, json_t *rec, bool created) {
-    memo_keep(w, t, s, rec);
+    char *text = json_dumps(rec, JSON_COMPACT);
+    if (text) task_memo_set(w, t, s->memo, text);
+    free(text);
     json_object_set_new(rec, "created", json_boolean(created));
     http_succeed(t, rec);
 }
@@ -198,8 +192,8 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         if (!sys_id && s->op == OP_CREATE) {
             send_write(w, t, s);
         } else if (!sys_id) {
-            refuse(t, "servicenow %s: no %s record has correlation_id %s; create one first or give \"sys_id\"",
-                   op_names[s->op], s->table, t->li.incident);
+            refuse(t, "servicenow %s: no %s record has correlation_id %s; "
+                   "create one first or give \"sys_id\"", op_names[s->op], s->table, t->li.incident);
         } else if (s->op == OP_CREATE) {
             finish_create(w, t, s, output(t, s, rec), false);
         } else {
