@@ -20,6 +20,25 @@ const char *with_str(const task *t, const char *name) {
     return s && *s ? s : NULL;
 }
 
+int with_op(task *t, const char *action, const char *const *names) {
+    const char *op = with_str(t, "op");
+    char choices[200] = "";
+    size_t n = 0;
+    for (int i = 0; names[i]; i++) {
+        if (!op || strcmp(op, names[i]) == 0) return i;
+        n += (size_t)snprintf(choices + n, n < sizeof(choices) ? sizeof(choices) - n : 0, "%s%s",
+                              i ? ", " : "", names[i]);
+    }
+    task_refuse(t, "%s: unknown op \"%s\" (%s)", action, op, choices);
+    return -1;
+}
+
+bool with_need(task *t, const char *action, const char *op, const char *name) {
+    if (with_str(t, name)) return true;
+    task_refuse(t, "%s %s: the parameter \"%s\" is required", action, op, name);
+    return false;
+}
+
 char *url_join(const char *base, const char *path) {
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/') bl--;
@@ -242,11 +261,6 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
     return l ? l : list;
 }
 
-static void refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-}
-
 int http_send(worker *w, task *t, const http_req *rq) {
     http_flow *f = t->state;
     char host[256], msg[600];
@@ -255,20 +269,20 @@ int http_send(worker *w, task *t, const http_req *rq) {
     bool has_type = false, has_accept = false;
 
     if (!f) {
-        refuse(t, "out of memory");
+        task_refuse(t, "out of memory");
         return -1;
     }
     if (!rq->url || !*rq->url) {
-        refuse(t, "the request has no URL");
+        task_refuse(t, "the request has no URL");
         return -1;
     }
     if (!url_host(rq->url, host, sizeof(host))) {
-        refuse(t, "the URL is not a valid http or https URL");
+        task_refuse(t, "the URL is not a valid http or https URL");
         return -1;
     }
     if (!host_allowed(w->cfg->http_allow_hosts, host)) {
         snprintf(msg, sizeof(msg), "host %s is not in http.allow_hosts", host);
-        refuse(t, msg);
+        task_refuse(t, "%s", msg);
         return -1;
     }
     free(f->allow_hosts);
@@ -283,7 +297,7 @@ int http_send(worker *w, task *t, const http_req *rq) {
     f->body_max = (size_t)w->cfg->http_body_max;
     f->allow_private = f->allow_private || w->cfg->http_allow_private;
     if (!(f->easy = curl_easy_init())) {
-        refuse(t, "curl_easy_init failed");
+        task_refuse(t, "curl_easy_init failed");
         return -1;
     }
     json_object_foreach((json_t *)rq->headers, k, v) {
@@ -334,7 +348,7 @@ int http_send(worker *w, task *t, const http_req *rq) {
     }
     const char *method = rq->method ? rq->method : "POST";
     if (rq->body && !(f->body = strdup(rq->body))) {
-        refuse(t, "out of memory");
+        task_refuse(t, "out of memory");
         return -1;
     }
     if (strcmp(method, "GET") == 0) {
@@ -345,7 +359,7 @@ int http_send(worker *w, task *t, const http_req *rq) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(f->body ? strlen(f->body) : 0));
     }
     if (curl_multi_add_handle(w->multi, e) != CURLM_OK) {
-        refuse(t, "curl_multi_add_handle failed");
+        task_refuse(t, "curl_multi_add_handle failed");
         return -1;
     }
     f->requests++;

@@ -93,6 +93,14 @@ const char *http_header(const http_resp *r, const char *name);
 /* A string member of the action's with:, or NULL when absent or empty. */
 const char *with_str(const task *t, const char *name);
 
+/* The index of with.op among names (NULL-terminated); none given is the
+ * first. An unknown op refuses the task, naming the choices, and gives -1. */
+int with_op(task *t, const char *action, const char *const *names);
+
+/* Whether with.<name> is given; if not, refuses the task: "ACTION OP: the
+ * parameter "NAME" is required". */
+bool with_need(task *t, const char *action, const char *op, const char *name);
+
 /* Appends `path` to base URL `base` with one slash between. Returns a
  * malloc'd string. */
 char *url_join(const char *base, const char *path);

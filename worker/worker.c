@@ -1,6 +1,7 @@
 /* worker.c - the worker's loop: lease tasks, run actions, complete, relay */
 #include "worker/worker.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,10 +473,35 @@ static int connect_store(worker *w) {
     return -1;
 }
 
-int task_refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
+int task_refuse(task *t, const char *fmt, ...) {
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    task_finish(t, 0, NULL, msg);
     t->res.permanent = 1;
     return 1;
+}
+
+json_t *task_memo_json(worker *w, const task *t, const char *key, const char *member) {
+    char buf[4096];
+    if (task_memo_get(w, t, key, buf, sizeof(buf)) != 1) return NULL;
+    json_t *m = json_loads(buf, 0, NULL);
+    if (!json_is_object(m) || (member && !json_object_get(m, member))) {
+        json_decref(m);
+        return NULL;
+    }
+    return m;
+}
+
+void task_memo_put(worker *w, const task *t, const char *key, const json_t *v) {
+    char *text = json_dumps(v, JSON_COMPACT);
+    if ((!text || task_memo_set(w, t, key, text) < 0) && w->store) {
+        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+        mlog(LOG_WARN, &lc, "%s could not be kept in the incident memo", key);
+    }
+    free(text);
 }
 
 int task_sent_before(worker *w, task *t, const char *what, const char *key) {
@@ -497,12 +523,8 @@ int task_sent_before(worker *w, task *t, const char *what, const char *key) {
 }
 
 void task_sent_now(worker *w, task *t, const char *what, const char *key, json_t *out) {
-    char *text = json_dumps(out, JSON_COMPACT);
-    if ((!text || task_memo_set(w, t, key, text) < 0) && w->store) {
-        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
-        mlog(LOG_WARN, &lc, "%s: sent, but %s could not be kept in the incident memo", what, key);
-    }
-    free(text);
+    (void)what;
+    task_memo_put(w, t, key, out);
     json_object_set_new(out, "deduplicated", json_false());
     task_finish(t, 1, out, NULL);
 }

@@ -98,9 +98,16 @@ void task_free(worker *w, task *t);
 int task_memo_get(worker *w, const task *t, const char *name, char *buf, size_t len);
 int task_memo_set(worker *w, const task *t, const char *name, const char *value);
 
-/* Fails the task permanently (a bad parameter, nothing a retry can fix).
- * Returns 1, what start() returns for a task finished at once. */
-int task_refuse(task *t, const char *why);
+/* Fails the task permanently (a bad parameter, nothing a retry can fix)
+ * with a printf-style message. Returns 1, what start() returns for a task
+ * finished at once. */
+int task_refuse(task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The memo entry key as a JSON object having `member` (NULL: any object),
+ * or NULL. Put stores v there (a failure is logged: the vendor already
+ * acted, so the step does not fail for it). */
+json_t *task_memo_json(worker *w, const task *t, const char *key, const char *member);
+void task_memo_put(worker *w, const task *t, const char *key, const json_t *v);
 
 /* Sends that must happen once per step (a page, a message). Before sending:
  * when the memo holds this step's earlier result under key, finishes the

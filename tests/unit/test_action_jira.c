@@ -298,6 +298,15 @@ static void comment_and_transition_use_memo(void **state) {
     json_t *text = json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(rq->json, "body"), "content"), 0), "content"), 0);
     assert_string_equal(json_string_value(json_object_get(text, "text")), "Paged the on-call");
 
+    /* The same comment step again (its answer lost, or a replay): the memo
+     * says it was posted, so Jira gets no second comment. */
+    t = run(&e, "inc-later", "note", with(m, json_pack("{s:s, s:s}", "op", "comment", "comment", "Paged the on-call")));
+    assert_int_equal(t->res.succeeded, 1);
+    assert_true(json_is_true(action_output(t, "deduplicated")));
+    assert_string_equal(json_string_value(action_output(t, "comment_id")), "20001");
+    task_free(e.w, t);
+    assert_int_equal(vendor_mock_count(m), before + 1);
+
     /* The name matches whatever its case; the comment follows the move. */
     t = run(&e, "inc-later", "close-ticket",
             with(m, json_pack("{s:s, s:s, s:s}", "op", "transition", "transition", "done", "comment", "Resolved")));

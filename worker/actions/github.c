@@ -19,7 +19,7 @@ enum { OP_CREATE, OP_COMMENT, OP_CLOSE };
 /* Which request of the conversation is under way (f->stage). */
 enum { ST_LIST, ST_CREATE, ST_COMMENT, ST_CLOSE };
 
-static const char *const op_names[] = {"create", "comment", "close"};
+static const char *const op_names[] = {"create", "comment", "close", NULL};
 
 #define API_DEFAULT "https://api.github.com"
 #define API_VERSION "2022-11-28"
@@ -32,20 +32,8 @@ typedef struct gh {
     json_int_t number; /* the issue, once known */
     char label[128];
     char memo[200]; /* "github:owner/name" */
+    char sent[160]; /* a comment step's entry: posted already */
 } gh;
-
-/* Finishes the task as failed for good: bad input or a state no retry can
- * change. */
-static void refuse(task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void refuse(task *t, const char *fmt, ...) {
-    char msg[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    task_finish(t, 0, NULL, msg);
-    t->res.permanent = 1;
-}
 
 /* GitHub's error body {"message", "errors":[...]} in the message, and the
  * rate limits: a 403 or 429 with x-ratelimit-remaining 0 waits until
@@ -163,18 +151,6 @@ static int proceed(worker *w, task *t, const gh *g) {
     return send_close(w, t, g);
 }
 
-/* The issue the memo holds, as {number, id, url}, or NULL. */
-static json_t *memo_issue(worker *w, const task *t, const gh *g) {
-    char buf[1024];
-    if (task_memo_get(w, t, g->memo, buf, sizeof(buf)) != 1) return NULL;
-    json_t *m = json_loads(buf, 0, NULL);
-    if (!json_is_integer(json_object_get(m, "number"))) {
-        json_decref(m);
-        return NULL;
-    }
-    return m;
-}
-
 /* {number, id, url} of an issue as GitHub returns it. */
 static json_t *issue_output(const json_t *issue) {
     return json_pack("{s:O, s:O?, s:O?}", "number", json_object_get(issue, "number"), "id",
@@ -184,9 +160,7 @@ static json_t *issue_output(const json_t *issue) {
 /* Succeeds with the create step's output (out {number, id, url}, taken),
  * remembered for the incident's later steps. */
 static void finish_create(worker *w, task *t, const gh *g, json_t *out, bool created) {
-    char *text = json_dumps(out, JSON_COMPACT);
-    if (text) task_memo_set(w, t, g->memo, text);
-    free(text);
+    task_memo_put(w, t, g->memo, out);
     json_object_set_new(out, "created", json_boolean(created));
     http_succeed(t, out);
 }
@@ -219,7 +193,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         } else if (g->op == OP_CREATE) {
             send_create(w, t, g);
         } else {
-            refuse(t, "github %s: no issue in %s carries the label %s; create one first or give \"issue\"",
+            task_refuse(t, "github %s: no issue in %s carries the label %s; create one first or give \"issue\"",
                    op_names[g->op], with_str(t, "repo"), g->label);
         }
         return;
@@ -229,9 +203,10 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
     } else if (f->stage == ST_CREATE) {
         finish_create(w, t, g, issue_output(r->json), true);
     } else if (f->stage == ST_COMMENT && g->op == OP_COMMENT) {
-        http_succeed(t, json_pack("{s:I, s:O, s:O?}", "number", g->number, "comment_id",
-                                  json_object_get(r->json, "id"), "url",
-                                  json_object_get(r->json, "html_url")));
+        task_sent_now(w, t, "github", g->sent,
+                      json_pack("{s:I, s:O, s:O?}", "number", g->number, "comment_id",
+                                json_object_get(r->json, "id"), "url",
+                                json_object_get(r->json, "html_url")));
     } else if (f->stage == ST_COMMENT) {
         f->out = json_pack("{s:O}", "comment_id", json_object_get(r->json, "id"));
         send_close(w, t, g);
@@ -254,28 +229,18 @@ static bool repo_ok(const char *repo) {
 
 /* The op's required parameters, and the checks every op shares. */
 static bool valid(task *t, gh *g) {
-    const char *op = with_str(t, "op");
-    g->op = -1;
-    for (int i = 0; i < 3; i++)
-        if (!op || strcmp(op, op_names[i]) == 0) {
-            g->op = i;
-            break;
-        }
-    if (g->op < 0) {
-        refuse(t, "github: unknown op \"%s\" (create, comment or close)", op);
-        return false;
-    }
+    if ((g->op = with_op(t, "github", op_names)) < 0) return false;
     const char *missing = !with_str(t, "repo") ? "repo"
                           : !with_str(t, "token") ? "token"
                           : g->op == OP_CREATE && !with_str(t, "title") ? "title"
                           : g->op == OP_COMMENT && !with_str(t, "body") ? "body"
                                                                          : NULL;
     if (missing) {
-        refuse(t, "github %s: the parameter \"%s\" is required", op_names[g->op], missing);
+        task_refuse(t, "github %s: the parameter \"%s\" is required", op_names[g->op], missing);
         return false;
     }
     if (!repo_ok(with_str(t, "repo"))) {
-        refuse(t, "github %s: \"repo\" must be owner/name, not \"%s\"", op_names[g->op], with_str(t, "repo"));
+        task_refuse(t, "github %s: \"repo\" must be owner/name, not \"%s\"", op_names[g->op], with_str(t, "repo"));
         return false;
     }
     return true;
@@ -302,13 +267,16 @@ static int start(worker *w, task *t) {
     f->data = g;
     f->data_free = free;
     if (!valid(t, g)) return 1;
+    /* A comment whose answer was lost is not posted again on the retry. */
+    snprintf(g->sent, sizeof(g->sent), "github.sent.%s", t->li.step);
+    if (g->op == OP_COMMENT && task_sent_before(w, t, "github", g->sent)) return 1;
     snprintf(g->label, sizeof(g->label), "muster-%s", t->li.incident);
     snprintf(g->memo, sizeof(g->memo), "github:%s", with_str(t, "repo"));
 
     json_int_t given = g->op == OP_CREATE ? 0 : given_number(t);
     json_t *m = NULL;
     if (given < 0) {
-        refuse(t, "github %s: \"issue\" must be an issue number, not \"%s\"", op_names[g->op],
+        task_refuse(t, "github %s: \"issue\" must be an issue number, not \"%s\"", op_names[g->op],
                with_str(t, "issue"));
         return 1;
     }
@@ -316,7 +284,7 @@ static int start(worker *w, task *t) {
         g->number = given;
         return proceed(w, t, g) < 0;
     }
-    if ((m = memo_issue(w, t, g))) {
+    if ((m = task_memo_json(w, t, g->memo, "number"))) {
         if (g->op == OP_CREATE) {
             finish_create(w, t, g, m, false);
             return 1;

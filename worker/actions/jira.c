@@ -18,35 +18,15 @@ enum { OP_CREATE, OP_COMMENT, OP_TRANSITION };
 /* Which request of the conversation is under way (f->stage). */
 enum { ST_SEARCH, ST_CREATE, ST_COMMENT, ST_TRANSITIONS, ST_TRANSITION };
 
-static const char *const op_names[] = {"create", "comment", "transition"};
+static const char *const op_names[] = {"create", "comment", "transition", NULL};
 
 typedef struct jira {
     int op;
     char key[128]; /* the issue, once known */
     char label[128];
     char memo[160]; /* the memo entry of the project ("jira:OPS"), or "jira" */
+    char sent[160]; /* a comment step's entry: posted already */
 } jira;
-
-/* Finishes the task as failed for good: bad input or a state no retry can
- * change. */
-static void refuse(task *t, json_t *output, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void refuse(task *t, json_t *output, const char *fmt, ...) {
-    char msg[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    task_finish(t, 0, output, msg);
-    t->res.permanent = 1;
-}
-
-/* Whether parameter `name` is given; when it is not, fails the task. */
-static bool need(task *t, const jira *j, const char *name) {
-    if (with_str(t, name)) return true;
-    refuse(t, NULL, "jira %s: the parameter \"%s\" is required", op_names[j->op], name);
-    return false;
-}
 
 /* Jira's error body {"errorMessages":[...],"errors":{field:msg}} as one
  * line; the status decides permanent or retried (429 and 5xx are retried,
@@ -212,26 +192,12 @@ static int proceed(worker *w, task *t, const jira *j) {
     return request(w, t, ST_TRANSITIONS, "GET", path, NULL);
 }
 
-/* The issue the memo holds for this step, as {key, id, url}, or NULL. */
-static json_t *memo_issue(worker *w, const task *t, const jira *j) {
-    char buf[1024];
-    if (task_memo_get(w, t, j->memo, buf, sizeof(buf)) != 1) return NULL;
-    json_t *m = json_loads(buf, 0, NULL);
-    if (!json_is_string(json_object_get(m, "key"))) {
-        json_decref(m);
-        return NULL;
-    }
-    return m;
-}
-
 /* Succeeds with the create step's output (issue {key, id, url}, taken),
  * remembered for the incident's later steps under the project's entry and
  * as the incident's latest Jira issue. */
 static void finish_create(worker *w, task *t, const jira *j, json_t *issue, bool created) {
-    char *text = json_dumps(issue, JSON_COMPACT);
-    if (text) task_memo_set(w, t, j->memo, text);
-    if (text && strcmp(j->memo, "jira") != 0) task_memo_set(w, t, "jira", text);
-    free(text);
+    task_memo_put(w, t, j->memo, issue);
+    if (strcmp(j->memo, "jira") != 0) task_memo_put(w, t, "jira", issue);
     json_object_set_new(issue, "created", json_boolean(created));
     http_succeed(t, issue);
 }
@@ -261,8 +227,10 @@ static void on_transitions(worker *w, task *t, http_flow *f, const http_resp *r)
         if (n < sizeof(avail))
             n += (size_t)snprintf(avail + n, sizeof(avail) - n, "%s%s", n ? ", " : "", json_string_value(tr));
     }
-    refuse(t, json_pack("{s:s, s:o}", "key", j->key, "available", names),
-           "jira transition: the issue has no transition \"%s\"; available: %s", want, n ? avail : "none");
+    task_refuse(t, "jira transition: the issue has no transition \"%s\"; available: %s", want,
+                n ? avail : "none");
+    json_decref(t->res.output);
+    t->res.output = json_pack("{s:s, s:O}", "key", j->key, "available", names);
 }
 
 static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
@@ -289,7 +257,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         } else if (j->op == OP_CREATE) {
             send_create(w, t, j);
         } else {
-            refuse(t, NULL, "jira %s: no issue carries the label %s; create one first or give \"issue\"",
+            task_refuse(t, "jira %s: no issue carries the label %s; create one first or give \"issue\"",
                    op_names[j->op], j->label);
         }
     } else if (f->stage == ST_CREATE) {
@@ -313,6 +281,8 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
             char *u = url_join(with_str(t, "base_url"), path);
             json_object_set_new(out, "url", json_string(u));
             free(u);
+            task_sent_now(w, t, "jira", j->sent, out);
+            return;
         }
         http_succeed(t, out);
     } else if (f->stage == ST_TRANSITIONS) {
@@ -326,27 +296,17 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
 
 /* The op's required parameters, and the checks every op shares. */
 static bool valid(task *t, jira *j) {
-    const char *op = with_str(t, "op");
     json_t *fields = json_object_get(t->with, "fields");
-    j->op = -1;
-    for (int i = 0; i < 3; i++)
-        if (!op || strcmp(op, op_names[i]) == 0) {
-            j->op = i;
-            break;
-        }
-    if (j->op < 0) {
-        refuse(t, NULL, "jira: unknown op \"%s\" (create, comment or transition)", op);
-        return false;
-    }
-    if (!need(t, j, "base_url") || !need(t, j, "email") || !need(t, j, "api_token")) return false;
+    if ((j->op = with_op(t, "jira", op_names)) < 0) return false;
+    if (!with_need(t, "jira", op_names[j->op], "base_url") || !with_need(t, "jira", op_names[j->op], "email") || !with_need(t, "jira", op_names[j->op], "api_token")) return false;
     if (fields && !json_is_object(fields)) {
-        refuse(t, NULL, "jira %s: \"fields\" must be a map of Jira field names to values",
+        task_refuse(t, "jira %s: \"fields\" must be a map of Jira field names to values",
                op_names[j->op]);
         return false;
     }
-    if (j->op == OP_CREATE) return need(t, j, "project") && need(t, j, "summary");
-    if (j->op == OP_COMMENT) return need(t, j, "comment");
-    return need(t, j, "transition");
+    if (j->op == OP_CREATE) return with_need(t, "jira", op_names[j->op], "project") && with_need(t, "jira", op_names[j->op], "summary");
+    if (j->op == OP_COMMENT) return with_need(t, "jira", op_names[j->op], "comment");
+    return with_need(t, "jira", op_names[j->op], "transition");
 }
 
 static int start(worker *w, task *t) {
@@ -360,6 +320,9 @@ static int start(worker *w, task *t) {
     f->data = j;
     f->data_free = free;
     if (!valid(t, j)) return 1;
+    /* A comment whose answer was lost is not posted again on the retry. */
+    snprintf(j->sent, sizeof(j->sent), "jira.sent.%s", t->li.step);
+    if (j->op == OP_COMMENT && task_sent_before(w, t, "jira", j->sent)) return 1;
     const char *project = with_str(t, "project");
     snprintf(j->label, sizeof(j->label), "muster-%s", t->li.incident);
     for (char *c = j->label; *c; c++)
@@ -373,7 +336,7 @@ static int start(worker *w, task *t) {
         snprintf(j->key, sizeof(j->key), "%s", given);
         return proceed(w, t, j) < 0;
     }
-    if ((m = memo_issue(w, t, j))) {
+    if ((m = task_memo_json(w, t, j->memo, "key"))) {
         if (j->op == OP_CREATE) {
             finish_create(w, t, j, m, false);
             return 1;

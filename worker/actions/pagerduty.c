@@ -131,7 +131,7 @@ static int start(worker *w, task *t) {
      * address one PagerDuty alert, and a repeated trigger is dropped there. */
     if (!dedup) dedup = t->li.incident;
     json_t *ev = event_of(t, action ? action : "trigger", dedup, err, sizeof(err));
-    if (!ev) return task_refuse(t, err);
+    if (!ev) return task_refuse(t, "%s", err);
     snprintf(c.key, sizeof(c.key), "pagerduty.sent.%s", t->li.step);
     snprintf(c.dedup_key, sizeof(c.dedup_key), "%s", dedup);
     if (task_sent_before(w, t, "pagerduty", c.key)) {

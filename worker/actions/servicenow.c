@@ -17,7 +17,7 @@ enum { OP_CREATE, OP_UPDATE, OP_RESOLVE };
 /* Which request of the conversation is under way (f->stage). */
 enum { ST_LOOKUP, ST_INSERT, ST_PATCH };
 
-static const char *const op_names[] = {"create", "update", "resolve"};
+static const char *const op_names[] = {"create", "update", "resolve", NULL};
 
 /* The incident state model's Resolved, and a resolution code of the base
  * system's choice list. */
@@ -31,19 +31,6 @@ typedef struct snow {
     char sys_id[64]; /* the record, once known */
     char memo[160];  /* "servicenow:incident" */
 } snow;
-
-/* Finishes the task as failed for good: bad input or a state no retry can
- * change. */
-static void refuse(task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void refuse(task *t, const char *fmt, ...) {
-    char msg[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    task_finish(t, 0, NULL, msg);
-    t->res.permanent = 1;
-}
 
 /* ServiceNow's error body {"error":{"message","detail"},"status":"failure"}
  * in the message; the status decides permanent or retried (429 and 5xx are
@@ -156,24 +143,10 @@ static json_t *output(const task *t, const snow *s, const json_t *rec) {
     return out;
 }
 
-/* The record the memo holds, as {sys_id, number, url}, or NULL. */
-static json_t *memo_record(worker *w, const task *t, const snow *s) {
-    char buf[1024];
-    if (task_memo_get(w, t, s->memo, buf, sizeof(buf)) != 1) return NULL;
-    json_t *m = json_loads(buf, 0, NULL);
-    if (!json_is_string(json_object_get(m, "sys_id"))) {
-        json_decref(m);
-        return NULL;
-    }
-    return m;
-}
-
 /* Succeeds with the create step's output (rec {sys_id, number, url},
  * taken), remembered for the incident's later steps. */
 static void finish_create(worker *w, task *t, const snow *s, json_t *rec, bool created) {
-    char *text = json_dumps(rec, JSON_COMPACT);
-    if (text) task_memo_set(w, t, s->memo, text);
-    free(text);
+    task_memo_put(w, t, s->memo, rec);
     json_object_set_new(rec, "created", json_boolean(created));
     http_succeed(t, rec);
 }
@@ -192,7 +165,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         if (!sys_id && s->op == OP_CREATE) {
             send_write(w, t, s);
         } else if (!sys_id) {
-            refuse(t, "servicenow %s: no %s record has correlation_id %s; "
+            task_refuse(t, "servicenow %s: no %s record has correlation_id %s; "
                    "create one first or give \"sys_id\"", op_names[s->op], s->table, t->li.incident);
         } else if (s->op == OP_CREATE) {
             finish_create(w, t, s, output(t, s, rec), false);
@@ -212,33 +185,18 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
 /* The op's required parameters, and the checks every op shares. */
 static bool valid(task *t, snow *s) {
     static const char *const required[] = {"instance_url", "username", "password"};
-    const char *op = with_str(t, "op");
     json_t *fields = json_object_get(t->with, "fields");
-    s->op = -1;
+    if ((s->op = with_op(t, "servicenow", op_names)) < 0) return false;
     for (int i = 0; i < 3; i++)
-        if (!op || strcmp(op, op_names[i]) == 0) {
-            s->op = i;
-            break;
-        }
-    if (s->op < 0) {
-        refuse(t, "servicenow: unknown op \"%s\" (create, update or resolve)", op);
-        return false;
-    }
-    for (int i = 0; i < 3; i++)
-        if (!with_str(t, required[i])) {
-            refuse(t, "servicenow %s: the parameter \"%s\" is required", op_names[s->op], required[i]);
-            return false;
-        }
+        if (!with_need(t, "servicenow", op_names[s->op], required[i])) return false;
     if (fields && !json_is_object(fields)) {
-        refuse(t, "servicenow %s: \"fields\" must be a map of column names to values", op_names[s->op]);
+        task_refuse(t, "servicenow %s: \"fields\" must be a map of column names to values", op_names[s->op]);
         return false;
     }
-    if (s->op == OP_CREATE && !with_str(t, "short_description")) {
-        refuse(t, "servicenow create: the parameter \"short_description\" is required");
+    if (s->op == OP_CREATE && !with_need(t, "servicenow", "create", "short_description"))
         return false;
-    }
     if (s->op == OP_UPDATE && !with_str(t, "work_notes") && json_object_size(fields) == 0) {
-        refuse(t, "servicenow update: the parameter \"work_notes\" or \"fields\" is required");
+        task_refuse(t, "servicenow update: the parameter \"work_notes\" or \"fields\" is required");
         return false;
     }
     return true;
@@ -264,7 +222,7 @@ static int start(worker *w, task *t) {
         snprintf(s->sys_id, sizeof(s->sys_id), "%s", given);
         return send_write(w, t, s) < 0;
     }
-    if ((m = memo_record(w, t, s))) {
+    if ((m = task_memo_json(w, t, s->memo, "sys_id"))) {
         if (s->op == OP_CREATE) {
             finish_create(w, t, s, m, false);
             return 1;

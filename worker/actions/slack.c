@@ -115,7 +115,7 @@ static int start(worker *w, task *t) {
     const char *hook = with_str(t, "webhook_url"), *text = with_str(t, "text");
     const char *problem = mode_problem(token, channel, hook);
     json_t *thread = json_object_get(t->with, "thread"), *blocks = NULL;
-    if (problem) return task_refuse(t, problem);
+    if (problem) return task_refuse(t, "%s", problem);
     if (thread && !json_is_boolean(thread)) return task_refuse(t, "slack: thread must be true or false");
     if (blocks_of(t, &blocks) < 0) return task_refuse(t, "slack: blocks must be a list of Block Kit blocks");
     if (!text && !blocks) return task_refuse(t, "slack: needs text");

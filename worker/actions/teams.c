@@ -100,7 +100,7 @@ static int start(worker *w, task *t) {
     if (!hook) return task_refuse(t, "teams: needs webhook_url");
     card = card_param && !json_is_null(card_param) ? given_card(card_param, err, sizeof(err))
                                                    : built_card(t, err, sizeof(err));
-    if (!card) return task_refuse(t, err);
+    if (!card) return task_refuse(t, "%s", err);
     snprintf(key, sizeof(key), "teams.sent.%s", t->li.step);
     if (task_sent_before(w, t, "teams", key)) {
         json_decref(card);

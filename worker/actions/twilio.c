@@ -66,7 +66,7 @@ static int start(worker *w, task *t) {
     for (const char *const *p = required; *p; p++) {
         if (with_str(t, *p)) continue;
         snprintf(msg, sizeof(msg), "twilio: needs %s", *p);
-        return task_refuse(t, msg);
+        return task_refuse(t, "%s", msg);
     }
     if (from && service) return task_refuse(t, "twilio: give from or messaging_service_sid, not both");
     if (!from && !service) return task_refuse(t, "twilio: needs from (a Twilio number) or messaging_service_sid");
