@@ -141,9 +141,17 @@ static void print_event(const json_t *ev) {
         if (json_object_get(d, "duration_ms"))
             n += snprintf(detail + n, sizeof(detail) - (size_t)n, " %lldms",
                           (long long)json_integer_value(json_object_get(d, "duration_ms")));
-        if (status)
+        if (json_is_integer(status))
             n += snprintf(detail + n, sizeof(detail) - (size_t)n, " http %lld",
                           (long long)json_integer_value(status));
+        /* What a vendor action made: a ticket, a message, an SMS. */
+        static const char *const ids[] = {"key", "sys_id", "ts", "sid", "dedup_key", "message_id"};
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+            if (json_is_string(json_object_get(out, ids[i])) && n < (int)sizeof(detail) - 64)
+                n += snprintf(detail + n, sizeof(detail) - (size_t)n, " %s %.60s", ids[i],
+                              json_string_value(json_object_get(out, ids[i])));
+        if (json_is_true(json_object_get(out, "deduplicated")))
+            n += snprintf(detail + n, sizeof(detail) - (size_t)n, " (sent before: not again)");
         if (code)
             n += snprintf(detail + n, sizeof(detail) - (size_t)n, " exit %lld",
                           (long long)json_integer_value(code));

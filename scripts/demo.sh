@@ -10,6 +10,10 @@ BIN=${MUSTER_BIN_DIR:-build}
 # exec steps run programs from these directories only: the example scripts
 # and the usual system ones (the diagnostics use printf and friends).
 export MUSTER_EXEC_DIRS="$PWD/docs/examples/scripts:/usr/bin:/bin"
+# The credentials the example workflows name as {secret: ...}; a real
+# deployment mounts them from a Secret instead (docs/actions.md#secrets).
+export MUSTER_SECRET_JIRA_TOKEN=demo-jira-token MUSTER_SECRET_SLACK_TOKEN=xoxb-demo-token
+export MUSTER_SECRET_TWILIO_TOKEN=demo-twilio-token
 work=$(mktemp -d /tmp/muster-demo-XXXXXX)
 pids=()
 cleanup() {
