@@ -230,7 +230,7 @@ static void on_transitions(worker *w, task *t, http_flow *f, const http_resp *r)
     task_refuse(t, "jira transition: the issue has no transition \"%s\"; available: %s", want,
                 n ? avail : "none");
     json_decref(t->res.output);
-    t->res.output = json_pack("{s:s, s:O}", "key", j->key, "available", names);
+    t->res.output = json_pack("{s:s, s:o}", "key", j->key, "available", names);
 }
 
 static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
