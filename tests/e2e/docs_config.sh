@@ -17,4 +17,28 @@ for v in $(grep -o 'MUSTER_[A-Z][A-Z_]*' "$SRC/docs/configuration.md" | sort -u)
 done
 # The example workflows in the docs load as the dispatcher would load them.
 "$BIN/muster" validate "$SRC/docs/examples/workflows" >/dev/null || { echo "FAIL: docs/examples/workflows" >&2; exit 1; }
-echo "1 passed, 0 failed"
+# Every workflow snippet in docs/actions.md validates: a whole workflow as
+# it is, a list of steps (or `steps:`) under a workflow header.
+tmp=$(mktemp -d /tmp/muster-docs-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+awk -v dir="$tmp" '
+  /^```yaml$/ { n++; inblock = 1; file = sprintf("%s/snippet-%02d.yaml", dir, n); next }
+  /^```$/ && inblock { inblock = 0; close(file); next }
+  inblock { print > file }' "$SRC/docs/actions.md"
+checked=0
+for f in "$tmp"/snippet-*.yaml; do
+  [ -e "$f" ] || continue
+  first=$(grep -v '^ *#' "$f" | grep -m1 -v '^ *$' || true)
+  case $first in
+    name:*) cp "$f" "$f.wf" ;;
+    steps:*|on_resolve:*) { printf 'name: snippet\ntriggers:\n  - matchers: [\x27severity="critical"\x27]\n'; cat "$f"; } >"$f.wf" ;;
+    "- id:"*) { printf 'name: snippet\ntriggers:\n  - matchers: [\x27severity="critical"\x27]\nsteps:\n'; sed 's/^/  /' "$f"; } >"$f.wf" ;;
+    *) continue ;; # a fragment (a with: map, one key)
+  esac
+  mv "$f.wf" "$tmp/check.yaml"
+  "$BIN/muster" validate "$tmp/check.yaml" >"$tmp/out" 2>&1 ||
+    { echo "FAIL: docs/actions.md snippet $(basename "$f"):" >&2; cat "$tmp/out" "$f" >&2; exit 1; }
+  checked=$((checked + 1))
+done
+[ "$checked" -ge 10 ] || { echo "FAIL: only $checked workflow snippets found in docs/actions.md" >&2; exit 1; }
+echo "1 passed, 0 failed ($checked snippets of docs/actions.md validated)"
