@@ -448,3 +448,42 @@ void http_fail(task *t, const http_resp *r, int permanent, const char *what) {
 }
 
 void http_succeed(task *t, json_t *output) { task_finish(t, 1, output, NULL); }
+
+/* ---- the same policy for transfers that are not HTTP requests ---- */
+
+int net_policy_apply(worker *w, task *t, CURL *e, http_flow *f, const char *url,
+                     const char *protocols) {
+    char host[256];
+    f->resp.blocked = false;
+    f->resp.error[0] = '\0';
+    f->errbuf[0] = '\0';
+    f->allow_private = json_is_true(json_object_get(t->run.def, "allow_private")) ||
+                       w->cfg->http_allow_private;
+    if (!url || !url_host(url, host, sizeof(host))) {
+        snprintf(f->resp.error, sizeof(f->resp.error), "the URL is not valid");
+        return -1;
+    }
+    if (!host_allowed(w->cfg->http_allow_hosts, host)) {
+        f->resp.blocked = true;
+        snprintf(f->resp.error, sizeof(f->resp.error), "host %s is not in http.allow_hosts", host);
+        return -1;
+    }
+    int64_t timeout = t->timeout_ms > 0 ? t->timeout_ms : w->cfg->http_timeout_ms;
+    int64_t left = timeout - (mono_ms() - t->started_ms);
+    if (left < 1) left = 1;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(left < CONNECT_TIMEOUT_MAX_MS ? left : CONNECT_TIMEOUT_MAX_MS));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A pooled connection was checked under another task's policy. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+    return 0;
+}

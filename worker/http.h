@@ -116,4 +116,19 @@ bool addr_is_private(const char *addr);
  * "*.example.com" allows example.com's subdomains. */
 bool host_allowed(const char *list, const char *host);
 
+/* Puts an easy handle that is not an http_send() request (SMTP, a bare
+ * connection) under the same network policy: the URL's host must be in
+ * http.allow_hosts; every address curl connects to, after DNS, is refused
+ * when private, loopback or link-local unless the workflow or
+ * http.allow_private allows it; no connection is shared with another task
+ * (each is checked under this task's policy); the task's timeout bounds the
+ * transfer. Sets the URL, the allowed protocols (comma-separated), the task
+ * as CURLOPT_PRIVATE and f->errbuf as the error buffer. f is the action's
+ * own (a zeroed http_flow will do) and must outlive the transfer: only its
+ * policy fields are used, and after the transfer f->resp.blocked and
+ * f->resp.error say whether and why an address was refused. Returns 0, or
+ * -1 with f->resp.error filled (blocked when the host is not allowed). */
+int net_policy_apply(worker *w, task *t, CURL *e, http_flow *f, const char *url,
+                     const char *protocols);
+
 #endif
