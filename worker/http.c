@@ -161,7 +161,17 @@ static int prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
     http_flow *f = arg;
     const char *url = NULL;
     char host[256];
-    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    (void)local_ip, (void)primary_port, (void)local_port;
+    /* The open-socket check does not run for a pooled connection: the
+     * address is checked again for every request, whichever connection
+     * carries it. */
+    if (!f->allow_private && primary_ip && addr_is_private(primary_ip)) {
+        f->resp.blocked = true;
+        snprintf(f->resp.error, sizeof(f->resp.error),
+                 "address %s is private, loopback or link-local; the workflow does not allow it "
+                 "(allow_private_network)", primary_ip);
+        return CURL_PREREQFUNC_ABORT;
+    }
     if (!f->allow_hosts || !*f->allow_hosts) return CURL_PREREQFUNC_OK;
     curl_easy_getinfo(f->easy, CURLINFO_EFFECTIVE_URL, &url);
     if (!url || !url_host(url, host, sizeof(host)) || !host_allowed(f->allow_hosts, host)) {
@@ -353,6 +363,8 @@ int http_send(worker *w, task *t, const http_req *rq) {
     }
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L); /* a HEAD response's length is not a body */
     } else {
         if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, f->body ? f->body : "");

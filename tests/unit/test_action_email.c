@@ -420,11 +420,11 @@ static void sent_once_per_step(void **state) {
     assert_int_equal(action_env_init(&e, rf->port), 0);
     task *t = send_mail(&e, params(m, "s", "b"), true);
     assert_int_equal(t->res.succeeded, 1);
-    assert_null(action_output(t, "already_sent"));
+    assert_true(json_is_false(action_output(t, "deduplicated")));
     task_free(e.w, t);
     t = send_mail(&e, params(m, "s", "b"), true);
     assert_int_equal(t->res.succeeded, 1);
-    assert_true(json_is_true(action_output(t, "already_sent")));
+    assert_true(json_is_true(action_output(t, "deduplicated")));
     assert_string_equal(json_string_value(action_output(t, "message_id")),
                         "<" ACTION_TEST_INCIDENT ".notify.muster@example.com>");
     task_free(e.w, t);

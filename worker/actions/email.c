@@ -484,12 +484,14 @@ static void advance(worker *w, task *t) {
         m->outoff = 0;
         sb_add(&m->out, m->message.s, m->message.len);
         break;
-    case ST_BODY:
-        if (m->memo_key[0]) task_memo_set(w, t, m->memo_key, m->message_id);
-        finish(w, t, 1,
-               json_pack("{s:o, s:s}", "accepted", accepted_list(m), "message_id", m->message_id),
-               NULL, 0);
+    case ST_BODY: {
+        size_t n;
+        if (m->fd != CURL_SOCKET_BAD) curl_easy_send(m->easy, "QUIT\r\n", 6, &n);
+        task_sent_now(w, t, "email", m->memo_key,
+                      json_pack("{s:o, s:s}", "accepted", accepted_list(m), "message_id", m->message_id));
+        mail_free(w, t);
         return;
+    }
     }
     if (m->out.failed) lost(w, t, "out of memory");
 }
@@ -611,11 +613,6 @@ static void curl_done(worker *w, task *t, CURLcode rc) {
 
 /* ---- start ---- */
 
-static void refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-}
-
 static bool url_is_smtp(const char *url) {
     return strncasecmp(url, "smtp://", 7) == 0 || strncasecmp(url, "smtps://", 8) == 0;
 }
@@ -675,28 +672,23 @@ out:
 }
 
 static int start(worker *w, task *t) {
-    char err[600], sent[600];
+    char err[600];
     mail *m = calloc(1, sizeof(*m));
     if (!m) {
-        refuse(t, "email: out of memory");
+        task_refuse(t, "email: out of memory");
         return 1;
     }
     m->fd = CURL_SOCKET_BAD;
     t->state = m;
     if (prepare(t, m, err, sizeof(err)) < 0) {
         mail_free(w, t);
-        refuse(t, err);
+        task_refuse(t, "%s", err);
         return 1;
     }
     /* Sent by an earlier run of this step (a worker that died before it
      * could report): not again. */
-    snprintf(m->memo_key, sizeof(m->memo_key), "email.%s", t->li.step);
-    if (task_memo_get(w, t, m->memo_key, sent, sizeof(sent)) == 1 &&
-        strcmp(sent, m->message_id) == 0) {
-        task_finish(t, 1,
-                    json_pack("{s:o, s:s, s:b}", "accepted", accepted_list(m), "message_id",
-                              m->message_id, "already_sent", 1),
-                    NULL);
+    snprintf(m->memo_key, sizeof(m->memo_key), "email.sent.%s", t->li.step);
+    if (task_sent_before(w, t, "email", m->memo_key)) {
         mail_free(w, t);
         return 1;
     }
@@ -704,13 +696,13 @@ static int start(worker *w, task *t) {
     m->deadline = t->started_ms + timeout;
     if (!(m->easy = curl_easy_init())) {
         mail_free(w, t);
-        refuse(t, "email: out of memory");
+        task_refuse(t, "email: out of memory");
         return 1;
     }
     if (net_policy_apply(w, t, m->easy, &m->policy, with_str(t, "url"), "smtp,smtps") < 0) {
         snprintf(err, sizeof(err), "email: %s", m->policy.resp.error);
         mail_free(w, t);
-        refuse(t, err);
+        task_refuse(t, "%s", err);
         return 1;
     }
     /* curl connects, starts TLS, says EHLO and logs in; the rest is ours.
@@ -727,7 +719,7 @@ static int start(worker *w, task *t) {
     }
     if (curl_multi_add_handle(w->multi, m->easy) != CURLM_OK) {
         mail_free(w, t);
-        refuse(t, "email: curl_multi_add_handle failed");
+        task_refuse(t, "email: curl_multi_add_handle failed");
         return 1;
     }
     m->added = true;

@@ -17,11 +17,6 @@ typedef struct expectations {
     int64_t max_latency_ms;    /* -1: no limit */
 } expectations;
 
-static void refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-}
-
 /* One status: a whole number or a numeric string from 100 to 599. */
 static long status_value(const json_t *v) {
     long s = 0;
@@ -139,16 +134,16 @@ static int start(worker *w, task *t) {
     char err[300];
     const char *method = with_str(t, "method");
     if (!with_str(t, "url")) {
-        refuse(t, "http_check: parameter \"url\" is required");
+        task_refuse(t, "http_check: parameter \"url\" is required");
         return 1;
     }
     if (expectations_read(t, &x, err, sizeof(err)) < 0) {
-        refuse(t, err);
+        task_refuse(t, "%s", err);
         return 1;
     }
     http_flow *f = http_flow_new(t, on_response);
     if (!f) {
-        refuse(t, "http_check: out of memory");
+        task_refuse(t, "http_check: out of memory");
         return 1;
     }
     http_req rq = {
@@ -157,22 +152,8 @@ static int start(worker *w, task *t) {
         .accept = "*/*",
         .headers = json_object_get(t->with, "headers"),
     };
-    bool head = strcmp(rq.method, "HEAD") == 0;
-    if (strcmp(rq.method, "GET") != 0 && !head) rq.body = "";
-    if (http_send(w, t, &rq) < 0) return 1;
-    if (head) {
-        /* http_send() makes every method but GET carry a body, and curl
-         * would then wait for a HEAD response's body: ask for none. */
-        curl_multi_remove_handle(w->multi, f->easy);
-        curl_easy_setopt(f->easy, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(f->easy, CURLOPT_NOBODY, 1L);
-        if (curl_multi_add_handle(w->multi, f->easy) != CURLM_OK) {
-            f->inflight = false;
-            refuse(t, "http_check: curl_multi_add_handle failed");
-            return 1;
-        }
-    }
-    return 0;
+    if (strcmp(rq.method, "GET") != 0 && strcmp(rq.method, "HEAD") != 0) rq.body = "";
+    return http_send(w, t, &rq) < 0;
 }
 
 const action_impl action_http_check = {

@@ -21,11 +21,6 @@ static void probe_free(worker *w, task *t) {
     t->state = NULL;
 }
 
-static void refuse(task *t, const char *why) {
-    task_finish(t, 0, NULL, why);
-    t->res.permanent = 1;
-}
-
 /* A whole number or a numeric string from 1 to 65535; 0 when it is not. */
 static long port_value(const json_t *v) {
     long port = 0;
@@ -61,21 +56,21 @@ static int start(worker *w, task *t) {
         host = bare;
     }
     if (!host) {
-        refuse(t, "tcp_check: parameter \"host\" is required");
+        task_refuse(t, "tcp_check: parameter \"host\" is required");
         return 1;
     }
     if (!host_valid(host)) {
-        refuse(t, "tcp_check: parameter \"host\" is not a host name or an address");
+        task_refuse(t, "tcp_check: parameter \"host\" is not a host name or an address");
         return 1;
     }
     if (!port) {
-        refuse(t, "tcp_check: parameter \"port\" must be a whole number from 1 to 65535");
+        task_refuse(t, "tcp_check: parameter \"port\" must be a whole number from 1 to 65535");
         return 1;
     }
     probe *p = calloc(1, sizeof(*p));
     if (!p || !(p->easy = curl_easy_init())) {
         free(p);
-        refuse(t, "tcp_check: out of memory");
+        task_refuse(t, "tcp_check: out of memory");
         return 1;
     }
     t->state = p;
@@ -87,14 +82,14 @@ static int start(worker *w, task *t) {
     if (net_policy_apply(w, t, p->easy, &p->policy, url, "http") < 0) {
         snprintf(msg, sizeof(msg), "tcp_check: %s", p->policy.resp.error);
         probe_free(w, t);
-        refuse(t, msg);
+        task_refuse(t, "%s", msg);
         return 1;
     }
     curl_easy_setopt(p->easy, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(p->easy, CURLOPT_PROXY, ""); /* the target itself, never a proxy */
     if (curl_multi_add_handle(w->multi, p->easy) != CURLM_OK) {
         probe_free(w, t);
-        refuse(t, "tcp_check: curl_multi_add_handle failed");
+        task_refuse(t, "tcp_check: curl_multi_add_handle failed");
         return 1;
     }
     p->added = true;

@@ -44,8 +44,9 @@ static int start(worker *w, task *t) {
         .password = with_str(t, "password"),
         .headers = headers,
     };
-    /* A POST without a body still sends an empty one. */
-    if (!rq.body && (!rq.method || strcmp(rq.method, "GET") != 0)) rq.body = "";
+    /* A POST without a body still sends an empty one; GET and HEAD none. */
+    if (!rq.body && (!rq.method || (strcmp(rq.method, "GET") != 0 && strcmp(rq.method, "HEAD") != 0)))
+        rq.body = "";
     if (!f) task_finish(t, 0, NULL, "out of memory");
     int rc = f ? http_send(w, t, &rq) : -1;
     free(text);
