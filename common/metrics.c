@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/strbuf.h"
 
 #define OVERFLOW_NAME "muster_metrics_overflow_total"
 
@@ -410,34 +411,8 @@ uint64_t metrics_overflow(metrics *m) {
 
 /* ---- rendering ---- */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
-
 /* Escapes \ and line feed (HELP text), and " too inside label values. */
-static void put_escaped(buf *b, const char *s, int quoted) {
+static void put_escaped(strbuf *b, const char *s, int quoted) {
     const char *run = s;
     for (; *s; s++) {
         const char *esc = NULL;
@@ -445,11 +420,11 @@ static void put_escaped(buf *b, const char *s, int quoted) {
         else if (*s == '\n') esc = "\\n";
         else if (*s == '"' && quoted) esc = "\\\"";
         if (!esc) continue;
-        put(b, run, (size_t)(s - run));
-        puts_(b, esc);
+        strbuf_add(b, run, (size_t)(s - run));
+        strbuf_str(b, esc);
         run = s + 1;
     }
-    put(b, run, (size_t)(s - run));
+    strbuf_add(b, run, (size_t)(s - run));
 }
 
 /* A float as Go's strconv.ParseFloat reads it: NaN, +Inf, -Inf, whole
@@ -471,59 +446,59 @@ static void format_double(char *out, size_t len, double v) {
     }
 }
 
-static void put_double(buf *b, double v) {
+static void put_double(strbuf *b, double v) {
     char tmp[40];
     format_double(tmp, sizeof(tmp), v);
-    puts_(b, tmp);
+    strbuf_str(b, tmp);
 }
 
-static void put_u64(buf *b, uint64_t v) {
+static void put_u64(strbuf *b, uint64_t v) {
     char tmp[24];
     snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-    puts_(b, tmp);
+    strbuf_str(b, tmp);
 }
 
 /* name{l1="v1",...,le="x"} with a space after; le may be NULL. */
-static void put_sample_name(buf *b, const metric_family *f, const char *suffix, const series *s,
+static void put_sample_name(strbuf *b, const metric_family *f, const char *suffix, const series *s,
                             const char *le) {
-    puts_(b, f->name);
-    if (suffix) puts_(b, suffix);
+    strbuf_str(b, f->name);
+    if (suffix) strbuf_str(b, suffix);
     if (f->nlabels > 0 || le) {
-        put(b, "{", 1);
+        strbuf_add(b, "{", 1);
         for (size_t i = 0; i < f->nlabels; i++) {
-            if (i > 0) put(b, ",", 1);
-            puts_(b, f->labels[i]);
-            put(b, "=\"", 2);
+            if (i > 0) strbuf_add(b, ",", 1);
+            strbuf_str(b, f->labels[i]);
+            strbuf_add(b, "=\"", 2);
             put_escaped(b, s->values[i], 1);
-            put(b, "\"", 1);
+            strbuf_add(b, "\"", 1);
         }
         if (le) {
-            if (f->nlabels > 0) put(b, ",", 1);
-            put(b, "le=\"", 4);
-            puts_(b, le);
-            put(b, "\"", 1);
+            if (f->nlabels > 0) strbuf_add(b, ",", 1);
+            strbuf_add(b, "le=\"", 4);
+            strbuf_str(b, le);
+            strbuf_add(b, "\"", 1);
         }
-        put(b, "}", 1);
+        strbuf_add(b, "}", 1);
     }
-    put(b, " ", 1);
+    strbuf_add(b, " ", 1);
 }
 
-static void put_header(buf *b, const char *name, const char *help, const char *type) {
+static void put_header(strbuf *b, const char *name, const char *help, const char *type) {
     if (help) {
-        puts_(b, "# HELP ");
-        puts_(b, name);
-        put(b, " ", 1);
+        strbuf_str(b, "# HELP ");
+        strbuf_str(b, name);
+        strbuf_add(b, " ", 1);
         put_escaped(b, help, 0);
-        put(b, "\n", 1);
+        strbuf_add(b, "\n", 1);
     }
-    puts_(b, "# TYPE ");
-    puts_(b, name);
-    put(b, " ", 1);
-    puts_(b, type);
-    put(b, "\n", 1);
+    strbuf_str(b, "# TYPE ");
+    strbuf_str(b, name);
+    strbuf_add(b, " ", 1);
+    strbuf_str(b, type);
+    strbuf_add(b, "\n", 1);
 }
 
-static void render_histogram_series(buf *b, const metric_family *f, const series *s) {
+static void render_histogram_series(strbuf *b, const metric_family *f, const series *s) {
     uint64_t cum = 0;
     for (size_t i = 0; i <= f->nbuckets; i++) {
         char le[40];
@@ -532,24 +507,24 @@ static void render_histogram_series(buf *b, const metric_family *f, const series
         else snprintf(le, sizeof(le), "+Inf");
         put_sample_name(b, f, "_bucket", s, le);
         put_u64(b, cum);
-        put(b, "\n", 1);
+        strbuf_add(b, "\n", 1);
     }
     put_sample_name(b, f, "_sum", s, NULL);
     put_double(b, s->value);
-    put(b, "\n", 1);
+    strbuf_add(b, "\n", 1);
     put_sample_name(b, f, "_count", s, NULL);
     put_u64(b, s->count);
-    put(b, "\n", 1);
+    strbuf_add(b, "\n", 1);
 }
 
 /* Call with the lock held; fnval is fn(arg) for a gauge-function family. */
-static void render_family(buf *b, const metric_family *f, double fnval) {
+static void render_family(strbuf *b, const metric_family *f, double fnval) {
     if (f->fn) {
         put_header(b, f->name, f->help, kind_names[f->kind]);
-        puts_(b, f->name);
-        put(b, " ", 1);
+        strbuf_str(b, f->name);
+        strbuf_add(b, " ", 1);
         put_double(b, fnval);
-        put(b, "\n", 1);
+        strbuf_add(b, "\n", 1);
         return;
     }
     /* A labelled family nobody has updated yet has no samples to show. */
@@ -562,13 +537,13 @@ static void render_family(buf *b, const metric_family *f, double fnval) {
         } else {
             put_sample_name(b, f, NULL, s, NULL);
             put_double(b, s->value);
-            put(b, "\n", 1);
+            strbuf_add(b, "\n", 1);
         }
     }
 }
 
 char *metrics_render(metrics *m) {
-    buf b = {0};
+    strbuf b = {0};
     double *fnval = NULL;
     size_t n;
 
@@ -591,17 +566,17 @@ char *metrics_render(metrics *m) {
     put_header(&b, OVERFLOW_NAME,
                "Metric updates and registrations dropped because the registry was full",
                "counter");
-    puts_(&b, OVERFLOW_NAME "{kind=\"family\"} ");
+    strbuf_str(&b, OVERFLOW_NAME "{kind=\"family\"} ");
     put_u64(&b, m->dropped_families);
-    puts_(&b, "\n" OVERFLOW_NAME "{kind=\"series\"} ");
+    strbuf_str(&b, "\n" OVERFLOW_NAME "{kind=\"series\"} ");
     put_u64(&b, m->dropped_series);
-    put(&b, "\n", 1);
+    strbuf_add(&b, "\n", 1);
     pthread_mutex_unlock(&m->lock);
 
     free(fnval);
-    if (b.oom) {
-        free(b.p);
+    if (b.failed) {
+        strbuf_free(&b);
         return NULL;
     }
-    return b.p;
+    return b.s;
 }

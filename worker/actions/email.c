@@ -8,32 +8,24 @@
  * STARTTLS), EHLO and AUTH. The envelope and the message then go over that
  * connection with curl_easy_send()/curl_easy_recv(), driven by the loop
  * through the waitfds and service hooks. */
-#include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "common/mail.h"
 #include "common/util.h"
 #include "worker/http.h"
 
 #define MAX_RCPT 100
 #define REPLY_MAX 4096
-#define LINE_MAX_OUT 76 /* quoted-printable and folded header lines */
 
 /* Where the conversation is: what the next reply answers. */
 typedef enum { ST_LOGIN, ST_MAIL, ST_RCPT, ST_DATA, ST_BODY } stage;
 
 static const char *const stage_names[] = {"login", "MAIL FROM", "RCPT TO", "DATA",
                                           "end of message"};
-
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    bool failed; /* out of memory */
-} strbuf;
 
 typedef struct mail {
     http_flow policy; /* the network policy's verdict */
@@ -54,203 +46,18 @@ typedef struct mail {
     char memo_key[200];
 } mail;
 
-/* ---- text ---- */
-
-static void sb_add(strbuf *b, const char *s, size_t n) {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->failed = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_str(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...) {
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0) sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static bool is_ascii_text(const char *s) {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) return false;
-    return true;
-}
-
-/* RFC 2047 encoded-words (UTF-8, base64), at most 75 characters each, never
- * splitting a character, joined by folding whitespace. */
-static void add_encoded_words(strbuf *b, const char *s) {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t left = strlen(s);
-    bool first = true;
-    while (left) {
-        size_t n = left < 45 ? left : 45; /* 45 bytes -> 60 characters of base64 */
-        while (n < left && n > 0 && (p[n] & 0xc0) == 0x80) n--;
-        if (!first) sb_str(b, "\r\n ");
-        first = false;
-        sb_str(b, "=?UTF-8?B?");
-        for (size_t i = 0; i < n; i += 3) {
-            unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-                         (i + 2 < n ? p[i + 2] : 0);
-            char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=',
-                         i + 2 < n ? b64[v & 63] : '='};
-            sb_add(b, q, 4);
-        }
-        sb_str(b, "?=");
-        p += n;
-        left -= n;
-    }
-}
-
-/* Free text for a header (a subject, a display name): line breaks become a
- * space, so a value can never start another header. */
-static char *one_line(const char *s) {
-    char *out = strdup(s), *o = out;
-    if (!out) return NULL;
-    for (const char *p = s; *p; p++) {
-        if (*p == '\r' || *p == '\n') {
-            if (o > out && o[-1] != ' ') *o++ = ' ';
-        } else if ((unsigned char)*p >= 0x20 && *p != 0x7f) {
-            *o++ = *p;
-        } else if (*p == '\t') {
-            *o++ = ' ';
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* "Name: value" for unstructured text: as it is when printable ASCII that
- * cannot be taken for an encoded-word (folded at spaces past 76
- * characters), else encoded-words. */
-static void add_text_header(strbuf *b, const char *name, const char *value) {
-    sb_printf(b, "%s: ", name);
-    if (!is_ascii_text(value) || strstr(value, "=?") || strlen(value) > 900) {
-        add_encoded_words(b, value);
-    } else {
-        size_t col = strlen(name) + 2;
-        const char *p = value;
-        while (*p) {
-            size_t word = strcspn(p + 1, " ") + 1; /* a space and the word after it */
-            if (*p == ' ' && col + word > LINE_MAX_OUT && col > strlen(name) + 2) {
-                sb_str(b, "\r\n");
-                col = 0;
-            }
-            sb_add(b, p, word);
-            col += word;
-            p += word;
-        }
-    }
-    sb_str(b, "\r\n");
-}
-
-/* ---- addresses ---- */
-
-typedef struct address {
-    char addr[256]; /* local@domain */
-    char *name;     /* display name, or NULL (malloc'd) */
-} address;
-
-static bool addr_spec_valid(const char *a) {
-    static const char local_ok[] = "!#$%&'*+-/=?^_`{|}~.";
-    const char *at = strchr(a, '@');
-    if (!at || at == a || !at[1] || strchr(at + 1, '@') || strlen(a) > 254) return false;
-    for (const char *p = a; p < at; p++)
-        if (!isalnum((unsigned char)*p) || (unsigned char)*p > 0x7e)
-            if (!strchr(local_ok, *p)) return false;
-    for (const char *p = at + 1; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-') return false;
-    return at[1] != '.' && a[0] != '.';
-}
-
-/* Parses "a@b.example" or "Name <a@b.example>". Returns 0, or -1 with why. */
-static int address_parse(const char *s, address *out, const char **why) {
-    memset(out, 0, sizeof(*out));
-    if (strpbrk(s, "\r\n")) {
-        *why = "holds a line break";
-        return -1;
-    }
-    const char *lt = strrchr(s, '<');
-    if (lt) {
-        const char *gt = strchr(lt, '>');
-        if (!gt || gt[strspn(gt + 1, " ") + 1] != '\0' || (size_t)(gt - lt - 1) >= sizeof(out->addr)) {
-            *why = "is not an address (\"name@example.com\" or \"Name <name@example.com>\")";
-            return -1;
-        }
-        snprintf(out->addr, sizeof(out->addr), "%.*s", (int)(gt - lt - 1), lt + 1);
-        size_t nl = (size_t)(lt - s);
-        while (nl && s[nl - 1] == ' ') nl--;
-        const char *ns = s;
-        while (nl && *ns == ' ') ns++, nl--;
-        if (nl >= 2 && ns[0] == '"' && ns[nl - 1] == '"') ns++, nl -= 2;
-        if (nl) {
-            char *raw = strndup(ns, nl);
-            out->name = raw ? one_line(raw) : NULL;
-            free(raw);
-        }
-    } else {
-        size_t n = strlen(s);
-        while (*s == ' ') s++, n--;
-        while (n && s[n - 1] == ' ') n--;
-        if (n >= sizeof(out->addr)) n = sizeof(out->addr) - 1;
-        snprintf(out->addr, sizeof(out->addr), "%.*s", (int)n, s);
-    }
-    if (!addr_spec_valid(out->addr)) {
-        free(out->name);
-        out->name = NULL;
-        *why = "is not an address (\"name@example.com\" or \"Name <name@example.com>\"; "
-               "ASCII only)";
-        return -1;
-    }
-    return 0;
-}
-
-/* A display name and address for a header: the name quoted, or encoded
- * when it is not ASCII. */
-static void add_mailbox(strbuf *b, const address *a) {
-    if (a->name && *a->name) {
-        if (is_ascii_text(a->name) && !strstr(a->name, "=?")) {
-            sb_str(b, "\"");
-            for (const char *p = a->name; *p; p++) {
-                if (*p == '"' || *p == '\\') sb_str(b, "\\");
-                sb_add(b, p, 1);
-            }
-            sb_str(b, "\"");
-        } else {
-            add_encoded_words(b, a->name);
-        }
-        sb_printf(b, " <%s>", a->addr);
-    } else {
-        sb_str(b, a->addr);
-    }
-}
+/* ---- parameters ---- */
 
 /* The addresses of parameter `name` (a list, or one string). Returns how
  * many (at most max), or -1 with err naming the parameter. */
-static int addresses_read(const task *t, const char *name, address *out, size_t max, char *err,
+static int addresses_read(const task *t, const char *name, mail_address *out, size_t max, char *err,
                           size_t errlen) {
     json_t *v = json_object_get(t->with, name), *item;
     size_t i, n = 0;
     const char *why = NULL;
     if (!v || json_is_null(v)) return 0;
     if (json_is_string(v)) {
-        if (address_parse(json_string_value(v), &out[0], &why) < 0) goto bad;
+        if (mail_address_parse(json_string_value(v), &out[0], &why) < 0) goto bad;
         return 1;
     }
     if (!json_is_array(v)) {
@@ -263,7 +70,7 @@ static int addresses_read(const task *t, const char *name, address *out, size_t 
                      name, MAX_RCPT);
             goto fail;
         }
-        if (!json_is_string(item) || address_parse(json_string_value(item), &out[n], &why) < 0) {
+        if (!json_is_string(item) || mail_address_parse(json_string_value(item), &out[n], &why) < 0) {
             if (!why) why = "is not a string";
             goto bad;
         }
@@ -273,136 +80,36 @@ static int addresses_read(const task *t, const char *name, address *out, size_t 
 bad:
     snprintf(err, errlen, "email: parameter \"%s\": an address %s", name, why);
 fail:
-    for (size_t k = 0; k < n; k++) free(out[k].name);
+    for (size_t k = 0; k < n; k++) mail_address_clear(&out[k]);
     return -1;
-}
-
-static void add_address_header(strbuf *b, const char *name, const address *a, size_t n) {
-    if (!n) return;
-    sb_printf(b, "%s: ", name);
-    for (size_t i = 0; i < n; i++) {
-        if (i) sb_str(b, ",\r\n ");
-        add_mailbox(b, &a[i]);
-    }
-    sb_str(b, "\r\n");
 }
 
 /* ---- the message ---- */
 
-/* Message-ID: the same for every attempt of the step, so a copy sent again
- * after a lost reply can be recognised. Characters outside [A-Za-z0-9_-]
- * of the ids are written =XX. */
-static void message_id_make(const task *t, const char *from_addr, char *out, size_t len) {
-    strbuf b = {0};
-    const char *ids[2] = {t->li.incident, t->li.step};
-    sb_str(&b, "<");
-    for (int k = 0; k < 2; k++) {
-        for (const unsigned char *p = (const unsigned char *)ids[k]; *p; p++) {
-            if (isalnum(*p) || *p == '-' || *p == '_') sb_add(&b, (const char *)p, 1);
-            else sb_printf(&b, "=%02X", *p);
-        }
-        sb_str(&b, ".");
-    }
-    sb_printf(&b, "muster@%s>", strchr(from_addr, '@') + 1);
-    snprintf(out, len, "%s", b.failed ? "" : b.s);
-    free(b.s);
-}
-
-static void add_date(strbuf *b) {
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    sb_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", days[tm.tm_wday], tm.tm_mday,
-              months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* Whether the body can go as 7bit: ASCII, lines of at most 998 bytes. */
-static bool body_is_7bit(const char *s) {
-    size_t col = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x80 || *p == 0) return false;
-        col = *p == '\n' || *p == '\r' ? 0 : col + 1;
-        if (col > 998) return false;
-    }
-    return true;
-}
-
-/* One line of the body (no line end) in quoted-printable, soft breaks
- * keeping lines within 76 characters. */
-static void add_qp_line(strbuf *b, const unsigned char *p, size_t n) {
-    size_t col = 0;
-    for (size_t i = 0; i < n; i++) {
-        char tok[4];
-        bool last = i + 1 == n;
-        if ((p[i] >= 33 && p[i] <= 126 && p[i] != '=') || ((p[i] == ' ' || p[i] == '\t') && !last))
-            snprintf(tok, sizeof(tok), "%c", p[i]);
-        else
-            snprintf(tok, sizeof(tok), "=%02X", p[i]);
-        size_t tl = strlen(tok);
-        if (col + tl > LINE_MAX_OUT - 1) {
-            sb_str(b, "=\r\n");
-            col = 0;
-        }
-        sb_add(b, tok, tl);
-        col += tl;
-    }
-}
-
-/* The body with CRLF line ends, 7bit or quoted-printable. */
-static void add_body(strbuf *b, const char *body, bool qp) {
-    const char *p = body;
-    while (*p) {
-        size_t n = strcspn(p, "\r\n");
-        if (qp) add_qp_line(b, (const unsigned char *)p, n);
-        else sb_add(b, p, n);
-        sb_str(b, "\r\n");
-        p += n;
-        if (*p == '\r' && p[1] == '\n') p += 2;
-        else if (*p) p++;
-    }
-}
-
-/* The message as sent after DATA: lines starting with "." doubled
- * (RFC 5321 4.5.2), ending with the "." line. */
-static void stuff(strbuf *out, const strbuf *msg) {
-    const char *p = msg->s;
-    while (p && *p) {
-        const char *e = strstr(p, "\r\n");
-        size_t n = e ? (size_t)(e - p) + 2 : strlen(p);
-        if (*p == '.') sb_str(out, ".");
-        sb_add(out, p, n);
-        p += n;
-    }
-    sb_str(out, ".\r\n");
-}
-
-/* Builds the message into m->message. Returns 0, or -1 with err. */
-static int message_build(const task *t, mail *m, const address *from, const address *to, size_t nto,
-                         const address *cc, size_t ncc, char *err, size_t errlen) {
+/* Builds the message into m->message, as sent after DATA. Returns 0, or
+ * -1 with err. */
+static int message_build(const task *t, mail *m, const mail_address *from, const mail_address *to,
+                         size_t nto, const mail_address *cc, size_t ncc, char *err, size_t errlen) {
     strbuf msg = {0};
-    const char *body = json_string_value(json_object_get(t->with, "body"));
-    char *subject = one_line(json_string_value(json_object_get(t->with, "subject")));
-    bool qp = !body_is_7bit(body);
-    add_date(&msg);
-    add_address_header(&msg, "From", from, 1);
-    add_address_header(&msg, "To", to, nto);
-    add_address_header(&msg, "Cc", cc, ncc);
-    if (subject) add_text_header(&msg, "Subject", subject);
-    sb_printf(&msg, "Message-ID: %s\r\n", m->message_id);
-    sb_str(&msg, "MIME-Version: 1.0\r\n");
-    sb_str(&msg, "Content-Type: text/plain; charset=utf-8\r\n");
-    sb_printf(&msg, "Content-Transfer-Encoding: %s\r\n", qp ? "quoted-printable" : "7bit");
-    sb_str(&msg, "\r\n");
-    add_body(&msg, body, qp);
-    stuff(&m->message, &msg);
-    bool failed = !subject || msg.failed || m->message.failed;
-    free(subject);
-    free(msg.s);
-    if (failed) snprintf(err, errlen, "email: out of memory");
-    return failed ? -1 : 0;
+    const mail_message in = {
+        .from = from,
+        .to = to,
+        .nto = nto,
+        .cc = cc,
+        .ncc = ncc,
+        .subject = with_str(t, "subject"),
+        .body = with_str(t, "body"),
+        .message_id = m->message_id,
+        .date = time(NULL),
+    };
+    int rc = mail_build(&in, &msg);
+    if (rc == 0) mail_dot_stuff(&m->message, msg.s, msg.len);
+    if (rc < 0 || m->message.failed) {
+        snprintf(err, errlen, "email: out of memory");
+        rc = -1;
+    }
+    strbuf_free(&msg);
+    return rc;
 }
 
 /* ---- the conversation ---- */
@@ -413,8 +120,8 @@ static void mail_free(worker *w, task *t) {
     if (m->added) curl_multi_remove_handle(w->multi, m->easy);
     if (m->easy) curl_easy_cleanup(m->easy);
     for (size_t i = 0; i < m->nrcpt; i++) free(m->rcpt[i]);
-    free(m->message.s);
-    free(m->out.s);
+    strbuf_free(&m->message);
+    strbuf_free(&m->out);
     free(m);
     t->state = NULL;
 }
@@ -451,7 +158,7 @@ static void lost(worker *w, task *t, const char *what) {
 static void send_line(mail *m, const char *fmt, const char *arg) {
     m->out.len = 0;
     m->outoff = 0;
-    sb_printf(&m->out, fmt, arg);
+    strbuf_printf(&m->out, fmt, arg);
 }
 
 static json_t *accepted_list(const mail *m) {
@@ -482,7 +189,7 @@ static void advance(worker *w, task *t) {
         m->stage = ST_BODY;
         m->out.len = 0;
         m->outoff = 0;
-        sb_add(&m->out, m->message.s, m->message.len);
+        strbuf_add(&m->out, m->message.s, m->message.len);
         break;
     case ST_BODY: {
         size_t n;
@@ -494,26 +201,6 @@ static void advance(worker *w, task *t) {
     }
     }
     if (m->out.failed) lost(w, t, "out of memory");
-}
-
-/* One complete reply at the start of m->in: its code and first line's text,
- * and how many bytes it took; 0 while incomplete. */
-static size_t reply_take(mail *m, int *code, char *text, size_t textlen) {
-    size_t off = 0;
-    for (;;) {
-        char *nl = memchr(m->in + off, '\n', m->inlen - off);
-        if (!nl) return 0;
-        const char *line = m->in + off;
-        size_t ll = (size_t)(nl - line);
-        if (off == 0) {
-            *code = ll >= 3 && isdigit((unsigned char)line[0]) ? atoi(line) : 0;
-            size_t tl = ll > 4 ? ll - 4 : 0;
-            while (tl && (line[4 + tl - 1] == '\r')) tl--;
-            snprintf(text, textlen, "%.*s", (int)tl, ll > 4 ? line + 4 : "");
-        }
-        off += ll + 1;
-        if (ll < 4 || line[3] != '-') return off; /* "250 ok" ends it, "250-..." goes on */
-    }
 }
 
 static bool positive(stage s, int code) {
@@ -553,7 +240,7 @@ static void service(worker *w, task *t) {
     for (;;) {
         int code = 0;
         char text[400];
-        size_t used = reply_take(m, &code, text, sizeof(text));
+        size_t used = mail_reply_take(m->in, m->inlen, &code, text, sizeof(text));
         if (used) {
             memmove(m->in, m->in + used, m->inlen - used);
             m->inlen -= used;
@@ -621,7 +308,7 @@ static bool url_is_smtp(const char *url) {
  * with err naming the parameter. */
 static int prepare(const task *t, mail *m, char *err, size_t errlen) {
     static const char *const required[] = {"url", "from", "to", "subject", "body"};
-    address from, to[MAX_RCPT], cc[MAX_RCPT];
+    mail_address from, to[MAX_RCPT], cc[MAX_RCPT];
     int nto = 0, ncc = 0, rc = -1;
     const char *why = NULL;
     memset(&from, 0, sizeof(from));
@@ -638,7 +325,7 @@ static int prepare(const task *t, mail *m, char *err, size_t errlen) {
                               "smtps://host:port");
         return -1;
     }
-    if (address_parse(with_str(t, "from"), &from, &why) < 0) {
+    if (mail_address_parse(with_str(t, "from"), &from, &why) < 0) {
         snprintf(err, errlen, "email: parameter \"from\" %s", why);
         return -1;
     }
@@ -659,15 +346,15 @@ static int prepare(const task *t, mail *m, char *err, size_t errlen) {
         for (size_t k = 0; k < m->nrcpt && !seen; k++) seen = strcasecmp(m->rcpt[k], a) == 0;
         if (!seen && !(m->rcpt[m->nrcpt++] = strdup(a))) goto oom;
     }
-    message_id_make(t, from.addr, m->message_id, sizeof(m->message_id));
+    mail_message_id(t->li.incident, t->li.step, from.addr, m->message_id, sizeof(m->message_id));
     rc = message_build(t, m, &from, to, (size_t)nto, cc, (size_t)ncc, err, errlen);
     goto out;
 oom:
     snprintf(err, errlen, "email: out of memory");
 out:
-    free(from.name);
-    for (int i = 0; i < nto; i++) free(to[i].name);
-    for (int i = 0; i < ncc; i++) free(cc[i].name);
+    mail_address_clear(&from);
+    for (int i = 0; i < nto; i++) mail_address_clear(&to[i]);
+    for (int i = 0; i < ncc; i++) mail_address_clear(&cc[i]);
     return rc;
 }
 
