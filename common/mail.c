@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINE_MAX_OUT 76    /* quoted-printable and folded header lines */
-#define WORD_BYTES 45      /* bytes of text in one encoded-word: 60 of base64 */
-#define TEXT_MAX_PLAIN 900 /* longer header text is encoded, hence folded */
+#define LINE_MAX_OUT 76     /* quoted-printable and folded header lines */
+#define WORD_BYTES 45       /* bytes of text in one encoded-word: 60 of base64 */
+#define TEXT_MAX_PLAIN 900  /* longer header text is encoded, hence folded */
+#define NAME_MAX_QUOTED 700 /* a longer display name too */
+#define MESSAGE_ID_MAX 900  /* "Message-ID: " and this fit in 998 */
 
 /* ---- header text ---- */
 
@@ -152,11 +154,21 @@ void mail_address_clear(mail_address *a) {
     a->name = NULL;
 }
 
+/* The length of a name quoted: its characters, a backslash before each
+ * '"' and '\\', and the two quotes. */
+static size_t quoted_len(const char *s) {
+    size_t n = 2;
+    for (; *s; s++) n += *s == '"' || *s == '\\' ? 2 : 1;
+    return n;
+}
+
 /* A display name and address for a header: the name quoted, or encoded
- * when it is not ASCII. */
+ * when it is not ASCII or too long for one line: a mailbox stands on a line
+ * of its own, which must stay within 998 characters with the address. */
 static void add_mailbox(strbuf *b, const mail_address *a) {
     if (a->name && *a->name) {
-        if (is_ascii_text(a->name) && !strstr(a->name, "=?")) {
+        if (is_ascii_text(a->name) && !strstr(a->name, "=?") &&
+            quoted_len(a->name) <= NAME_MAX_QUOTED) {
             strbuf_str(b, "\"");
             for (const char *p = a->name; *p; p++) {
                 if (*p == '"' || *p == '\\') strbuf_str(b, "\\");
@@ -266,6 +278,7 @@ int mail_build(const mail_message *m, strbuf *out) {
     bool qp = !body_is_7bit(body);
     int rc = -1;
     if (!subject || !message_id || !m->from || !m->nto) goto out;
+    if (strlen(message_id) > MESSAGE_ID_MAX) goto out; /* it cannot be folded */
     if (add_date(out, m->date) < 0) goto out;
     add_address_header(out, "From", m->from, 1);
     add_address_header(out, "To", m->to, m->nto);

@@ -53,8 +53,8 @@ typedef struct mail_message {
  * Content-Transfer-Encoding), a blank line and the body, every line ended
  * by CRLF. The body is 7bit when it is ASCII with lines within 998
  * characters, else quoted-printable. Returns 0, or -1 when out of memory
- * or the input cannot make a message (no recipient, a date gmtime cannot
- * represent). */
+ * or the input cannot make a message (no sender or recipient, a message id
+ * over 900 characters, a date gmtime cannot represent). */
 int mail_build(const mail_message *m, strbuf *out);
 
 /* Appends the n bytes of msg as sent after DATA (RFC 5321 4.5.2): a line
