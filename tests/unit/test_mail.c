@@ -20,6 +20,16 @@ static mail_address addr(const char *s) {
     return a;
 }
 
+/* Why s is refused as an address (it must be, and leave no name behind). */
+static const char *refusal(const char *s) {
+    mail_address a;
+    const char *why = NULL;
+    if (mail_address_parse(s, &a, &why) == 0) fail_msg("accepted \"%s\"", s);
+    assert_null(a.name);
+    assert_non_null(why);
+    return why;
+}
+
 /* Builds a message to one recipient; subject, body and id as given.
  * Returns the text (caller frees), or NULL when mail_build refuses. */
 static char *build(const char *from, const char *subject, const char *body, const char *id) {
@@ -115,13 +125,7 @@ static void address_refused(void **state) {
         "user@example.com>",
         "Name <us\"er@example.com>",
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-        mail_address a;
-        const char *why = NULL;
-        if (mail_address_parse(bad[i], &a, &why) == 0) fail_msg("accepted \"%s\"", bad[i]);
-        assert_non_null(why);
-        assert_null(a.name);
-    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) assert_non_null(refusal(bad[i]));
 }
 
 static void address_injection(void **state) {
@@ -132,12 +136,8 @@ static void address_injection(void **state) {
         "Name\r\nBcc: evil@example.com <a@example.com>",
         "Name <a@example.com>\r\n",
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-        mail_address a;
-        const char *why = NULL;
-        assert_int_equal(mail_address_parse(bad[i], &a, &why), -1);
-        assert_string_equal(why, "holds a line break");
-    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_string_equal(refusal(bad[i]), "holds a line break");
     /* Other control characters in a name go; a tab becomes a space. */
     mail_address a = addr("Na\x01me\tX <a@example.com>");
     assert_string_equal(a.name, "Name X");

@@ -50,8 +50,8 @@ typedef struct mail {
 
 /* The addresses of parameter `name` (a list, or one string). Returns how
  * many (at most max), or -1 with err naming the parameter. */
-static int addresses_read(const task *t, const char *name, mail_address *out, size_t max, char *err,
-                          size_t errlen) {
+static int addresses_read(const task *t, const char *name, mail_address *out, size_t max,
+                          char *err, size_t errlen) {
     json_t *v = json_object_get(t->with, name), *item;
     size_t i, n = 0;
     const char *why = NULL;
@@ -70,7 +70,8 @@ static int addresses_read(const task *t, const char *name, mail_address *out, si
                      name, MAX_RCPT);
             goto fail;
         }
-        if (!json_is_string(item) || mail_address_parse(json_string_value(item), &out[n], &why) < 0) {
+        if (!json_is_string(item) ||
+            mail_address_parse(json_string_value(item), &out[n], &why) < 0) {
             if (!why) why = "is not a string";
             goto bad;
         }
@@ -346,7 +347,8 @@ static int prepare(const task *t, mail *m, char *err, size_t errlen) {
         for (size_t k = 0; k < m->nrcpt && !seen; k++) seen = strcasecmp(m->rcpt[k], a) == 0;
         if (!seen && !(m->rcpt[m->nrcpt++] = strdup(a))) goto oom;
     }
-    mail_message_id(t->li.incident, t->li.step, from.addr, m->message_id, sizeof(m->message_id));
+    mail_message_id(t->li.incident, t->li.step, from.addr, m->message_id,
+                    sizeof(m->message_id));
     rc = message_build(t, m, &from, to, (size_t)nto, cc, (size_t)ncc, err, errlen);
     goto out;
 oom:
