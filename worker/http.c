@@ -379,6 +379,18 @@ int http_send(worker *w, task *t, const http_req *rq) {
     return 0;
 }
 
+int http_send_json(worker *w, task *t, int stage, http_req *rq, json_t *body) {
+    http_flow *f = t->state;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (f) f->stage = stage;
+    rq->body = text;
+    int rc = http_send(w, t, rq);
+    free(text);
+    rq->body = NULL;
+    return rc;
+}
+
 void http_curl_done(worker *w, task *t, CURLcode rc) {
     http_flow *f = t->state;
     http_resp *r;

@@ -69,6 +69,10 @@ http_flow *http_flow_new(task *t, http_on_response on_response);
  * not start (the task is finished, permanently, with the reason). */
 int http_send(worker *w, task *t, const http_req *rq);
 
+/* Sends rq with body (taken; NULL for none) as its compact JSON, as request
+ * `stage` of the conversation (f->stage). Returns http_send()'s. */
+int http_send_json(worker *w, task *t, int stage, http_req *rq, json_t *body);
+
 /* The hooks of every action built on http_flow. */
 void http_curl_done(worker *w, task *t, CURLcode rc);
 void http_abort(worker *w, task *t);

@@ -84,26 +84,20 @@ static void fail(task *t, const http_resp *r, const char *what) {
 /* Sends one request under /repos/OWNER/NAME (path_rest follows it); body
  * is taken. Returns http_send's. */
 static int request(worker *w, task *t, int stage, const char *method, const char *path_rest, json_t *body) {
-    http_flow *f = t->state;
     const char *api = with_str(t, "api_url") ? with_str(t, "api_url") : API_DEFAULT;
     char path[1200];
     snprintf(path, sizeof(path), "repos/%s%s", with_str(t, "repo"), path_rest);
     char *url = url_join(api, path);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_t *headers = json_pack("{s:s}", "X-GitHub-Api-Version", API_VERSION);
     http_req rq = {
         .method = method,
         .url = url,
-        .body = text,
         .accept = "application/vnd.github+json",
         .bearer = with_str(t, "token"),
         .headers = headers,
     };
-    f->stage = stage;
-    int rc = http_send(w, t, &rq);
+    int rc = http_send_json(w, t, stage, &rq, body);
     free(url);
-    free(text);
-    json_decref(body);
     json_decref(headers);
     return rc;
 }

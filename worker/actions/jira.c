@@ -92,21 +92,15 @@ static void jql_quote(const char *s, char *buf, size_t len) {
 
 /* Sends one request to the Jira site; body is taken. Returns http_send's. */
 static int request(worker *w, task *t, int stage, const char *method, const char *path, json_t *body) {
-    http_flow *f = t->state;
     char *url = url_join(with_str(t, "base_url"), path);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     http_req rq = {
         .method = method,
         .url = url,
-        .body = text,
         .user = with_str(t, "email"),
         .password = with_str(t, "api_token"),
     };
-    f->stage = stage;
-    int rc = http_send(w, t, &rq);
+    int rc = http_send_json(w, t, stage, &rq, body);
     free(url);
-    free(text);
-    json_decref(body);
     return rc;
 }
 

@@ -56,19 +56,14 @@ static int request(worker *w, task *t, int stage, const char *method, const char
     snprintf(path, sizeof(path), "/api/now/table/%s%s", table ? table : "", path_rest);
     free(table);
     char *url = url_join(with_str(t, "instance_url"), path);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     http_req rq = {
         .method = method,
         .url = url,
-        .body = text,
         .user = with_str(t, "username"),
         .password = with_str(t, "password"),
     };
-    f->stage = stage;
-    int rc = http_send(w, t, &rq);
+    int rc = http_send_json(w, t, stage, &rq, body);
     free(url);
-    free(text);
-    json_decref(body);
     return rc;
 }
 
