@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # metrics_dashboard.sh - deploy/grafana/muster.json without a pipeline: it
-# parses, is a dashboard Grafana can import, shows what the brief asks for,
+# parses, is a dashboard Grafana can import, shows what the design asks for,
 # and every metric its queries name is registered somewhere in the source.
 # (metrics_aggregator.sh checks the names against live /metrics scrapes.)
 . "$(dirname "$0")/../harness/e2e.sh"
@@ -21,7 +21,7 @@ for v in $(jq -r '.. | objects | .expr? // empty' "$D" | grep -oE '\$[a-z_]+' | 
 done
 pass "every variable the queries use is defined"
 
-# What the brief asks to see.
+# What the design asks to see.
 exprs=$(jq -r '.. | objects | .expr? // empty' "$D")
 for want in 'muster_incident_time_to_acknowledge_seconds' 'muster_incident_time_to_resolve_seconds' \
             'muster_automated_actions_total' 'muster_manual_tasks_total' 'muster_queue_tasks' \
