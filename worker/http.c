@@ -119,6 +119,14 @@ bool host_allowed(const char *list, const char *host) {
     return false;
 }
 
+/* Records that the policy refused address `text`. */
+static void refuse_address(http_flow *f, const char *text) {
+    f->resp.blocked = true;
+    snprintf(f->resp.error, sizeof(f->resp.error),
+             "address %s is private, loopback or link-local; the workflow does not allow it "
+             "(allow_private_network)", text);
+}
+
 /* Checked after DNS, for every connection curl opens (redirects too). */
 static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a) {
     http_flow *f = arg;
@@ -135,10 +143,7 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
         bad = v6_private(in6->sin6_addr.s6_addr);
     }
     if (bad && !f->allow_private) {
-        f->resp.blocked = true;
-        snprintf(f->resp.error, sizeof(f->resp.error),
-                 "address %s is private, loopback or link-local; the workflow does not allow it "
-                 "(allow_private_network)", text);
+        refuse_address(f, text);
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype, a->protocol);
@@ -166,10 +171,7 @@ static int prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
      * address is checked again for every request, whichever connection
      * carries it. */
     if (!f->allow_private && primary_ip && addr_is_private(primary_ip)) {
-        f->resp.blocked = true;
-        snprintf(f->resp.error, sizeof(f->resp.error),
-                 "address %s is private, loopback or link-local; the workflow does not allow it "
-                 "(allow_private_network)", primary_ip);
+        refuse_address(f, primary_ip);
         return CURL_PREREQFUNC_ABORT;
     }
     if (!f->allow_hosts || !*f->allow_hosts) return CURL_PREREQFUNC_OK;
@@ -182,6 +184,9 @@ static int prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
     }
     return CURL_PREREQFUNC_OK;
 }
+
+static int policy_setup(worker *w, task *t, CURL *e, http_flow *f, const char *url,
+                        const char *protocols);
 
 /* ---- the transfer ---- */
 
@@ -239,7 +244,6 @@ static void flow_free(http_flow *f) {
     if (f->easy) curl_easy_cleanup(f->easy);
     curl_slist_free_all(f->hdrs);
     free(f->body);
-    free(f->allow_hosts);
     resp_clear(&f->resp);
     json_decref(f->out);
     if (f->data_free) f->data_free(f->data);
@@ -250,7 +254,6 @@ http_flow *http_flow_new(task *t, http_on_response on_response) {
     http_flow *f = calloc(1, sizeof(*f));
     if (!f) return NULL;
     f->on_response = on_response;
-    f->allow_private = json_is_true(json_object_get(t->run.def, "allow_private"));
     t->state = f;
     return f;
 }
@@ -273,7 +276,6 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
 
 int http_send(worker *w, task *t, const http_req *rq) {
     http_flow *f = t->state;
-    char host[256], msg[600];
     const char *k;
     json_t *v;
     bool has_type = false, has_accept = false;
@@ -286,17 +288,6 @@ int http_send(worker *w, task *t, const http_req *rq) {
         task_refuse(t, "the request has no URL");
         return -1;
     }
-    if (!url_host(rq->url, host, sizeof(host))) {
-        task_refuse(t, "the URL is not a valid http or https URL");
-        return -1;
-    }
-    if (!host_allowed(w->cfg->http_allow_hosts, host)) {
-        snprintf(msg, sizeof(msg), "host %s is not in http.allow_hosts", host);
-        task_refuse(t, "%s", msg);
-        return -1;
-    }
-    free(f->allow_hosts);
-    f->allow_hosts = strdup(w->cfg->http_allow_hosts ? w->cfg->http_allow_hosts : "");
     if (f->easy) curl_easy_cleanup(f->easy);
     curl_slist_free_all(f->hdrs);
     f->hdrs = NULL;
@@ -305,9 +296,12 @@ int http_send(worker *w, task *t, const http_req *rq) {
     resp_clear(&f->resp);
     f->resp.headers = json_object();
     f->body_max = (size_t)w->cfg->http_body_max;
-    f->allow_private = f->allow_private || w->cfg->http_allow_private;
     if (!(f->easy = curl_easy_init())) {
         task_refuse(t, "curl_easy_init failed");
+        return -1;
+    }
+    if (policy_setup(w, t, f->easy, f, rq->url, "http,https") < 0) {
+        task_refuse(t, "%s", f->resp.error);
         return -1;
     }
     json_object_foreach((json_t *)rq->headers, k, v) {
@@ -323,31 +317,17 @@ int http_send(worker *w, task *t, const http_req *rq) {
     f->hdrs = add_header(f->hdrs, "User-Agent", "muster/" MUSTER_VERSION);
     f->hdrs = add_header(f->hdrs, "Expect", "");
 
-    int64_t timeout = t->timeout_ms > 0 ? t->timeout_ms : w->cfg->http_timeout_ms;
-    int64_t left = timeout - (mono_ms() - t->started_ms);
-    if (left < 1) left = 1;
     CURL *e = f->easy;
-    curl_easy_setopt(e, CURLOPT_URL, rq->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, w->cfg->http_max_redirects > 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)w->cfg->http_max_redirects);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(left < CONNECT_TIMEOUT_MAX_MS ? left : CONNECT_TIMEOUT_MAX_MS));
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->hdrs);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f);
+    /* Every request, a pooled connection's too, meets the policy again. */
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, f);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
-    f->errbuf[0] = '\0';
     if (rq->bearer) {
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
         curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, rq->bearer);
@@ -451,7 +431,7 @@ const char *http_header(const http_resp *r, const char *name) {
     return json_string_value(json_object_get(r->headers, name));
 }
 
-static json_t *body_value(const http_resp *r) {
+json_t *http_body_json(const http_resp *r) {
     if (r->json) return json_incref(r->json);
     if (r->len) return json_stringn_nocheck(r->body, r->len);
     return json_null();
@@ -463,7 +443,7 @@ void http_fail(task *t, const http_resp *r, int permanent, const char *what) {
         snprintf(msg, sizeof(msg), "%s: %s", what, r->error[0] ? r->error : "transfer failed");
     else
         snprintf(msg, sizeof(msg), "%s: HTTP %ld", what, r->status);
-    json_t *out = json_pack("{s:i, s:o}", "status", (int)r->status, "body", body_value(r));
+    json_t *out = json_pack("{s:i, s:o}", "status", (int)r->status, "body", http_body_json(r));
     task_finish(t, 0, out, msg);
     t->res.permanent = permanent == 0 || permanent == 1 ? permanent : http_permanent(r);
     const char *ra = http_header(r, "retry-after");
@@ -475,12 +455,16 @@ void http_succeed(task *t, json_t *output) { task_finish(t, 1, output, NULL); }
 
 /* ---- the same policy for transfers that are not HTTP requests ---- */
 
-int net_policy_apply(worker *w, task *t, CURL *e, http_flow *f, const char *url,
-                     const char *protocols) {
+/* What every transfer of a task shares: the URL's host against
+ * http.allow_hosts, the schemes, the time left of the step, and the
+ * address check after DNS. Returns 0, or -1 with f->resp.error filled. */
+static int policy_setup(worker *w, task *t, CURL *e, http_flow *f, const char *url,
+                        const char *protocols) {
     char host[256];
     f->resp.blocked = false;
     f->resp.error[0] = '\0';
     f->errbuf[0] = '\0';
+    f->allow_hosts = w->cfg->http_allow_hosts;
     f->allow_private = json_is_true(json_object_get(t->run.def, "allow_private")) ||
                        w->cfg->http_allow_private;
     if (!url || !url_host(url, host, sizeof(host))) {
@@ -502,12 +486,19 @@ int net_policy_apply(worker *w, task *t, CURL *e, http_flow *f, const char *url,
                      (long)(left < CONNECT_TIMEOUT_MAX_MS ? left : CONNECT_TIMEOUT_MAX_MS));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    /* A pooled connection was checked under another task's policy. */
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+    return 0;
+}
+
+int net_policy_apply(worker *w, task *t, CURL *e, http_flow *f, const char *url,
+                     const char *protocols) {
+    if (policy_setup(w, t, e, f, url, protocols) < 0) return -1;
+    /* No request follows the connection, so nothing checks a pooled one
+     * again: these transfers always open their own. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     return 0;
 }

@@ -57,7 +57,7 @@ struct http_flow {
     void (*data_free)(void *data);
     bool allow_private;
     bool inflight;     /* a request is under way */
-    char *allow_hosts; /* http.allow_hosts, for redirects */
+    const char *allow_hosts; /* http.allow_hosts (the config's), for redirects */
     size_t body_max;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -90,6 +90,10 @@ void http_fail(task *t, const http_resp *r, int permanent, const char *what);
 
 /* Finishes the task as succeeded with output (taken). */
 void http_succeed(task *t, json_t *output);
+
+/* The response body as output: its JSON when it parses, else its text,
+ * else null. A new reference. */
+json_t *http_body_json(const http_resp *r);
 
 /* Response header `name` (lower case), or NULL. */
 const char *http_header(const http_resp *r, const char *name);

@@ -522,8 +522,7 @@ int task_sent_before(worker *w, task *t, const char *what, const char *key) {
     return 1;
 }
 
-void task_sent_now(worker *w, task *t, const char *what, const char *key, json_t *out) {
-    (void)what;
+void task_sent_now(worker *w, task *t, const char *key, json_t *out) {
     task_memo_put(w, t, key, out);
     json_object_set_new(out, "deduplicated", json_false());
     task_finish(t, 1, out, NULL);
@@ -542,18 +541,31 @@ worker *worker_new_local(config *cfg, store *s) {
     return w;
 }
 
-int worker_run_one(worker *w, task *t, int64_t max_ms) {
+/* One turn for the running tasks: waits up to wait_ms on their transfers,
+ * sockets and pipes, drives the transfers, hands finished ones to their
+ * actions and lets each action look at its own file descriptors. */
+static void drive(worker *w, int wait_ms) {
     struct curl_waitfd fds[MAX_WAITFDS];
-    int64_t until = mono_ms() + max_ms;
-    task_begin(w, t);
-    while (!t->done && mono_ms() < until) {
-        int running = 0;
-        int nfds = t->impl && t->impl->waitfds ? t->impl->waitfds(t, fds, MAX_WAITFDS) : 0;
-        curl_multi_poll(w->multi, fds, (unsigned)nfds, 20, NULL);
-        curl_multi_perform(w->multi, &running);
-        finish_curl(w);
+    int nfds = 0, running = 0;
+    for (task *t = w->tasks; t; t = t->next)
+        if (!t->done && t->impl && t->impl->waitfds)
+            nfds += t->impl->waitfds(t, fds + nfds, MAX_WAITFDS - nfds);
+    if (w->inflight > 0) curl_multi_poll(w->multi, fds, (unsigned)nfds, wait_ms, NULL);
+    curl_multi_perform(w->multi, &running);
+    finish_curl(w);
+    for (task *t = w->tasks; t; t = t->next)
         if (!t->done && t->impl && t->impl->service) t->impl->service(w, t);
-    }
+}
+
+int worker_run_one(worker *w, task *t, int64_t max_ms) {
+    int64_t until = mono_ms() + max_ms;
+    t->next = NULL;
+    w->tasks = t; /* a local worker runs this task alone */
+    w->inflight = 1;
+    task_begin(w, t);
+    while (!t->done && mono_ms() < until) drive(w, 20);
+    w->tasks = NULL;
+    w->inflight = 0;
     t->res.duration_ms = mono_ms() - t->started_ms;
     if (t->done) return 0;
     if (t->impl && t->impl->abort && t->state) t->impl->abort(w, t);
@@ -561,7 +573,6 @@ int worker_run_one(worker *w, task *t, int64_t max_ms) {
 }
 
 int worker_run(worker *w) {
-    struct curl_waitfd fds[MAX_WAITFDS];
     if (connect_store(w) < 0) return 0;
     mlog(LOG_INFO, NULL, "worker %s leasing from %zu pool(s), concurrency %lld", w->consumer,
          w->npools, (long long)w->cfg->worker_concurrency);
@@ -588,20 +599,12 @@ int worker_run(worker *w) {
         housekeeping(w);
         atomic_store(&w->obs.redis, store_connected(w->store));
         metrics_set(w->m_inflight, NULL, (double)w->inflight);
-        int nfds = 0, running = 0;
-        for (task *t = w->tasks; t; t = t->next)
-            if (!t->done && t->impl && t->impl->waitfds)
-                nfds += t->impl->waitfds(t, fds + nfds, MAX_WAITFDS - nfds);
         /* Wait for sockets and pipes only when nothing is ready to
          * complete and the last lease did not fill every free slot: the
          * profile showed a fixed 20 ms per turn otherwise. */
         bool ready = leased > 0 && room(w) == 0;
         for (task *t = w->tasks; t && !ready; t = t->next) ready = t->done;
-        if (w->inflight > 0) curl_multi_poll(w->multi, fds, (unsigned)nfds, ready ? 0 : 20, NULL);
-        curl_multi_perform(w->multi, &running);
-        finish_curl(w);
-        for (task *t = w->tasks; t; t = t->next)
-            if (!t->done && t->impl && t->impl->service) t->impl->service(w, t);
+        drive(w, ready ? 0 : 20);
         complete_done(w);
     }
     /* Deliver what is still in flight before leaving. */

@@ -115,18 +115,20 @@ void task_memo_put(worker *w, const task *t, const char *key, const json_t *v);
  * configured but does not answer, fails the task (retried) and returns 1
  * rather than send blind; else returns 0. After the vendor accepted:
  * keeps out under key and succeeds with it (taken), "deduplicated": false.
- * `what` names the action in messages. A crash between the vendor's answer
- * and the memo write still sends twice: at least once, not exactly once. */
+ * `what` names the action in the message of an unreadable memo. A crash
+ * between the vendor's answer and the memo write still sends twice: at
+ * least once, not exactly once. */
 int task_sent_before(worker *w, task *t, const char *what, const char *key);
-void task_sent_now(worker *w, task *t, const char *what, const char *key, json_t *out);
+void task_sent_now(worker *w, task *t, const char *key, json_t *out);
 
 /* A worker without Kafka, health endpoints or a queue, for running single
- * tasks (tests, trying a step); store may be NULL (no memo). */
+ * tasks (tests, trying a step); store may be NULL (no memo), else it is
+ * the worker's: worker_free() closes it. */
 worker *worker_new_local(config *cfg, store *s);
 
-/* Runs t (its run filled) through task_begin() and the loop until it is
- * done or max_ms passed. Returns 0 when done, -1 on time out (the action is
- * aborted). The result is in t->res. */
+/* Runs t (its run filled) alone on a local worker through task_begin() and
+ * the loop until it is done or max_ms passed. Returns 0 when done, -1 on
+ * time out (the action is aborted). The result is in t->res. */
 int worker_run_one(worker *w, task *t, int64_t max_ms);
 
 /* Builds the worker from cfg (not owned). Returns NULL with err filled. */

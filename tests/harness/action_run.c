@@ -56,4 +56,12 @@ task *action_task(const char *incident, const char *step, const char *action, js
 
 int action_run(action_env *e, task *t) { return worker_run_one(e->w, t, 15000); }
 
+int action_memo_wipe(action_env *e, const char *incident) {
+    if (!e->w->store) return -1;
+    redisReply *r = store_command(e->w->store, "DEL %s:{%s}:memo", store_prefix(e->w->store), incident);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
 json_t *action_output(const task *t, const char *path) { return json_dotted(t->res.output, path); }

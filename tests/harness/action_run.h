@@ -30,6 +30,10 @@ task *action_task(const char *incident, const char *step, const char *action, js
 /* Runs it to the end (at most 15 s). Returns 0 when it finished. */
 int action_run(action_env *e, task *t);
 
+/* Forgets what actions kept for the incident (its memo hash), as if the
+ * worker had died before writing it. Returns 0, or -1 without Redis. */
+int action_memo_wipe(action_env *e, const char *incident);
+
 /* The task's output member at a dotted path, or NULL. */
 json_t *action_output(const task *t, const char *path);
 

@@ -55,6 +55,13 @@ char *vendor_mock_problems(vendor_mock *m) {
     return p;
 }
 
+bool vendor_mock_clean(vendor_mock *m) {
+    char *p = vendor_mock_problems(m);
+    if (p) fprintf(stderr, "vendor mock problems:\n%s", p);
+    free(p);
+    return p == NULL;
+}
+
 static int hexval(int c) {
     if (c >= '0' && c <= '9') return c - '0';
     c = tolower(c);

@@ -57,6 +57,10 @@ void mock_problem(vendor_mock *m, const char *fmt, ...) __attribute__((format(pr
  * frees). Tests assert this is NULL and print it otherwise. */
 char *vendor_mock_problems(vendor_mock *m);
 
+/* Whether no problem was noted; when some were, prints them on stderr.
+ * Tests assert it: assert_true(vendor_mock_clean(m)). */
+bool vendor_mock_clean(vendor_mock *m);
+
 /* Checks, each noting a problem on mismatch; they return whether it held. */
 bool mock_expect(vendor_mock *m, const mock_request *rq, const char *method, const char *path);
 bool mock_expect_header(vendor_mock *m, const mock_request *rq, const char *name,

@@ -41,12 +41,6 @@ typedef struct gh_repo {
     const char *fail_headers[3][2];
 } gh_repo;
 
-static void assert_no_problems(vendor_mock *m) {
-    char *p = vendor_mock_problems(m);
-    if (p) fprintf(stderr, "vendor mock problems:\n%s", p);
-    assert_null(p);
-}
-
 static void not_found(mock_reply *rp) {
     mock_reply_json(rp, 404, json_pack("{s:s, s:s, s:s}", "message", "Not Found", "documentation_url",
                                        "https://docs.github.com/rest/issues/issues", "status", "404"));
@@ -172,12 +166,6 @@ static task *run(action_env *e, const char *incident, const char *step, json_t *
     return t;
 }
 
-static void memo_wipe(action_env *e, const char *incident) {
-    redisReply *r = store_command(e->w->store, "DEL %s:{%s}:memo", store_prefix(e->w->store), incident);
-    assert_non_null(r);
-    freeReplyObject(r);
-}
-
 static void create_once_per_incident(void **state) {
     (void)state;
     action_env e;
@@ -215,7 +203,7 @@ static void create_once_per_incident(void **state) {
     assert_int_equal(vendor_mock_count(m), 2);
 
     /* A replay without the memo: the labelled listing finds it. */
-    memo_wipe(&e, "inc-create");
+    assert_int_equal(action_memo_wipe(&e, "inc-create"), 0);
     t = run(&e, "inc-create", "ticket", create_with(m));
     assert_int_equal(t->res.succeeded, 1);
     assert_int_equal(json_integer_value(action_output(t, "number")), 2);
@@ -224,7 +212,7 @@ static void create_once_per_incident(void **state) {
     task_free(e.w, t);
     assert_int_equal(vendor_mock_count(m), 3);
     assert_int_equal(s.n, 2);
-    assert_no_problems(m);
+    assert_true(vendor_mock_clean(m));
     vendor_mock_stop(m);
     action_env_free(&e);
 }
@@ -262,7 +250,7 @@ static void comment_and_close_use_memo(void **state) {
     assert_string_equal(s.issues[0].state, "closed");
     assert_string_equal(s.issues[0].reason, "completed");
     assert_int_equal(s.issues[0].comments, 2);
-    assert_no_problems(m);
+    assert_true(vendor_mock_clean(m));
     vendor_mock_stop(m);
     action_env_free(&e);
 }
@@ -298,7 +286,7 @@ static void later_steps_without_memo(void **state) {
     assert_non_null(strstr(t->error, "muster-inc-none"));
     task_free(e.w, t);
     assert_int_equal(vendor_mock_count(m), 4);
-    assert_no_problems(m);
+    assert_true(vendor_mock_clean(m));
     vendor_mock_stop(m);
     action_env_free(&e);
 }
@@ -360,7 +348,7 @@ static void errors_are_classified(void **state) {
         task_free(e.w, t);
         assert_int_equal(vendor_mock_count(m), cases[i].method ? 2 : 1);
         assert_int_equal(s.n, 0);
-        assert_no_problems(m);
+        assert_true(vendor_mock_clean(m));
         vendor_mock_stop(m);
         action_env_free(&e);
     }

@@ -43,12 +43,6 @@ static void instance_clear(instance *s) {
     for (int i = 0; i < s->n; i++) json_decref(s->recs[i].last);
 }
 
-static void assert_no_problems(vendor_mock *m) {
-    char *p = vendor_mock_problems(m);
-    if (p) fprintf(stderr, "vendor mock problems:\n%s", p);
-    assert_null(p);
-}
-
 static json_t *error_body(const char *message, const char *detail) {
     return json_pack("{s:{s:s, s:s}, s:s}", "error", "message", message, "detail", detail, "status", "failure");
 }
@@ -163,12 +157,6 @@ static task *run(action_env *e, const char *incident, const char *step, json_t *
     return t;
 }
 
-static void memo_wipe(action_env *e, const char *incident) {
-    redisReply *r = store_command(e->w->store, "DEL %s:{%s}:memo", store_prefix(e->w->store), incident);
-    assert_non_null(r);
-    freeReplyObject(r);
-}
-
 static void create_once_per_incident(void **state) {
     (void)state;
     action_env e;
@@ -208,7 +196,7 @@ static void create_once_per_incident(void **state) {
     assert_int_equal(vendor_mock_count(m), 2);
 
     /* A replay without the memo: the correlation_id query finds it. */
-    memo_wipe(&e, "inc-create");
+    assert_int_equal(action_memo_wipe(&e, "inc-create"), 0);
     t = run(&e, "inc-create", "ticket", create_with(m));
     assert_int_equal(t->res.succeeded, 1);
     assert_string_equal(json_string_value(action_output(t, "sys_id")), "9d385017c611228701d22104cc95c301");
@@ -217,7 +205,7 @@ static void create_once_per_incident(void **state) {
     task_free(e.w, t);
     assert_int_equal(vendor_mock_count(m), 3);
     assert_int_equal(s.n, 1);
-    assert_no_problems(m);
+    assert_true(vendor_mock_clean(m));
     instance_clear(&s);
     vendor_mock_stop(m);
     action_env_free(&e);
@@ -269,7 +257,7 @@ static void update_and_resolve_use_memo(void **state) {
     rq = vendor_mock_request(m, 4);
     assert_string_equal(json_string_value(json_object_get(rq->json, "close_code")), "Workaround provided");
     assert_string_equal(json_string_value(json_object_get(rq->json, "close_notes")), "Rolled back");
-    assert_no_problems(m);
+    assert_true(vendor_mock_clean(m));
     instance_clear(&s);
     vendor_mock_stop(m);
     action_env_free(&e);
@@ -317,7 +305,7 @@ static void later_steps_without_memo(void **state) {
     assert_int_equal(t->res.permanent, 1);
     assert_non_null(strstr(t->error, "servicenow update (No Record found: Record doesn't exist"));
     task_free(e.w, t);
-    assert_no_problems(m);
+    assert_true(vendor_mock_clean(m));
     vendor_mock_stop(m);
     action_env_free(&e);
 }
@@ -367,7 +355,7 @@ static void errors_are_classified(void **state) {
         task_free(e.w, t);
         assert_int_equal(vendor_mock_count(m), cases[i].method ? 2 : 1);
         assert_int_equal(s.n, 0);
-        assert_no_problems(m);
+        assert_true(vendor_mock_clean(m));
         instance_clear(&s);
         vendor_mock_stop(m);
         action_env_free(&e);

@@ -195,7 +195,7 @@ static void advance(worker *w, task *t) {
     case ST_BODY: {
         size_t n;
         if (m->fd != CURL_SOCKET_BAD) curl_easy_send(m->easy, "QUIT\r\n", 6, &n);
-        task_sent_now(w, t, "email", m->memo_key,
+        task_sent_now(w, t, m->memo_key,
                       json_pack("{s:o, s:s}", "accepted", accepted_list(m), "message_id", m->message_id));
         mail_free(w, t);
         return;

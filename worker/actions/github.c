@@ -197,7 +197,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
     } else if (f->stage == ST_CREATE) {
         finish_create(w, t, g, issue_output(r->json), true);
     } else if (f->stage == ST_COMMENT && g->op == OP_COMMENT) {
-        task_sent_now(w, t, "github", g->sent,
+        task_sent_now(w, t, g->sent,
                       json_pack("{s:I, s:O, s:O?}", "number", g->number, "comment_id",
                                 json_object_get(r->json, "id"), "url",
                                 json_object_get(r->json, "html_url")));

@@ -275,7 +275,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
             char *u = url_join(with_str(t, "base_url"), path);
             json_object_set_new(out, "url", json_string(u));
             free(u);
-            task_sent_now(w, t, "jira", j->sent, out);
+            task_sent_now(w, t, j->sent, out);
             return;
         }
         http_succeed(t, out);

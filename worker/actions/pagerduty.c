@@ -52,7 +52,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
                             json_string_value(json_object_get(r->json, "status")), "message",
                             json_string_value(json_object_get(r->json, "message")), "dedup_key",
                             dedup ? dedup : c->dedup_key);
-    task_sent_now(w, t, "pagerduty", c->key, out);
+    task_sent_now(w, t, c->key, out);
 }
 
 /* summary cut to PagerDuty's limit, on a UTF-8 character boundary. */

@@ -44,7 +44,7 @@ static void webhook_response(worker *w, task *t, http_flow *f, const http_resp *
         http_fail(t, r, -1, what);
         return;
     }
-    task_sent_now(w, t, "slack", c->sent_key, json_pack("{s:b, s:i}", "ok", 1, "status", (int)r->status));
+    task_sent_now(w, t, c->sent_key, json_pack("{s:b, s:i}", "ok", 1, "status", (int)r->status));
 }
 
 static void api_error(task *t, const http_resp *r) {
@@ -82,7 +82,7 @@ static void api_response(worker *w, task *t, http_flow *f, const http_resp *r) {
     if (c->thread_key[0] && !c->thread_ts[0] && ts &&
         task_memo_get(w, t, c->thread_key, root, sizeof(root)) == 0)
         task_memo_set(w, t, c->thread_key, ts);
-    task_sent_now(w, t, "slack", c->sent_key, out);
+    task_sent_now(w, t, c->sent_key, out);
 }
 
 /* blocks: a list, or a string holding one (a template's result). Sets

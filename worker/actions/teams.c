@@ -34,7 +34,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         return;
     }
     json_t *out = json_pack("{s:i}", "status", (int)r->status);
-    task_sent_now(w, t, "teams", f->data, out);
+    task_sent_now(w, t, f->data, out);
 }
 
 /* The card from `card` (an object, or a string holding one), checked to be

@@ -36,7 +36,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
                             json_string_value(json_object_get(r->json, "to")));
     if (json_is_null(json_object_get(out, "to")))
         json_object_set_new(out, "to", json_string(with_str(t, "to")));
-    task_sent_now(w, t, "twilio", key, out);
+    task_sent_now(w, t, key, out);
 }
 
 /* Appends "&name=value" (no "&" first), value percent-encoded: a "+" or "&"

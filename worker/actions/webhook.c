@@ -12,11 +12,8 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
         http_fail(t, r, -1, "webhook");
         return;
     }
-    json_t *body = r->json ? json_incref(r->json)
-                   : r->len ? json_stringn_nocheck(r->body, r->len)
-                            : json_null();
-    http_succeed(t, json_pack("{s:i, s:o, s:b}", "status", (int)r->status, "body", body,
-                              "truncated", r->truncated));
+    http_succeed(t, json_pack("{s:i, s:o, s:b}", "status", (int)r->status, "body",
+                              http_body_json(r), "truncated", r->truncated));
 }
 
 static int start(worker *w, task *t) {
