@@ -6,6 +6,7 @@
 
 typedef enum {
     P_STRING,   /* a string (templates allowed) */
+    P_URL,      /* a URL: templates only after the origin, percent-encoded there */
     P_STRINGS,  /* an array of strings */
     P_MAP,      /* an object of name -> string */
     P_ANY,      /* any JSON value (a request body) */
@@ -18,6 +19,11 @@ typedef struct param_spec {
     const char *name;
     param_type type;
     bool required;
+    /* Where the step connects or what it runs (a host, a port, command[0]):
+     * a template may decide it only when the step allows it explicitly, and
+     * never in a step that carries a secret. P_URL params are targets for
+     * their origin. */
+    bool target;
 } param_spec;
 
 typedef struct action_spec {

@@ -10,6 +10,8 @@
 #include "common/util.h"
 
 #define SCRUB_MIN 4
+#define ENCODED_MIN 8 /* an encoded form shorter than this is not masked */
+#define RESOLVE_MAX_DEPTH 64
 static const char MASK[] = "[secret]";
 
 bool secret_is_ref(const json_t *v) {
@@ -84,6 +86,79 @@ static int add_url_path(secret_set *set, const char *value) {
     return copy ? add_value(set, copy) : -1;
 }
 
+/* Adds copy (taken) unless it is too short to mask without hiding
+ * unrelated text, or the same as the value itself. */
+static int add_form(secret_set *set, char *copy, const char *value) {
+    if (!copy) return -1;
+    if (strlen(copy) < ENCODED_MIN || strcmp(copy, value) == 0) {
+        free(copy);
+        return 0;
+    }
+    return add_value(set, copy);
+}
+
+/* Percent-encoded, as a vendor echoing a URL or a form body shows it
+ * (space as %20, or as + when plus is set). */
+static char *percent_encoded(const char *v, bool plus) {
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(v) * 3 + 1), *o = out;
+    if (!out) return NULL;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (isalnum(*p) || strchr("-._~", *p)) {
+            *o++ = (char)*p;
+        } else if (plus && *p == ' ') {
+            *o++ = '+';
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The characters of base64 (standard, or URL-safe when url is set) that
+ * encode v wherever it stands at byte offset k (0..2) of a group of three:
+ * the characters that mix in the bytes before or after it are left out, so
+ * the result is a substring of any encoding that holds v at that offset. */
+static char *base64_core(const char *v, int k, bool url) {
+    const char *abc = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                          : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(v), total = (size_t)k + n;
+    unsigned char *in = calloc(total + 3, 1);
+    char *out = malloc(total / 3 * 4 + 8);
+    if (!in || !out) {
+        free(in);
+        free(out);
+        return NULL;
+    }
+    memcpy(in + k, v, n);
+    size_t len = 0;
+    for (size_t i = 0; i < total; i += 3) {
+        unsigned g = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        size_t chars = total - i >= 3 ? 4 : total - i + 1;
+        for (size_t c = 0; c < chars; c++) out[len++] = abc[(g >> (18 - 6 * c)) & 63];
+    }
+    free(in);
+    size_t head = k == 0 ? 0 : (size_t)k + 1, tail = total % 3 ? 1 : 0;
+    if (len < head + tail) len = head + tail;
+    memmove(out, out + head, len - head - tail);
+    out[len - head - tail] = '\0';
+    return out;
+}
+
+/* What a value may look like once a vendor echoes it encoded. */
+static int add_encodings(secret_set *set, const char *value) {
+    int rc = add_form(set, percent_encoded(value, false), value);
+    if (rc == 0) rc = add_form(set, percent_encoded(value, true), value);
+    for (int k = 0; k < 3 && rc == 0; k++) {
+        rc = add_form(set, base64_core(value, k, false), value);
+        if (rc == 0) rc = add_form(set, base64_core(value, k, true), value);
+    }
+    return rc;
+}
+
 /* The value a reference names, as a new JSON string, kept in set. */
 static json_t *value_of(const json_t *ref, const char *dirs, secret_set *set, char *err,
                         size_t errlen) {
@@ -91,6 +166,7 @@ static json_t *value_of(const json_t *ref, const char *dirs, secret_set *set, ch
     if (!value) return NULL;
     json_t *s = json_string(value);
     int rc = s ? add_url_path(set, value) : -1;
+    if (rc == 0) rc = add_encodings(set, value);
     if (rc == 0) {
         rc = add_value(set, value); /* takes value */
     } else {
@@ -104,34 +180,55 @@ static json_t *value_of(const json_t *ref, const char *dirs, secret_set *set, ch
     return s;
 }
 
-/* Resolves the references among v's members, and descends. */
-static int resolve(json_t *v, const char *dirs, secret_set *set, char *err, size_t errlen) {
+/* Walks def and rendered side by side; where def has a reference, puts the
+ * value in rendered. Templates only ever replace strings, so wherever def
+ * has an object or an array, rendered has one with the same members. */
+static int resolve(const json_t *def, json_t *rendered, const char *dirs, secret_set *set,
+                   char *err, size_t errlen, int depth) {
     const char *k;
-    json_t *c, *s;
+    json_t *d, *r, *s;
     size_t i;
-    void *tmp;
-    if (json_is_object(v)) {
-        json_object_foreach_safe(v, tmp, k, c) {
-            if (!secret_is_ref(c)) {
-                if (resolve(c, dirs, set, err, errlen) < 0) return -1;
-            } else if (!(s = value_of(c, dirs, set, err, errlen)) || json_object_set_new(v, k, s)) {
+    if (depth > RESOLVE_MAX_DEPTH) {
+        snprintf(err, errlen, "secret references nested deeper than %d levels", RESOLVE_MAX_DEPTH);
+        return -1;
+    }
+    if (json_is_object(def)) {
+        if (!json_is_object(rendered)) goto shape;
+        json_object_foreach((json_t *)def, k, d) {
+            if (!(r = json_object_get(rendered, k))) goto shape;
+            if (!secret_is_ref(d)) {
+                if (resolve(d, r, dirs, set, err, errlen, depth + 1) < 0) return -1;
+            } else if (!(s = value_of(d, dirs, set, err, errlen)) ||
+                       json_object_set_new(rendered, k, s)) {
                 return -1;
             }
         }
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, c) {
-            if (!secret_is_ref(c)) {
-                if (resolve(c, dirs, set, err, errlen) < 0) return -1;
-            } else if (!(s = value_of(c, dirs, set, err, errlen)) || json_array_set_new(v, i, s)) {
+    } else if (json_is_array(def)) {
+        if (!json_is_array(rendered) || json_array_size(rendered) != json_array_size(def))
+            goto shape;
+        json_array_foreach(def, i, d) {
+            r = json_array_get(rendered, i);
+            if (!secret_is_ref(d)) {
+                if (resolve(d, r, dirs, set, err, errlen, depth + 1) < 0) return -1;
+            } else if (!(s = value_of(d, dirs, set, err, errlen)) ||
+                       json_array_set_new(rendered, i, s)) {
                 return -1;
             }
         }
     }
     return 0;
+shape:
+    snprintf(err, errlen, "rendered parameters do not match the step's definition");
+    return -1;
 }
 
-int secret_resolve(json_t *v, const char *dir, secret_set *set, char *err, size_t errlen) {
-    return resolve(v, dir, set, err, errlen);
+int secret_resolve(const json_t *def, json_t *rendered, const char *dirs, secret_set *set,
+                   char *err, size_t errlen) {
+    if (secret_is_ref(def)) {
+        snprintf(err, errlen, "a step's with: cannot itself be a secret reference");
+        return -1;
+    }
+    return resolve(def, rendered, dirs, set, err, errlen, 0);
 }
 
 /* s with every value of set masked, malloc'd; NULL when nothing matched. */

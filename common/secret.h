@@ -29,14 +29,23 @@ bool secret_name_ok(const char *name);
  * value, or NULL with err saying where it looked (never what it found). */
 char *secret_read(const char *dirs, const char *name, char *err, size_t errlen);
 
-/* Replaces every reference in v (in place, at any depth) by the secret's
- * value, which is added to set. References are whole values: a secret is
- * never spliced into a template. Returns 0, or -1 with err naming the
- * missing secret. */
-int secret_resolve(json_t *v, const char *dirs, secret_set *set, char *err, size_t errlen);
+/* Resolves the references of a step's definition in its rendered copy.
+ * `def` is the step's `with:` as the workflow file wrote it; `rendered` is
+ * what template_render_json() made of it, so both have the same objects
+ * and arrays wherever def has a reference. Each place where def holds a
+ * reference gets the secret's value in rendered (in place), and the value
+ * is added to set. Nothing else in rendered is looked at: a `{secret: x}`
+ * that templates brought in (an alert label, a vendor's reply) is data and
+ * stays data, so alert content can never choose a secret. Returns 0, or -1
+ * with err naming the missing secret or the place whose shape changed. */
+int secret_resolve(const json_t *def, json_t *rendered, const char *dirs, secret_set *set,
+                   char *err, size_t errlen);
 
 /* Replaces each occurrence of a value of set in s (in place, s holds cap
- * bytes) by "[secret]". Values shorter than 4 bytes are not scrubbed. */
+ * bytes) by "[secret]". Each value is looked for as it is, percent-encoded
+ * (a vendor echoing a URL) and base64-encoded at each of the three byte
+ * alignments (an Authorization header echoed back). Values shorter than 4
+ * bytes are not scrubbed. */
 void secret_scrub_str(const secret_set *set, char *s, size_t cap);
 
 /* The same for every string of v, at any depth, and object keys' values. */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -556,8 +557,10 @@ static int eval_expr(const expr *e, const json_t *ctx, const json_t **cur,
 }
 
 /* Renders s into out. The text may hold NUL bytes copied from the context;
- * template_render refuses those, template_render_json keeps them. */
-static int render(const char *s, const json_t *ctx, buf *out, char *err,
+ * template_render refuses those, template_render_json keeps them. Each
+ * expression that starts at or after offset encode_from is percent-encoded
+ * as one URL component, unless its last filter already is urlencode. */
+static int render(const char *s, const json_t *ctx, buf *out, size_t encode_from, char *err,
                   size_t errlen) {
     size_t i = 0;
     expr e;
@@ -577,7 +580,18 @@ static int render(const char *s, const json_t *ctx, buf *out, char *err,
         i += lit;
         if (parse_expr(s, i, &e, err, errlen) < 0) return -1;
         rc = eval_expr(&e, ctx, &cur, &owned, s, err, errlen);
-        if (rc == 0 && (rc = to_text(cur, out)) < 0) buf_err(out, err, errlen, s, i);
+        bool encode = e.start >= encode_from &&
+                      !(e.nfilters && e.filters[e.nfilters - 1].kind == F_URLENCODE);
+        if (rc == 0 && !encode && (rc = to_text(cur, out)) < 0) buf_err(out, err, errlen, s, i);
+        if (rc == 0 && encode) {
+            buf text = {.max = out->max};
+            if ((rc = to_text(cur, &text)) == 0) rc = urlencode(&text, out);
+            if (rc < 0) {
+                out->toobig |= text.toobig;
+                buf_err(out, err, errlen, s, i);
+            }
+            free(text.p);
+        }
         json_decref(owned);
         expr_clear(&e);
         if (rc < 0) return -1;
@@ -591,8 +605,8 @@ static size_t cap_len(size_t maxlen) {
 
 /* Besides the header's contract: a default filter also replaces null and
  * "", as an absent Alertmanager label and an empty one are the same thing. */
-char *template_render(const char *tmpl, const json_t *ctx, size_t maxlen,
-                      char *err, size_t errlen) {
+static char *render_text(const char *tmpl, const json_t *ctx, size_t maxlen,
+                         size_t encode_from, char *err, size_t errlen) {
     buf out = {.max = cap_len(maxlen)};
     char *res = NULL;
 
@@ -600,7 +614,7 @@ char *template_render(const char *tmpl, const json_t *ctx, size_t maxlen,
         plain_err(err, errlen, "no template");
         goto out;
     }
-    if (render(tmpl, ctx, &out, err, errlen) < 0) goto out;
+    if (render(tmpl, ctx, &out, encode_from, err, errlen) < 0) goto out;
     /* A caller sees a C string; a NUL from the context would silently cut
      * it short (a command line, a URL), so refuse instead. */
     if (out.p && memchr(out.p, '\0', out.len)) {
@@ -616,6 +630,61 @@ char *template_render(const char *tmpl, const json_t *ctx, size_t maxlen,
 out:
     free(out.p);
     return res;
+}
+
+char *template_render(const char *tmpl, const json_t *ctx, size_t maxlen,
+                      char *err, size_t errlen) {
+    return render_text(tmpl, ctx, maxlen, SIZE_MAX, err, errlen);
+}
+
+/* ---- URLs ---- */
+
+static int whole_expr(const char *s, expr *e, char *err, size_t errlen);
+
+/* Where a URL's origin (scheme, host and port) ends in s: at the first
+ * '/', '?' or '#' after "://"; without "://" the whole text is origin. */
+static size_t origin_end(const char *s) {
+    const char *sep = strstr(s, "://");
+    if (!sep) return strlen(s);
+    size_t i = (size_t)(sep - s) + 3;
+    return i + strcspn(s + i, "/?#");
+}
+
+bool template_url_origin_templated(const char *tmpl) {
+    const char *open = tmpl ? strstr(tmpl, "{{") : NULL;
+    return open && (size_t)(open - tmpl) < origin_end(tmpl);
+}
+
+char *template_render_url(const char *tmpl, const json_t *ctx, size_t maxlen,
+                          char *err, size_t errlen) {
+    return render_text(tmpl, ctx, maxlen, tmpl ? origin_end(tmpl) : 0, err, errlen);
+}
+
+bool template_is_whole(const char *tmpl) {
+    expr e;
+    char err[8];
+    if (!tmpl || whole_expr(tmpl, &e, err, sizeof(err)) <= 0) return false;
+    expr_clear(&e);
+    return true;
+}
+
+int template_unescaped(const char *tmpl, const char *filter_name, char *err, size_t errlen) {
+    const char *open;
+    size_t i = 0;
+    int n = 0;
+    expr e;
+
+    if (!tmpl) return 0;
+    while ((open = strstr(tmpl + i, "{{"))) {
+        if (parse_expr(tmpl, (size_t)(open - tmpl), &e, err, errlen) < 0) return -1;
+        const char *last = NULL;
+        for (size_t k = 0; e.nfilters && k < sizeof(filter_table) / sizeof(filter_table[0]); k++)
+            if (filter_table[k].kind == e.filters[e.nfilters - 1].kind) last = filter_table[k].name;
+        if (!last || strcmp(last, filter_name) != 0) n++;
+        expr_clear(&e);
+        i = e.end;
+    }
+    return n;
 }
 
 /* ---- template_render_json ---- */
@@ -724,7 +793,7 @@ static json_t *text_value(walker *w, const char *s, char *inner,
     buf out = {.max = w->budget};
     json_t *res = NULL;
 
-    if (render(s, w->ctx, &out, inner, innerlen) < 0) {
+    if (render(s, w->ctx, &out, SIZE_MAX, inner, innerlen) < 0) {
         if (out.toobig)
             snprintf(inner, innerlen, "rendered tree exceeds %zu bytes", w->max);
         goto out;

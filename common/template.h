@@ -2,6 +2,7 @@
 #ifndef MUSTER_TEMPLATE_H
 #define MUSTER_TEMPLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -39,5 +40,27 @@ json_t *template_render_json(const json_t *tree, const json_t *ctx,
  * it is not. */
 int template_check(const char *tmpl, int (*cb)(const char *path, void *arg),
                    void *arg, char *err, size_t errlen);
+
+/* Whether a URL template lets an expression decide its origin: an
+ * expression before the end of the scheme, host and port (the first '/',
+ * '?' or '#' after "://"), or anywhere in a template without "://". */
+bool template_url_origin_templated(const char *tmpl);
+
+/* Renders a URL template as template_render() does, except that each
+ * expression after the origin (in the path, query or fragment) is
+ * percent-encoded as one URL component (RFC 3986 unreserved characters
+ * stay), unless its last filter already is urlencode. So a label holding
+ * "a&admin=1" or "../x" cannot add a query parameter or a path segment.
+ * Expressions in the origin are rendered as they are. */
+char *template_render_url(const char *tmpl, const json_t *ctx, size_t maxlen,
+                          char *err, size_t errlen);
+
+/* Whether tmpl is exactly one {{ expr }} (blanks around it allowed), the
+ * form template_render_json() turns into the expression's value. */
+bool template_is_whole(const char *tmpl);
+
+/* How many expressions of tmpl do not end with the filter `filter_name`
+ * (such as "json"); -1 with err filled on a syntax error. */
+int template_unescaped(const char *tmpl, const char *filter_name, char *err, size_t errlen);
 
 #endif

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,8 @@ static bool type_ok(const json_t *v, param_type t) {
     json_t *e;
     size_t i;
     switch (t) {
-    case P_STRING: return json_is_string(v) || secret_is_ref(v);
+    case P_STRING:
+    case P_URL: return json_is_string(v) || secret_is_ref(v);
     case P_INT: return json_is_integer(v);
     case P_BOOL: return json_is_boolean(v);
     case P_DURATION: return json_is_string(v) || json_is_integer(v);
@@ -265,30 +267,98 @@ static void parse_triggers(loader *l, workflow *wf, const json_t *triggers) {
     }
 }
 
-static void parse_with(loader *l, const wf_step *st, const json_t *with, const char *pointer) {
+/* Whether v holds a secret reference at any depth. */
+static bool has_secret(const json_t *v, int depth) {
+    const char *k;
+    json_t *e;
+    size_t i;
+    if (secret_is_ref(v)) return true;
+    if (depth > YAML_MAX_DEPTH) return false;
+    if (json_is_object(v))
+        json_object_foreach((json_t *)v, k, e) if (has_secret(e, depth + 1)) return true;
+    if (json_is_array(v))
+        json_array_foreach(v, i, e) if (has_secret(e, depth + 1)) return true;
+    return false;
+}
+
+/* The part of a target parameter that says where the step connects or
+ * what it runs, when a template decides it; NULL when nothing does. */
+static const char *templated_target(const param_spec *ps, const json_t *v) {
+    if (ps->type == P_URL)
+        return json_is_string(v) && template_url_origin_templated(json_string_value(v))
+                   ? "the scheme, host or port of the URL"
+                   : NULL;
+    if (ps->type == P_STRINGS) v = json_array_get(v, 0);
+    if (!json_is_string(v) || !strstr(json_string_value(v), "{{")) return NULL;
+    return ps->type == P_STRINGS ? "the program (the command's first word)" : "the target";
+}
+
+/* A string where a request body goes: JSON text is read as JSON, so that
+ * what templates put into its strings is escaped by construction; any
+ * other text with templates must escape each expression itself. Returns
+ * the value to keep (a new reference). */
+static json_t *body_value(loader *l, const json_t *v, const json_t *headers, const char *p) {
+    const char *text = json_string_value(v), *type = NULL, *k;
+    json_t *h;
+    char err[256];
+    if (!text || !strstr(text, "{{") || template_is_whole(text)) return json_incref((json_t *)v);
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(doc) || json_is_array(doc)) return doc;
+    json_decref(doc);
+    json_object_foreach((json_t *)headers, k, h) if (strcasecmp(k, "content-type") == 0) type =
+        json_string_value(h);
+    bool form = type && strstr(type, "x-www-form-urlencoded");
+    bool json = !type || strstr(type, "json");
+    const char *want = form ? "urlencode" : "json";
+    int n = form || json ? template_unescaped(text, want, err, sizeof(err)) : 0;
+    if (n > 0)
+        problem(l, p, "this body is text with templates but not JSON, so a value could break "
+                "out of it: write the body as a map, or end each expression with | %s", want);
+    return json_incref((json_t *)v);
+}
+
+/* Checks a step's with: against its action's parameters and returns what
+ * the step keeps (a new reference): the same, with JSON text bodies read
+ * as JSON. allow_target is the step's allow_templated_target. */
+static json_t *parse_with(loader *l, const wf_step *st, const json_t *with, const char *pointer,
+                          bool allow_target) {
     const action_spec *spec = action_spec_find(st->action);
     char p[512];
     const char *k;
     json_t *v;
 
-    if (!spec) return;
+    if (!spec) return json_incref((json_t *)with);
     if (with && !json_is_object(with)) {
         problem(l, pointer, "\"with\" must be a map, got %s", type_of(with));
-        return;
+        return json_incref((json_t *)with);
     }
+    json_t *kept = json_object();
+    bool secret = has_secret(with, 0);
     json_object_foreach((json_t *)with, k, v) {
         const param_spec *ps = spec->params;
         while (ps->name && strcmp(ps->name, k) != 0) ps++;
         pointer_join(p, sizeof(p), pointer, k);
+        const char *what =
+            ps->name && (ps->target || ps->type == P_URL) ? templated_target(ps, v) : NULL;
         if (!ps->name)
             problem(l, p, "unknown parameter \"%s\" for action %s", k, st->action);
         else if (!type_ok(v, ps->type))
             problem(l, p, "parameter \"%s\" must be %s, got %s", k, param_type_name(ps->type),
                     type_of(v));
+        else if (what && secret)
+            problem(l, p, "a template decides %s, and this step carries a secret: alert data "
+                    "could send it elsewhere", what);
+        else if (what && !allow_target)
+            problem(l, p, "a template decides %s, so an alert could choose it; write it out, "
+                    "or set allow_templated_target: true on the step", what);
+        json_object_set_new(kept, k, ps->name && ps->type == P_ANY && strcmp(k, "body") == 0
+                                         ? body_value(l, v, json_object_get(with, "headers"), p)
+                                         : json_incref(v));
     }
     for (const param_spec *ps = spec->params; ps->name; ps++)
         if (ps->required && !json_object_get(with, ps->name))
             problem(l, pointer, "action %s needs parameter \"%s\"", st->action, ps->name);
+    return kept;
 }
 
 /* retry: {max_attempts, initial_delay, max_delay, multiplier, jitter} over
@@ -353,7 +423,8 @@ static void parse_defaults(loader *l, workflow *wf, const json_t *d) {
 static void parse_steps(loader *l, const workflow *wf, const json_t *steps, const char *base,
                         wf_step **out, size_t *nout) {
     static const char *const keys[] = {"id", "action", "needs", "pool", "timeout",
-                                       "continue_on_error", "retry", "if", "with", NULL};
+                                       "continue_on_error", "retry", "if", "with",
+                                       "allow_templated_target", NULL};
     size_t i;
     json_t *s;
     char p[256];
@@ -435,8 +506,14 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
         }
         snprintf(p, sizeof(p), "%s/%zu/with", base, i);
         json_t *with = json_object_get(s, "with");
-        parse_with(l, st, with, p);
-        st->with = with ? json_deep_copy(with) : json_object();
+        json_t *allow = json_object_get(s, "allow_templated_target");
+        snprintf(p, sizeof(p), "%s/%zu/allow_templated_target", base, i);
+        if (allow && !json_is_boolean(allow))
+            problem(l, p, "\"allow_templated_target\" must be true or false");
+        snprintf(p, sizeof(p), "%s/%zu/with", base, i);
+        json_t *kept = parse_with(l, st, with, p, json_is_true(allow));
+        st->with = kept ? json_deep_copy(kept) : json_object();
+        json_decref(kept);
         if (!needs) continue;
         snprintf(p, sizeof(p), "%s/%zu/needs", base, i);
         if (!json_is_array(needs)) {

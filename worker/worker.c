@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/action_spec.h"
 #include "common/condition.h"
 #include "common/kafka.h"
 #include "common/log.h"
@@ -181,6 +182,26 @@ void task_free(worker *w, task *t) {
     free(t);
 }
 
+/* URL parameters again, with what templates put into a path or a query
+ * percent-encoded (template_render_url), so alert data stays one component
+ * of the URL. Returns 0, or -1 with err filled. */
+static int render_urls(task *t, char *err, size_t errlen) {
+    const action_spec *spec =
+        action_spec_find(json_string_value(json_object_get(t->run.def, "action")));
+    const json_t *with = json_object_get(t->run.def, "with");
+    for (const param_spec *ps = spec ? spec->params : NULL; ps && ps->name; ps++) {
+        const char *tmpl = json_string_value(json_object_get(with, ps->name));
+        if (ps->type != P_URL || !tmpl || !strstr(tmpl, "{{")) continue;
+        char *url = template_render_url(tmpl, t->run.ctx, TEMPLATE_MAX_OUTPUT, err, errlen);
+        if (!url || json_object_set_new(t->with, ps->name, json_string(url)) < 0) {
+            free(url);
+            return -1;
+        }
+        free(url);
+    }
+    return 0;
+}
+
 /* Whether every if: condition of the step holds; if not, says which. */
 static bool conditions_hold(const task *t, char *why, size_t len) {
     size_t i;
@@ -243,7 +264,7 @@ void task_begin(worker *w, task *t) {
     }
     t->with = template_render_json(json_object_get(t->run.def, "with"), t->run.ctx,
                                    TEMPLATE_MAX_OUTPUT, err, sizeof(err));
-    if (!t->with) {
+    if (!t->with || render_urls(t, err, sizeof(err)) < 0) {
         char msg[1100];
         snprintf(msg, sizeof(msg), "template: %s", err);
         task_finish(t, 0, NULL, msg);
@@ -252,8 +273,11 @@ void task_begin(worker *w, task *t) {
     }
     /* Secrets enter only here, in memory, after the templates: a value can
      * never be rendered into another parameter, and task_finish() scrubs
-     * them from whatever the action reports. */
-    if (secret_resolve(t->with, w->cfg->secrets_dirs, &t->secrets, err, sizeof(err)) < 0) {
+     * them from whatever the action reports. Only the references written
+     * in the workflow file are resolved; a {secret: x} that a template
+     * brought in from an alert or a vendor's reply stays plain data. */
+    if (secret_resolve(json_object_get(t->run.def, "with"), t->with, w->cfg->secrets_dirs,
+                       &t->secrets, err, sizeof(err)) < 0) {
         task_finish(t, 0, NULL, err);
         t->res.permanent = 1;
         return;

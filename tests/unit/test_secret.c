@@ -15,6 +15,14 @@
 
 static char dir[64];
 
+/* Resolves a definition's references in place, as if no template changed it. */
+static int resolve_plain(json_t *with, secret_set *set, char *err, size_t errlen) {
+    json_t *def = json_deep_copy(with);
+    int rc = secret_resolve(def, with, "", set, err, errlen);
+    json_decref(def);
+    return rc;
+}
+
 static int setup(void **state) {
     (void)state;
     return tmpdir_make(dir, sizeof(dir), "secret");
@@ -77,7 +85,7 @@ static void test_resolve_and_scrub(void **state) {
     json_t *with = json_pack("{s:{s:s}, s:[{s:s}, s], s:{s:{s:s}}, s:{s:s, s:s}}", "token",
                              "secret", "tok", "list", "secret", "pin", "plain", "deep", "x",
                              "secret", "tok", "notref", "secret", "tok", "other", "y");
-    assert_int_equal(secret_resolve(with, "", &set, err, sizeof(err)), 0);
+    assert_int_equal(resolve_plain(with, &set, err, sizeof(err)), 0);
     assert_string_equal(json_string_value(json_object_get(with, "token")), "tok-abcdef");
     assert_string_equal(json_string_value(json_array_get(json_object_get(with, "list"), 0)), "123");
     assert_string_equal(json_string_value(json_object_get(json_object_get(with, "deep"), "x")),
@@ -85,7 +93,12 @@ static void test_resolve_and_scrub(void **state) {
     /* A map with more than the one key is not a reference. */
     assert_string_equal(json_string_value(json_object_get(json_object_get(with, "notref"), "secret")),
                         "tok");
-    assert_int_equal(set.n, 2); /* the same value twice is kept once */
+    /* The same value twice is kept once: resolving again adds nothing. */
+    size_t kept = set.n;
+    json_decref(with);
+    with = json_pack("{s:{s:s}}", "again", "secret", "tok");
+    assert_int_equal(resolve_plain(with, &set, err, sizeof(err)), 0);
+    assert_int_equal(set.n, kept);
     json_decref(with);
 
     json_t *out = json_pack("{s:s, s:[s], s:s}", "echo", "Bearer tok-abcdef and tok-abcdef",
@@ -103,7 +116,7 @@ static void test_resolve_and_scrub(void **state) {
     assert_int_equal(set.n, 0);
 
     with = json_pack("{s:{s:s}}", "token", "secret", "absent");
-    assert_int_equal(secret_resolve(with, "", &set, err, sizeof(err)), -1);
+    assert_int_equal(resolve_plain(with, &set, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "secret \"absent\" is not set"));
     json_decref(with);
     secret_set_clear(&set);
@@ -117,7 +130,7 @@ static void test_url_path_scrubbed(void **state) {
     secret_set set = {0};
     setenv("MUSTER_SECRET_HOOK", "https://hooks.example.com/services/T0/B0/xyz123", 1);
     json_t *with = json_pack("{s:{s:s}}", "url", "secret", "hook");
-    assert_int_equal(secret_resolve(with, "", &set, err, sizeof(err)), 0);
+    assert_int_equal(resolve_plain(with, &set, err, sizeof(err)), 0);
     json_t *out = json_pack("{s:s, s:s}", "error", "no route for /services/T0/B0/xyz123",
                             "full", "posting to https://hooks.example.com/services/T0/B0/xyz123");
     secret_scrub_json(&set, out);
@@ -128,11 +141,42 @@ static void test_url_path_scrubbed(void **state) {
     secret_set_clear(&set);
 }
 
+/* A vendor that echoes a secret percent-encoded or base64-encoded (an
+ * Authorization: Basic header, a query string) is masked as well. */
+static void test_encoded_echoes_scrubbed(void **state) {
+    (void)state;
+    char err[512];
+    secret_set set = {0};
+    setenv("MUSTER_SECRET_PASS", "p@ss w/rd+9Zq", 1);
+    json_t *with = json_pack("{s:{s:s}}", "password", "secret", "pass");
+    assert_int_equal(resolve_plain(with, &set, err, sizeof(err)), 0);
+    json_decref(with);
+    /* base64("ACxxxx:p@ss w/rd+9Zq"), base64("u:p@ss w/rd+9Zq") and
+     * base64("p@ss w/rd+9Zq"): the three alignments. */
+    const char *const echoes[] = {
+        "Basic QUN4eHh4OnBAc3Mgdy9yZCs5WnE=",
+        "Basic dTpwQHNzIHcvcmQrOVpx",
+        "cEBzcyB3L3JkKzlacQ==",
+        "pw=p%40ss%20w%2Frd%2B9Zq&x=1",
+        "pw=p%40ss+w%2Frd%2B9Zq",
+    };
+    const char *const masked[] = {"Basic QUN4eHh4On[secret]E=", "Basic dTp[secret]", "[secret]Q==",
+                                  "pw=[secret]&x=1", "pw=[secret]"};
+    for (size_t i = 0; i < sizeof(echoes) / sizeof(echoes[0]); i++) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s", echoes[i]);
+        secret_scrub_str(&set, msg, sizeof(msg));
+        assert_string_equal(msg, masked[i]);
+    }
+    secret_set_clear(&set);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read),
         cmocka_unit_test(test_resolve_and_scrub),
         cmocka_unit_test(test_url_path_scrubbed),
+        cmocka_unit_test(test_encoded_echoes_scrubbed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -471,9 +471,48 @@ static void test_check_errors(void **state) {
     assert_int_equal(strlen(small), 3);
 }
 
+/* URLs: expressions in the path and query are one percent-encoded
+ * component each; the origin is rendered as written. */
+static void test_render_url(void **state) {
+    (void)state;
+    char why[256];
+    json_t *c = json_pack("{s:{s:s, s:s, s:s}}", "l", "q", "a&admin=1#x", "p", "../etc/passwd",
+                          "host", "evil.example");
+    char *out = template_render_url("https://api.example.com/v1/{{ l.p }}?q={{ l.q }}&r={{ l.q | urlencode }}",
+                                    c, 4096, why, sizeof(why));
+    assert_non_null(out);
+    assert_string_equal(out, "https://api.example.com/v1/..%2Fetc%2Fpasswd?q=a%26admin%3D1%23x"
+                             "&r=a%26admin%3D1%23x");
+    free(out);
+    /* An origin a step allowed to be templated is rendered as it is. */
+    out = template_render_url("http://{{ l.host }}:8080/{{ l.q }}", c, 4096, why, sizeof(why));
+    assert_string_equal(out, "http://evil.example:8080/a%26admin%3D1%23x");
+    free(out);
+    out = template_render_url("{{ l.host }}", c, 4096, why, sizeof(why));
+    assert_string_equal(out, "evil.example");
+    free(out);
+    assert_true(template_url_origin_templated("http://{{ l.host }}/"));
+    assert_true(template_url_origin_templated("http://h:{{ l.port }}/"));
+    assert_true(template_url_origin_templated("{{ l.scheme }}://h/"));
+    assert_true(template_url_origin_templated("{{ l.url }}"));
+    assert_false(template_url_origin_templated("http://h/{{ l.p }}"));
+    assert_false(template_url_origin_templated("http://h?{{ l.q }}"));
+    assert_false(template_url_origin_templated("http://h/plain"));
+    /* Which expressions are escaped by their last filter. */
+    assert_int_equal(template_unescaped("{\"a\": {{ x | json }}, \"b\": {{ y }}}", "json", why,
+                                        sizeof(why)), 1);
+    assert_int_equal(template_unescaped("a={{ x | upper | urlencode }}", "urlencode", why,
+                                        sizeof(why)), 0);
+    assert_int_equal(template_unescaped("{{ x | ", "json", why, sizeof(why)), -1);
+    assert_true(template_is_whole("  {{ alert.labels }} "));
+    assert_false(template_is_whole("{{ a }} {{ b }}"));
+    json_decref(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal_text),
+        cmocka_unit_test(test_render_url),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_missing_paths),
         cmocka_unit_test(test_value_forms),

@@ -122,7 +122,7 @@ static const char *valid_text =
     "    continue_on_error: false\n"
     "    with:\n"
     "      url: http://127.0.0.1/chat\n"
-    "      body: \"{{ steps.diag.output.stdout }} {{ steps.ticket.output.status }}\"\n"
+    "      body: '{\"text\": \"{{ steps.diag.output.stdout }} {{ steps.ticket.output.status }}\"}'\n"
     "  - id: close\n"
     "    needs: [post]\n"
     "    action: exec\n"
@@ -156,8 +156,8 @@ static void test_valid(void **state) {
     assert_int_equal(s[2].nneeds, 2);
     assert_int_equal(s[2].needs[0], 1);
     assert_int_equal(s[2].needs[1], 0);
-    /* templates are kept unrendered */
-    assert_string_equal(json_string_value(json_object_get(s[2].with, "body")),
+    /* templates are kept unrendered; a body of JSON text is kept as JSON */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(s[2].with, "body"), "text")),
                         "{{ steps.diag.output.stdout }} {{ steps.ticket.output.status }}");
 
     assert_int_equal(s[3].nneeds, 1);
@@ -334,23 +334,23 @@ static void test_template_nothing(void **state) {
     expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [echo]\n"
                    "      env: {X: \"{{ steps.zzz.output }}\"}\n",
                    "{{ steps.zzz", "template references \"steps.zzz.output\": there is no step \"zzz\"");
-    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [\"{{ alert.summary \"]\n",
+    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [echo, \"{{ alert.summary \"]\n",
                    "{{ alert.summary", "bad template: ");
 }
 
 static void test_template_not_ancestor(void **state) {
     (void)state;
     /* b runs at the same time as a, not before it */
-    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [\"{{ steps.b.output }}\"]\n"
+    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [echo, \"{{ steps.b.output }}\"]\n"
                    "  - id: b\n    action: exec\n    with: {command: [x]}\n",
                    "{{ steps.b",
                    "template references step \"b\", which does not run before step \"a\" (add it to needs:)");
     /* a later step is not an ancestor either, even when it needs us */
-    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [\"{{ steps.b.output }}\"]\n"
+    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [echo, \"{{ steps.b.output }}\"]\n"
                    "  - id: b\n    needs: [a]\n    action: exec\n    with: {command: [x]}\n",
                    "{{ steps.b", "which does not run before step \"a\"");
     /* a step cannot read its own output */
-    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [\"{{ steps.a.output }}\"]\n",
+    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [echo, \"{{ steps.a.output }}\"]\n",
                    "{{ steps.a", "template references step \"a\", which does not run before step \"a\"");
 }
 
@@ -532,6 +532,66 @@ static void test_allow_private_network(void **state) {
                    "yes please", "must be true or false");
 }
 
+/* What templates may not decide: where a step connects and what it runs. */
+static void test_templated_target(void **state) {
+    (void)state;
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n      url: \"http://{{ alert.labels.target }}/\"\n",
+                   "http://{{", "a template decides the scheme, host or port of the URL");
+    expect_problem(HEAD "  - id: a\n    action: http_check\n    with:\n      url: \"{{ alert.labels.url }}\"\n",
+                   "{{ alert.labels.url", "set allow_templated_target: true");
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n      url: \"http://h:{{ alert.labels.port }}/\"\n",
+                   "http://h:", "the scheme, host or port");
+    expect_problem(HEAD "  - id: a\n    action: exec\n    with:\n      command: [\"{{ alert.labels.prog }}\"]\n",
+                   "{{ alert.labels.prog", "a template decides the program");
+    expect_problem(HEAD "  - id: a\n    action: tcp_check\n    with: {host: \"{{ alert.labels.h }}\", port: 5432}\n",
+                   "{{ alert.labels.h }}", "a template decides the target");
+    /* Allowed when the step says so... */
+    workflow *wf = load_ok(HEAD "  - id: a\n    action: http_check\n    allow_templated_target: true\n"
+                           "    with:\n      url: \"http://{{ alert.labels.instance }}/healthz\"\n");
+    workflow_free(wf);
+    /* ...but never in a step that carries a secret. */
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    allow_templated_target: true\n"
+                   "    with:\n      url: \"https://{{ alert.labels.host }}/x\"\n"
+                   "      headers: {X-Api-Key: {secret: api_key}}\n",
+                   "https://{{", "this step carries a secret");
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    allow_templated_target: yes\n"
+                   "    with: {url: \"http://h/\"}\n", "yes", "must be true or false");
+    /* The path, the query and later arguments may be templated. */
+    wf = load_ok(HEAD "  - id: a\n    action: webhook\n    with:\n"
+                 "      url: \"https://api.example.com/x/{{ alert.labels.id }}?q={{ alert.labels.q }}\"\n"
+                 "      headers: {X-Api-Key: {secret: api_key}}\n"
+                 "  - id: b\n    action: exec\n    with: {command: [check.sh, \"{{ alert.labels.h }}\"]}\n");
+    workflow_free(wf);
+}
+
+/* A body written as text: JSON text is read as JSON, so what templates put
+ * into its strings is escaped; other text must escape each expression. */
+static void test_string_body(void **state) {
+    (void)state;
+    workflow *wf = load_ok(HEAD "  - id: a\n    action: webhook\n    with:\n      url: http://h/\n"
+                           "      body: '{\"text\": \"{{ alert.labels.evil }}\", \"n\": 1}'\n");
+    const json_t *body = json_object_get(wf->steps[0].with, "body");
+    assert_true(json_is_object(body));
+    assert_string_equal(json_string_value(json_object_get(body, "text")), "{{ alert.labels.evil }}");
+    workflow_free(wf);
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n      url: http://h/\n"
+                   "      body: '{\"n\": {{ alert.labels.n }}}'\n",
+                   "{\"n\": {{ alert", "write the body as a map, or end each expression with | json");
+    expect_problem(HEAD "  - id: a\n    action: webhook\n    with:\n      url: http://h/\n"
+                   "      headers: {Content-Type: application/x-www-form-urlencoded}\n"
+                   "      body: 'a={{ alert.labels.a }}'\n",
+                   "a={{", "end each expression with | urlencode");
+    /* Escaped by hand, a whole expression, or plain text: accepted. */
+    wf = load_ok(HEAD "  - id: a\n    action: webhook\n    with:\n      url: http://h/\n"
+                 "      body: '{\"n\": {{ alert.labels.n | json }}}'\n"
+                 "  - id: b\n    action: webhook\n    with:\n      url: http://h/\n"
+                 "      body: '{{ alert.labels }}'\n"
+                 "  - id: c\n    action: webhook\n    with:\n      url: http://h/\n"
+                 "      headers: {Content-Type: text/plain}\n"
+                 "      body: 'alert {{ alert.summary }}'\n");
+    workflow_free(wf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
@@ -557,6 +617,8 @@ int main(void) {
         cmocka_unit_test(test_action_known),
         cmocka_unit_test(test_secret_refs),
         cmocka_unit_test(test_allow_private_network),
+        cmocka_unit_test(test_templated_target),
+        cmocka_unit_test(test_string_body),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
