@@ -217,11 +217,11 @@ static long long int_reply(redisReply *r) {
 
 json_t *store_status(store *s, char *err, size_t errlen) {
     const char *p = store_prefix(s);
-    char pattern[256];
     json_t *queues = json_object(), *workers = json_object();
-    snprintf(pattern, sizeof(pattern), "%s:q:*", p);
 
-    redisReply *r = store_command(s, "KEYS %s", pattern);
+    /* The set of pools, not KEYS: a scan of the whole keyspace blocks Redis
+     * for every other client while it runs. */
+    redisReply *r = store_command(s, "SMEMBERS %s:pools", p);
     if (!r) {
         snprintf(err, errlen, "redis not reachable");
         json_decref(queues);
@@ -229,15 +229,16 @@ json_t *store_status(store *s, char *err, size_t errlen) {
         return NULL;
     }
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        const char *key = r->element[i]->str;
-        long long len = int_reply(store_command(s, "XLEN %s", key));
+        const char *pool = r->element[i]->str;
+        long long len = int_reply(store_command(s, "XLEN %s:q:%s", p, pool));
         long long pending = 0;
-        redisReply *x = store_command(s, "XPENDING %s %s", key, QUEUE_GROUP);
+        redisReply *x = store_command(s, "XPENDING %s:q:%s %s", p, pool, QUEUE_GROUP);
         if (x && x->type == REDIS_REPLY_ARRAY && x->elements >= 1 &&
             x->element[0]->type == REDIS_REPLY_INTEGER)
             pending = x->element[0]->integer;
         if (x) freeReplyObject(x);
-        json_object_set_new(queues, key + strlen(p) + 3,
+        if (len < 0) len = 0; /* registered, not created yet */
+        json_object_set_new(queues, pool,
                             json_pack("{s:I, s:I, s:I}", "length", (json_int_t)len, "in_flight",
                                       (json_int_t)pending, "waiting",
                                       (json_int_t)(len - pending)));

@@ -1,6 +1,7 @@
 /* queue.c - step tasks in Redis Streams: lease, start, complete, outbox */
 #include "common/queue.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,19 @@ static void key_of(store *s, char *buf, size_t len, const char *kind, const char
     snprintf(buf, len, "%s:%s%s", store_prefix(s), kind, name);
 }
 
+int queue_register(store *s, char *const *pools, size_t npools) {
+    for (size_t i = 0; i < npools; i++) {
+        redisReply *r = store_command(s, "SADD %s:pools %s", store_prefix(s), pools[i]);
+        bool ok = r && r->type == REDIS_REPLY_INTEGER;
+        if (r) freeReplyObject(r);
+        if (!ok) return -1;
+    }
+    return 0;
+}
+
 int queue_prepare(store *s, char **pools, size_t npools) {
     char key[256];
+    if (queue_register(s, pools, npools) < 0) return -1;
     for (size_t i = 0; i < npools; i++) {
         key_of(s, key, sizeof(key), "q:", pools[i]);
         if (store_group_create(s, key, QUEUE_GROUP) < 0) return -1;

@@ -21,6 +21,11 @@ typedef struct lease_item {
 /* Makes sure the consumer groups of `pools` and of the outbox exist. */
 int queue_prepare(store *s, char **pools, size_t npools);
 
+/* Adds pools to the set of known pools (P:pools), which `muster status`
+ * lists instead of scanning the keyspace. Workers register theirs in
+ * queue_prepare(), the dispatcher those of its workflows. Returns 0 or -1. */
+int queue_register(store *s, char *const *pools, size_t npools);
+
 /* Leases up to `max` new tasks for `consumer` from the pools' streams,
  * waiting up to block_ms (0: do not wait) when none is there. Fills out and
  * returns how many, or -1 when Redis cannot be reached. */

@@ -8,14 +8,16 @@
 
 /* Room for n more bytes and the NUL; false (and failed) when there is none. */
 static bool reserve(strbuf *b, size_t n) {
+    size_t max = b->max ? b->max : STRBUF_MAX_DEFAULT;
     if (b->failed) return false;
-    if (n > (size_t)-1 / 2 - b->len) {
-        b->failed = true;
+    if (b->len > max || n > max - b->len) {
+        b->failed = b->toobig = true;
         return false;
     }
     if (b->len + n + 1 <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n + 1) cap *= 2;
+    if (cap > max + 1) cap = max + 1;
     char *ns = realloc(b->s, cap);
     if (!ns) {
         b->failed = true;
@@ -51,5 +53,5 @@ void strbuf_printf(strbuf *b, const char *fmt, ...) {
 void strbuf_free(strbuf *b) {
     if (!b) return;
     free(b->s);
-    *b = (strbuf){0};
+    *b = (strbuf){.max = b->max};
 }

@@ -9,6 +9,7 @@
 #include "common/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/queue.h"
 #include "common/util.h"
 
 static int dead_letter(intake *in, const char *topic, int32_t partition, int64_t offset,
@@ -91,11 +92,27 @@ int intake_handle(intake *in, const char *topic, int32_t partition, int64_t offs
     return rc;
 }
 
+/* Registers the pools the workflows' steps use, so `muster status` lists
+ * a queue that has tasks but no worker yet. */
+static int register_pools(intake *in) {
+    for (size_t i = 0; in->workflows && i < in->workflows->n; i++) {
+        const workflow *wf = in->workflows->items[i];
+        for (size_t j = 0; j < wf->nsteps + wf->nresolve; j++) {
+            char *pool = j < wf->nsteps ? wf->steps[j].pool : wf->resolve_steps[j - wf->nsteps].pool;
+            if (queue_register(in->store, &pool, 1) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
 static int connect_store(intake *in) {
     char err[512];
     int64_t delay = 100;
     while (!*in->stop) {
-        if ((in->store = store_open(in->cfg, err, sizeof(err)))) return 0;
+        if ((in->store = store_open(in->cfg, err, sizeof(err))) && register_pools(in) == 0) return 0;
+        if (in->store) snprintf(err, sizeof(err), "redis: cannot register the task pools");
+        store_close(in->store);
+        in->store = NULL;
         mlog(LOG_WARN, NULL, "%s; retrying in %lld ms", err, (long long)delay);
         usleep((useconds_t)delay * 1000);
         if ((delay *= 2) > 5000) delay = 5000;

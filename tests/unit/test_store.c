@@ -495,8 +495,47 @@ static void test_poison_is_buried(void **state) {
     store_close(s);
 }
 
+/* How many times Redis ran `command` since its stats were last reset. */
+static long long command_calls(store *s, const char *command) {
+    char want[64];
+    long long n = 0;
+    redisReply *r = store_command(s, "INFO commandstats");
+    assert_non_null(r);
+    snprintf(want, sizeof(want), "cmdstat_%s:calls=", command);
+    const char *at = r->type == REDIS_REPLY_STRING ? strstr(r->str, want) : NULL;
+    if (at) n = atoll(at + strlen(want));
+    freeReplyObject(r);
+    return n;
+}
+
+/* `muster status` lists the registered pools, with a queue that has no
+ * worker yet, and never scans the keyspace with KEYS (which blocks Redis
+ * for every other client while it runs). */
+static void test_status_without_keys(void **state) {
+    (void)state;
+    char err[256];
+    char *linux_pool[] = {"linux-hosts"};
+    store *s = store_open(&cfg, err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(flush(s), 0);
+    assert_int_equal(queue_prepare(s, pools, 1), 0);
+    assert_int_equal(queue_register(s, linux_pool, 1), 0);
+    redisReply *r = store_command(s, "CONFIG RESETSTAT");
+    assert_non_null(r);
+    freeReplyObject(r);
+    json_t *st = store_status(s, err, sizeof(err));
+    assert_non_null(st);
+    assert_non_null(json_object_get(json_object_get(st, "queues"), "default"));
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_object_get(st, "queues"), "linux-hosts"), "length")), 0);
+    assert_int_equal(command_calls(s, "keys"), 0);
+    json_decref(st);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_without_keys),
         cmocka_unit_test(test_dag_runs_in_order),
         cmocka_unit_test(test_fencing_refuses_a_stale_lease),
         cmocka_unit_test(test_redelivery_join_resolve),

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tests/harness/tmpdir.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 
 static char dir[64];
@@ -276,8 +277,35 @@ static void test_clocks(void **state) {
     assert_true(now_ms() > 1577836800000LL && now_ms() < 4102444800000LL);
 }
 
+/* A buffer fed from outside stops at its max and says so. */
+static void test_strbuf_cap(void **state) {
+    (void)state;
+    strbuf b = {.max = 10};
+    strbuf_str(&b, "0123456789");
+    assert_false(b.failed);
+    assert_int_equal(b.len, 10);
+    strbuf_add(&b, "x", 1);
+    assert_true(b.failed);
+    assert_true(b.toobig);
+    assert_string_equal(b.s, "0123456789");
+    strbuf_printf(&b, "%d", 1); /* a no-op once failed */
+    assert_int_equal(b.len, 10);
+    strbuf_free(&b);
+    assert_int_equal(b.max, 10);
+    strbuf_printf(&b, "%s", "01234567890");
+    assert_true(b.toobig);
+    strbuf_free(&b);
+    /* Without a max, the default bounds it. */
+    strbuf d = {0};
+    d.len = STRBUF_MAX_DEFAULT; /* as if full: nothing is written */
+    strbuf_add(&d, "x", 1);
+    assert_true(d.toobig);
+    assert_null(d.s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strbuf_cap),
         cmocka_unit_test(test_duration_units),
         cmocka_unit_test(test_duration_garbage),
         cmocka_unit_test(test_duration_negative),
