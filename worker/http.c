@@ -146,7 +146,8 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
         refuse_address(f, text);
         return CURL_SOCKET_BAD;
     }
-    return socket(a->family, a->socktype, a->protocol);
+    /* Close-on-exec, so no program the worker starts holds the connection. */
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 /* The host of a URL, lower-cased into buf; false when it has none. */
