@@ -46,8 +46,15 @@ typedef void (*http_on_response)(worker *w, task *t, http_flow *f, const http_re
 
 struct http_flow {
     CURL *easy;
-    struct curl_slist *hdrs;
+    /* The action's request, kept for its redirects: */
+    struct curl_slist *hdrs;        /* every header */
+    struct curl_slist *hdrs_public; /* those that may go to another origin */
     char *body;
+    char *method;
+    char *bearer, *user, *password;
+    char origin[300];  /* "scheme://host:port" of the action's URL */
+    int redirects;     /* followed for it so far */
+    double seconds;    /* of its requests so far */
     http_resp resp;
     http_on_response on_response;
     int stage;         /* the action's: which request of the conversation */
@@ -56,8 +63,8 @@ struct http_flow {
     void *data;        /* the action's own */
     void (*data_free)(void *data);
     bool allow_private;
+    bool proxied;      /* through http.proxy: the target was checked before */
     bool inflight;     /* a request is under way */
-    const char *allow_hosts; /* http.allow_hosts (the config's), for redirects */
     size_t body_max;
     char errbuf[CURL_ERROR_SIZE];
 };
