@@ -302,6 +302,95 @@ static void secret_headers_stay_on_origin(void **state) {
     unsetenv("MUSTER_SECRET_API_KEY");
 }
 
+/* A forward proxy: answers every request itself, as if from the target. */
+static void proxy_handler(vendor_mock *m, void *arg, int n, const mock_request *rq,
+                          mock_reply *rp) {
+    (void)m, (void)arg, (void)n, (void)rq;
+    mock_reply_json(rp, 200, json_pack("{s:s}", "via", "proxy"));
+}
+
+static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                         "all_proxy", "ALL_PROXY", NULL};
+
+/* Whatever the test's end, later tests run without proxy variables. */
+static int proxy_vars_unset(void **state) {
+    (void)state;
+    for (size_t i = 0; proxy_vars[i]; i++) unsetenv(proxy_vars[i]);
+    return 0;
+}
+
+/* Proxy variables of the environment are not used (the bug: with
+ * http_proxy set a request for 169.254.169.254 went to the proxy, and the
+ * address check saw only the proxy's address). The metadata address is
+ * refused before any connection, and nothing reaches the proxy. */
+static void proxy_environment_ignored(void **state) {
+    (void)state;
+    action_env e;
+    vendor_mock *proxy = vendor_mock_start(proxy_handler, NULL);
+    vendor_mock *target = vendor_mock_start(landing_handler, NULL);
+    for (size_t i = 0; proxy_vars[i]; i++) setenv(proxy_vars[i], vendor_mock_url(proxy), 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    assert_int_equal(action_env_init(&e, 0), 0);
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s}", "url", "http://169.254.169.254/latest/meta-data/"),
+                          false);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    if (!strstr(t->error, "address 169.254.169.254 is private"))
+        fail_msg("wanted the target refused, got: %s", t->error);
+    task_free(e.w, t);
+    /* An allowed target is reached directly. */
+    t = action_task(NULL, "notify", "webhook", json_pack("{s:s}", "url", vendor_mock_url(target)),
+                    true);
+    assert_int_equal(action_run(&e, t), 0);
+    if (!t->res.succeeded) fail_msg("direct request: %s", t->error);
+    assert_int_equal(vendor_mock_count(proxy), 0);
+    assert_int_equal(vendor_mock_count(target), 1);
+    task_free(e.w, t);
+    vendor_mock_stop(target);
+    vendor_mock_stop(proxy);
+    action_env_free(&e);
+}
+
+/* With http.proxy the socket checks see only the proxy, so the target's
+ * own addresses are checked before the request: a blocked one (a literal
+ * or a name that resolves to one) never reaches the proxy; an allowed one
+ * goes through it. 203.0.113.0/24 is a documentation range: the proxy
+ * answers for it and nothing leaves loopback. */
+static void proxy_setting_checks_the_target(void **state) {
+    (void)state;
+    action_env e;
+    char err[256];
+    vendor_mock *proxy = vendor_mock_start(proxy_handler, NULL);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    assert_int_equal(config_set(&e.cfg, "http.proxy", vendor_mock_url(proxy), err, sizeof(err)), 0);
+    static const char *const blocked[] = {"http://169.254.169.254/latest/meta-data/",
+                                          "http://localhost:9/x", "http://[::1]:9/x"};
+    for (size_t i = 0; i < sizeof(blocked) / sizeof(*blocked); i++) {
+        task *t = action_task(NULL, "notify", "webhook", json_pack("{s:s}", "url", blocked[i]),
+                              false);
+        assert_int_equal(action_run(&e, t), 0);
+        assert_int_equal(t->res.succeeded, 0);
+        assert_int_equal(t->res.permanent, 1);
+        if (!strstr(t->error, "is private, loopback or link-local"))
+            fail_msg("%s: wanted it refused, got: %s", blocked[i], t->error);
+        task_free(e.w, t);
+    }
+    assert_int_equal(vendor_mock_count(proxy), 0);
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s}", "url", "http://203.0.113.10/hook"), false);
+    assert_int_equal(action_run(&e, t), 0);
+    if (!t->res.succeeded) fail_msg("through the proxy: %s", t->error);
+    assert_int_equal(vendor_mock_count(proxy), 1);
+    mock_expect_header(proxy, vendor_mock_request(proxy, 0), "host", "203.0.113.10");
+    assert_true(vendor_mock_clean(proxy));
+    task_free(e.w, t);
+    vendor_mock_stop(proxy);
+    action_env_free(&e);
+}
+
 static void header_handler(vendor_mock *m, void *arg, int n, const mock_request *rq, mock_reply *rp) {
     (void)arg, (void)n;
     if (json_object_get(rq->headers, "x-injected"))
@@ -370,6 +459,8 @@ int main(void) {
         cmocka_unit_test(host_allowlist),
         cmocka_unit_test(redirects_bounded),
         cmocka_unit_test(secret_headers_stay_on_origin),
+        cmocka_unit_test_teardown(proxy_environment_ignored, proxy_vars_unset),
+        cmocka_unit_test(proxy_setting_checks_the_target),
         cmocka_unit_test(crlf_stripped_from_headers),
         cmocka_unit_test(head_has_no_body),
         cmocka_unit_test(private_ranges),
