@@ -338,16 +338,25 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
     return l ? l : list;
 }
 
+/* Whether text holds a value of a secret the task resolved. */
+static bool holds_secret(const task *t, const char *text) {
+    for (size_t i = 0; i < t->secrets.n; i++)
+        if (*t->secrets.values[i] && strstr(text, t->secrets.values[i])) return true;
+    return false;
+}
+
 /* Whether a header may go to another origin than the request's: not when
  * its value holds a secret of the task, nor when it is a credential by its
  * name (what curl keeps from other hosts when it follows a redirect). */
 static bool header_public(const task *t, const char *name, const char *value) {
-    if (strcasecmp(name, "authorization") == 0 || strcasecmp(name, "cookie") == 0 ||
-        strcasecmp(name, "proxy-authorization") == 0)
-        return false;
-    for (size_t i = 0; i < t->secrets.n; i++)
-        if (*t->secrets.values[i] && strstr(value, t->secrets.values[i])) return false;
-    return true;
+    return strcasecmp(name, "authorization") != 0 && strcasecmp(name, "cookie") != 0 &&
+           strcasecmp(name, "proxy-authorization") != 0 && !holds_secret(t, value);
+}
+
+/* Whether url has the origin of the action's request. */
+static bool origin_home(const http_flow *f, const char *url) {
+    char origin[sizeof(f->origin)];
+    return url_origin(url, origin, sizeof(origin)) && strcmp(origin, f->origin) == 0;
 }
 
 /* Starts one request of f's (the action's, or a redirect's) to url on a new
@@ -355,7 +364,6 @@ static bool header_public(const task *t, const char *name, const char *value) {
  * only to the origin of the action's request. Returns 0 when under way, -1
  * with f->resp saying why not (rc, error, blocked). */
 static int transfer_start(worker *w, task *t, http_flow *f, const char *url) {
-    char origin[sizeof(f->origin)];
     if (f->easy) curl_easy_cleanup(f->easy);
     resp_clear(&f->resp);
     f->resp.headers = json_object();
@@ -367,7 +375,7 @@ static int transfer_start(worker *w, task *t, http_flow *f, const char *url) {
     }
     CURL *e = f->easy;
     if (policy_setup(w, t, e, f, url, "http,https", w->cfg->http_proxy) < 0) return -1;
-    bool home = url_origin(url, origin, sizeof(origin)) && strcmp(origin, f->origin) == 0;
+    bool home = origin_home(f, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, home ? f->hdrs : f->hdrs_public);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
@@ -481,7 +489,8 @@ int http_send_json(worker *w, task *t, int stage, http_req *rq, json_t *body) {
 /* Follows the redirect f->resp holds, as the next request of the exchange,
  * under the whole policy again (host list, addresses, credentials to the
  * first origin only). 303, and 301 and 302 after a POST, become a GET
- * without a body; 307 and 308 keep the method and the body. Returns true
+ * without a body; 307 and 308 keep the method and the body (and are not
+ * followed to another origin when the body holds a secret). Returns true
  * when that request is under way; false when the response is the one the
  * action gets: not a redirect, redirects turned off (http.max_redirects =
  * 0: the 3xx itself), or a redirect that cannot be followed (f->resp then
@@ -516,6 +525,16 @@ static bool redirect_follow(worker *w, task *t, http_flow *f) {
         free(f->body);
         f->method = method;
         f->body = NULL;
+    }
+    /* A body cannot lose its secret the way a header list can: such a
+     * redirect is not followed. */
+    if (f->body && holds_secret(t, f->body) && !origin_home(f, url)) {
+        f->resp.rc = CURLE_COULDNT_CONNECT;
+        f->resp.blocked = true;
+        snprintf(f->resp.error, sizeof(f->resp.error), "a %ld redirect would send a body holding "
+                 "a secret to another origin; not followed", status);
+        free(url);
+        return false;
     }
     f->redirects++;
     int rc = transfer_start(w, t, f, url);

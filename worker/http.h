@@ -72,8 +72,12 @@ struct http_flow {
 /* Makes the task's state an http_flow that calls on_response. */
 http_flow *http_flow_new(task *t, http_on_response on_response);
 
-/* Sends one request for the task. Returns 0 when under way, -1 when it could
- * not start (the task is finished, permanently, with the reason). */
+/* Sends one request for the task, following its redirects (http.max_redirects)
+ * under the policy; headers holding a secret of the task, bearer and basic
+ * credentials go only to rq->url's origin. Through http.proxy when that is
+ * set, the target's addresses checked first. Returns 0 when under way, -1
+ * when it could not start (the task is finished with the reason:
+ * permanently, except when the target's name did not resolve). */
 int http_send(worker *w, task *t, const http_req *rq);
 
 /* Sends rq with body (taken; NULL for none) as its compact JSON, as request
@@ -136,8 +140,8 @@ bool host_allowed(const char *list, const char *host);
  * http.allow_hosts; every address curl connects to, after DNS, is refused
  * when private, loopback or link-local unless the workflow or
  * http.allow_private allows it; no connection is shared with another task
- * (each is checked under this task's policy); the task's timeout bounds the
- * transfer. Sets the URL, the allowed protocols (comma-separated), the task
+ * (each is checked under this task's policy); no proxy, whatever the
+ * environment says; the task's timeout bounds the transfer. Sets the URL, the allowed protocols (comma-separated), the task
  * as CURLOPT_PRIVATE and f->errbuf as the error buffer. f is the action's
  * own (a zeroed http_flow will do) and must outlive the transfer: only its
  * policy fields are used, and after the transfer f->resp.blocked and

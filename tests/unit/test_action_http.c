@@ -280,6 +280,21 @@ static void secret_headers_stay_on_origin(void **state) {
     task_free(e.w, t);
     vendor_mock_stop(m);
 
+    /* A body cannot be sent without its secret: that 307 is refused. */
+    m = vendor_mock_start(bounce_handler, url);
+    t = action_task(NULL, "notify", "webhook",
+                    json_pack("{s:s, s:{s:{s:s}}}", "url", vendor_mock_url(m), "body", "token",
+                              "secret", "api_key"),
+                    true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    if (!strstr(t->error, "body holding a secret to another origin")) fail_msg("%s", t->error);
+    assert_int_equal(vendor_mock_count(m), 1);
+    assert_int_equal(vendor_mock_count(other), 1); /* the first part's request only */
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+
     /* Within the origin (same scheme, host and port) everything follows. */
     m = vendor_mock_start(bounce_handler, NULL);
     snprintf(url, sizeof(url), "%s/first", vendor_mock_url(m));
