@@ -439,8 +439,9 @@ int http_send(worker *w, task *t, const http_req *rq) {
         if (header_public(t, k, json_string_value(v)))
             f->hdrs_public = add_header(f->hdrs_public, k, json_string_value(v));
     }
+    const char *type = rq->content_type ? rq->content_type : "application/json";
     const char *fixed[4][2] = {
-        {"Content-Type", rq->body && !has_type ? (rq->content_type ? rq->content_type : "application/json") : NULL},
+        {"Content-Type", rq->body && !has_type ? type : NULL},
         {"Accept", has_accept ? NULL : rq->accept ? rq->accept : "application/json"},
         {"User-Agent", "muster/" MUSTER_VERSION},
         {"Expect", ""},
@@ -505,7 +506,8 @@ static bool redirect_follow(worker *w, task *t, http_flow *f) {
         return false;
     if (f->redirects >= w->cfg->http_max_redirects) {
         f->resp.rc = CURLE_TOO_MANY_REDIRECTS;
-        snprintf(f->resp.error, sizeof(f->resp.error), "more than %lld redirects (http.max_redirects)",
+        snprintf(f->resp.error, sizeof(f->resp.error),
+                 "more than %lld redirects (http.max_redirects)",
                  (long long)w->cfg->http_max_redirects);
         return false;
     }

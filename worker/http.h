@@ -141,8 +141,9 @@ bool host_allowed(const char *list, const char *host);
  * when private, loopback or link-local unless the workflow or
  * http.allow_private allows it; no connection is shared with another task
  * (each is checked under this task's policy); no proxy, whatever the
- * environment says; the task's timeout bounds the transfer. Sets the URL, the allowed protocols (comma-separated), the task
- * as CURLOPT_PRIVATE and f->errbuf as the error buffer. f is the action's
+ * environment says; the task's timeout bounds the transfer. Sets the URL,
+ * the allowed protocols (comma-separated), the task as CURLOPT_PRIVATE and
+ * f->errbuf as the error buffer. f is the action's
  * own (a zeroed http_flow will do) and must outlive the transfer: only its
  * policy fields are used, and after the transfer f->resp.blocked and
  * f->resp.error say whether and why an address was refused. Returns 0, or
