@@ -95,6 +95,9 @@ static const setting settings[] = {
      "Comma-separated hosts HTTP steps may reach (*.example.com for a domain); empty for any"},
     {"http.allow_private", T_INT, S(http_allow_private), "0", 0, 1, W,
      "1: HTTP steps of every workflow may reach private, loopback and link-local addresses"},
+    {"http.proxy", T_STRING, S(http_proxy), "", 0, 0, W,
+     "Proxy of HTTP steps (http://host:port); empty: none, and http_proxy and the like in the "
+     "environment are ignored"},
     {"exec.dirs", T_STRING, S(exec_dirs), "/usr/libexec/muster:/etc/muster/scripts", 0, 0, W,
      "Colon-separated directories exec steps may run programs from"},
     {"secrets.dirs", T_STRING, S(secrets_dirs), "/run/secrets/muster", 0, 0, W,

@@ -41,6 +41,7 @@ typedef struct config {
     int64_t http_max_redirects;
     char *http_allow_hosts;
     int64_t http_allow_private;
+    char *http_proxy;
     char *exec_dirs;
     char *secrets_dirs;
     char *log_level;

@@ -1,6 +1,7 @@
 /* store.c - the Redis connection: reconnects, AUTH, Lua scripts by SHA */
 #include "common/store.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,9 @@ static int connect_now(store *s, char *err, size_t errlen) {
         drop(s);
         return -1;
     }
+    /* hiredis opens its socket without close-on-exec: no program the
+     * daemon starts may hold the authenticated connection. */
+    fcntl(s->c->fd, F_SETFD, FD_CLOEXEC);
     /* Commands never wait longer than this; a blocking XREADGROUP asks for
      * less. */
     struct timeval io = {10, 0};

@@ -46,8 +46,15 @@ typedef void (*http_on_response)(worker *w, task *t, http_flow *f, const http_re
 
 struct http_flow {
     CURL *easy;
-    struct curl_slist *hdrs;
+    /* The action's request, kept for its redirects: */
+    struct curl_slist *hdrs;        /* every header */
+    struct curl_slist *hdrs_public; /* those that may go to another origin */
     char *body;
+    char *method;
+    char *bearer, *user, *password;
+    char origin[300];  /* "scheme://host:port" of the action's URL */
+    int redirects;     /* followed for it so far */
+    double seconds;    /* of its requests so far */
     http_resp resp;
     http_on_response on_response;
     int stage;         /* the action's: which request of the conversation */
@@ -56,8 +63,8 @@ struct http_flow {
     void *data;        /* the action's own */
     void (*data_free)(void *data);
     bool allow_private;
+    bool proxied;      /* through http.proxy: the target was checked before */
     bool inflight;     /* a request is under way */
-    const char *allow_hosts; /* http.allow_hosts (the config's), for redirects */
     size_t body_max;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -65,8 +72,12 @@ struct http_flow {
 /* Makes the task's state an http_flow that calls on_response. */
 http_flow *http_flow_new(task *t, http_on_response on_response);
 
-/* Sends one request for the task. Returns 0 when under way, -1 when it could
- * not start (the task is finished, permanently, with the reason). */
+/* Sends one request for the task, following its redirects (http.max_redirects)
+ * under the policy; headers holding a secret of the task, bearer and basic
+ * credentials go only to rq->url's origin. Through http.proxy when that is
+ * set, the target's addresses checked first. Returns 0 when under way, -1
+ * when it could not start (the task is finished with the reason:
+ * permanently, except when the target's name did not resolve). */
 int http_send(worker *w, task *t, const http_req *rq);
 
 /* Sends rq with body (taken; NULL for none) as its compact JSON, as request
@@ -129,9 +140,10 @@ bool host_allowed(const char *list, const char *host);
  * http.allow_hosts; every address curl connects to, after DNS, is refused
  * when private, loopback or link-local unless the workflow or
  * http.allow_private allows it; no connection is shared with another task
- * (each is checked under this task's policy); the task's timeout bounds the
- * transfer. Sets the URL, the allowed protocols (comma-separated), the task
- * as CURLOPT_PRIVATE and f->errbuf as the error buffer. f is the action's
+ * (each is checked under this task's policy); no proxy, whatever the
+ * environment says; the task's timeout bounds the transfer. Sets the URL,
+ * the allowed protocols (comma-separated), the task as CURLOPT_PRIVATE and
+ * f->errbuf as the error buffer. f is the action's
  * own (a zeroed http_flow will do) and must outlive the transfer: only its
  * policy fields are used, and after the transfer f->resp.blocked and
  * f->resp.error say whether and why an address was refused. Returns 0, or

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,11 +185,47 @@ static void secret_in_env_not_in_output(void **state) {
     action_env_free(&e);
 }
 
+/* A program sees stdin, stdout and stderr and nothing else of the worker:
+ * not its Redis connection, not curl's sockets, not a pipe (the bug: every
+ * descriptor opened without close-on-exec reached the child, so a script
+ * could talk to Redis as the worker). The test holds a socketpair opened
+ * without close-on-exec, as hiredis and curl open their sockets. */
+static void only_stdio_inherited(void **state) {
+    (void)state;
+    char err[256], path[400];
+    const char *want = "0 1 2 ";
+    int sv[2];
+    action_env e;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    /* ls lists the descriptors of its own process; the one it reads the
+     * directory with is left out. */
+    snprintf(path, sizeof(path), "%s/list-fds", scripts);
+    write_file(path,
+               "#!/bin/sh\n"
+               "ls -l /proc/self/fd | sed -n 's/.* \\([0-9][0-9]*\\) -> \\(.*\\)$/\\1 \\2/p' |\n"
+               "  grep -v ' /proc/[0-9]*/fd$' | cut -d' ' -f1 | tr '\\n' ' '\n",
+               0755);
+    config_set(&e.cfg, "exec.dirs", scripts, err, sizeof(err));
+    task *t = action_task(NULL, "diag", "exec", json_pack("{s:[s]}", "command", "list-fds"), false);
+    assert_int_equal(action_run(&e, t), 0);
+    if (!t->res.succeeded) fail_msg("list-fds: %s", t->error);
+    const char *out = json_string_value(action_output(t, "stdout"));
+    if (!out || strcmp(out, want) != 0)
+        fail_msg("the program had descriptors \"%s\", wanted \"%s\" (the test holds %d and %d)",
+                 out ? out : "(none)", want, sv[0], sv[1]);
+    task_free(e.w, t);
+    action_env_free(&e);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(labels_are_inert),
         cmocka_unit_test(program_must_be_in_exec_dirs),
         cmocka_unit_test(secret_in_env_not_in_output),
+        cmocka_unit_test(only_stdio_inherited),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

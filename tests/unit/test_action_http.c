@@ -218,6 +218,194 @@ static void redirects_bounded(void **state) {
     action_env_free(&e);
 }
 
+/* The first request is sent on to arg (a URL) with 307, which keeps the
+ * method and the body; later ones to this server's /again with 302. */
+static void bounce_handler(vendor_mock *m, void *arg, int n, const mock_request *rq,
+                           mock_reply *rp) {
+    char loc[128];
+    (void)rq;
+    snprintf(loc, sizeof(loc), "%s", n == 0 && arg ? (const char *)arg : "/again");
+    if (n == 0 && arg) {
+        mock_reply_text(rp, 307, "text/plain", "elsewhere");
+        mock_reply_header(rp, "Location", loc);
+    } else if (strcmp(rq->path, "/again") != 0) {
+        mock_reply_text(rp, 302, "text/plain", "here");
+        mock_reply_header(rp, "Location", loc);
+    } else {
+        mock_reply_json(rp, 200, json_pack("{s:s}", "at", "again"));
+    }
+}
+
+static void landing_handler(vendor_mock *m, void *arg, int n, const mock_request *rq,
+                            mock_reply *rp) {
+    (void)m, (void)arg, (void)n, (void)rq;
+    mock_reply_json(rp, 200, json_pack("{s:s}", "at", "landing"));
+}
+
+/* A header holding a secret is not sent on to another origin (the bug: an
+ * X-Api-Key from {secret: ...} reached the host a 302 named; bearer and
+ * basic credentials already stopped there). A header without a secret is,
+ * and a redirect within the origin keeps every header. */
+static void secret_headers_stay_on_origin(void **state) {
+    (void)state;
+    action_env e;
+    char url[128];
+    vendor_mock *other = vendor_mock_start(landing_handler, NULL);
+    snprintf(url, sizeof(url), "%s/landing", vendor_mock_url(other));
+    vendor_mock *m = vendor_mock_start(bounce_handler, url);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    setenv("MUSTER_SECRET_API_KEY", PLANTED, 1);
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s, s:{s:s}, s:{s:{s:s}, s:s}, s:{s:s}}", "url",
+                                    vendor_mock_url(m), "bearer", "secret", "api_key", "headers",
+                                    "X-Api-Key", "secret", "api_key", "X-Note", "plain", "body",
+                                    "service", "checkout"),
+                          true);
+    assert_int_equal(action_run(&e, t), 0);
+    if (!t->res.succeeded) fail_msg("cross-origin redirect: %s", t->error);
+    assert_string_equal(json_string_value(action_output(t, "body.at")), "landing");
+    assert_int_equal(vendor_mock_count(m), 1);
+    mock_expect_header(m, vendor_mock_request(m, 0), "x-api-key", PLANTED);
+    assert_int_equal(vendor_mock_count(other), 1);
+    const mock_request *rq = vendor_mock_request(other, 0);
+    assert_null(json_object_get(rq->headers, "x-api-key"));
+    assert_null(json_object_get(rq->headers, "authorization"));
+    assert_null(strstr(rq->body, PLANTED));
+    mock_expect_header(other, rq, "x-note", "plain");
+    /* 307 keeps the method and the body. */
+    mock_expect(other, rq, "POST", "/landing");
+    mock_expect_field(other, rq, "service", JSON_STRING);
+    assert_true(vendor_mock_clean(m));
+    assert_true(vendor_mock_clean(other));
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+
+    /* A body cannot be sent without its secret: that 307 is refused. */
+    m = vendor_mock_start(bounce_handler, url);
+    t = action_task(NULL, "notify", "webhook",
+                    json_pack("{s:s, s:{s:{s:s}}}", "url", vendor_mock_url(m), "body", "token",
+                              "secret", "api_key"),
+                    true);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    if (!strstr(t->error, "body holding a secret to another origin")) fail_msg("%s", t->error);
+    assert_int_equal(vendor_mock_count(m), 1);
+    assert_int_equal(vendor_mock_count(other), 1); /* the first part's request only */
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+
+    /* Within the origin (same scheme, host and port) everything follows. */
+    m = vendor_mock_start(bounce_handler, NULL);
+    snprintf(url, sizeof(url), "%s/first", vendor_mock_url(m));
+    t = action_task(NULL, "notify", "webhook",
+                    json_pack("{s:s, s:{s:s}, s:{s:{s:s}}}", "url", url, "bearer", "secret",
+                              "api_key", "headers", "X-Api-Key", "secret", "api_key"),
+                    true);
+    assert_int_equal(action_run(&e, t), 0);
+    if (!t->res.succeeded) fail_msg("same-origin redirect: %s", t->error);
+    assert_int_equal(vendor_mock_count(m), 2);
+    rq = vendor_mock_request(m, 1);
+    mock_expect(m, rq, "GET", "/again"); /* 302 turns a POST into a GET */
+    mock_expect_header(m, rq, "x-api-key", PLANTED);
+    mock_expect_bearer(m, rq, PLANTED);
+    assert_true(vendor_mock_clean(m));
+    task_free(e.w, t);
+    vendor_mock_stop(m);
+    vendor_mock_stop(other);
+    action_env_free(&e);
+    unsetenv("MUSTER_SECRET_API_KEY");
+}
+
+/* A forward proxy: answers every request itself, as if from the target. */
+static void proxy_handler(vendor_mock *m, void *arg, int n, const mock_request *rq,
+                          mock_reply *rp) {
+    (void)m, (void)arg, (void)n, (void)rq;
+    mock_reply_json(rp, 200, json_pack("{s:s}", "via", "proxy"));
+}
+
+static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                         "all_proxy", "ALL_PROXY", NULL};
+
+/* Whatever the test's end, later tests run without proxy variables. */
+static int proxy_vars_unset(void **state) {
+    (void)state;
+    for (size_t i = 0; proxy_vars[i]; i++) unsetenv(proxy_vars[i]);
+    return 0;
+}
+
+/* Proxy variables of the environment are not used (the bug: with
+ * http_proxy set a request for 169.254.169.254 went to the proxy, and the
+ * address check saw only the proxy's address). The metadata address is
+ * refused before any connection, and nothing reaches the proxy. */
+static void proxy_environment_ignored(void **state) {
+    (void)state;
+    action_env e;
+    vendor_mock *proxy = vendor_mock_start(proxy_handler, NULL);
+    vendor_mock *target = vendor_mock_start(landing_handler, NULL);
+    for (size_t i = 0; proxy_vars[i]; i++) setenv(proxy_vars[i], vendor_mock_url(proxy), 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    assert_int_equal(action_env_init(&e, 0), 0);
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s}", "url", "http://169.254.169.254/latest/meta-data/"),
+                          false);
+    assert_int_equal(action_run(&e, t), 0);
+    assert_int_equal(t->res.succeeded, 0);
+    assert_int_equal(t->res.permanent, 1);
+    if (!strstr(t->error, "address 169.254.169.254 is private"))
+        fail_msg("wanted the target refused, got: %s", t->error);
+    task_free(e.w, t);
+    /* An allowed target is reached directly. */
+    t = action_task(NULL, "notify", "webhook", json_pack("{s:s}", "url", vendor_mock_url(target)),
+                    true);
+    assert_int_equal(action_run(&e, t), 0);
+    if (!t->res.succeeded) fail_msg("direct request: %s", t->error);
+    assert_int_equal(vendor_mock_count(proxy), 0);
+    assert_int_equal(vendor_mock_count(target), 1);
+    task_free(e.w, t);
+    vendor_mock_stop(target);
+    vendor_mock_stop(proxy);
+    action_env_free(&e);
+}
+
+/* With http.proxy the socket checks see only the proxy, so the target's
+ * own addresses are checked before the request: a blocked one (a literal
+ * or a name that resolves to one) never reaches the proxy; an allowed one
+ * goes through it. 203.0.113.0/24 is a documentation range: the proxy
+ * answers for it and nothing leaves loopback. */
+static void proxy_setting_checks_the_target(void **state) {
+    (void)state;
+    action_env e;
+    char err[256];
+    vendor_mock *proxy = vendor_mock_start(proxy_handler, NULL);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    assert_int_equal(config_set(&e.cfg, "http.proxy", vendor_mock_url(proxy), err, sizeof(err)), 0);
+    static const char *const blocked[] = {"http://169.254.169.254/latest/meta-data/",
+                                          "http://localhost:9/x", "http://[::1]:9/x"};
+    for (size_t i = 0; i < sizeof(blocked) / sizeof(*blocked); i++) {
+        task *t = action_task(NULL, "notify", "webhook", json_pack("{s:s}", "url", blocked[i]),
+                              false);
+        assert_int_equal(action_run(&e, t), 0);
+        assert_int_equal(t->res.succeeded, 0);
+        assert_int_equal(t->res.permanent, 1);
+        if (!strstr(t->error, "is private, loopback or link-local"))
+            fail_msg("%s: wanted it refused, got: %s", blocked[i], t->error);
+        task_free(e.w, t);
+    }
+    assert_int_equal(vendor_mock_count(proxy), 0);
+    task *t = action_task(NULL, "notify", "webhook",
+                          json_pack("{s:s}", "url", "http://203.0.113.10/hook"), false);
+    assert_int_equal(action_run(&e, t), 0);
+    if (!t->res.succeeded) fail_msg("through the proxy: %s", t->error);
+    assert_int_equal(vendor_mock_count(proxy), 1);
+    mock_expect_header(proxy, vendor_mock_request(proxy, 0), "host", "203.0.113.10");
+    assert_true(vendor_mock_clean(proxy));
+    task_free(e.w, t);
+    vendor_mock_stop(proxy);
+    action_env_free(&e);
+}
+
 static void header_handler(vendor_mock *m, void *arg, int n, const mock_request *rq, mock_reply *rp) {
     (void)arg, (void)n;
     if (json_object_get(rq->headers, "x-injected"))
@@ -285,6 +473,9 @@ int main(void) {
         cmocka_unit_test(pooled_private_connection_not_reused),
         cmocka_unit_test(host_allowlist),
         cmocka_unit_test(redirects_bounded),
+        cmocka_unit_test(secret_headers_stay_on_origin),
+        cmocka_unit_test_teardown(proxy_environment_ignored, proxy_vars_unset),
+        cmocka_unit_test(proxy_setting_checks_the_target),
         cmocka_unit_test(crlf_stripped_from_headers),
         cmocka_unit_test(head_has_no_body),
         cmocka_unit_test(private_ranges),

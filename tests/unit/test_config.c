@@ -23,7 +23,7 @@ static const char *const keys[] = {
     "worker.lease",       "worker.poll",         "worker.grace",
     "worker.relay",       "kafka.commit_interval", "kafka.session_timeout", "exec.timeout",
     "exec.output_max",    "http.timeout",        "http.body_max", "http.max_redirects",
-    "http.allow_hosts", "http.allow_private", "exec.dirs", "secrets.dirs",
+    "http.allow_hosts", "http.allow_private", "http.proxy", "exec.dirs", "secrets.dirs",
     "log.level",          "status.address",      "status.port",
     "intake.address",     "intake.port",         "intake.token",
     "intake.token_file",  "intake.body_max",

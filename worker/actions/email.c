@@ -399,7 +399,6 @@ static int start(worker *w, task *t) {
      * there. No other transfer takes a CONNECT_ONLY connection. */
     curl_easy_setopt(m->easy, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(m->easy, CURLOPT_FORBID_REUSE, 0L);
-    curl_easy_setopt(m->easy, CURLOPT_PROXY, "");
     if (json_is_true(json_object_get(t->with, "starttls")))
         curl_easy_setopt(m->easy, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     if (with_str(t, "username")) {

@@ -1,5 +1,5 @@
 /* exec.c - the exec action: a program with an argv array, never a shell */
-#define _GNU_SOURCE /* memfd_create */
+#define _GNU_SOURCE /* memfd_create, posix_spawn_file_actions_addclosefrom_np */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -221,6 +221,10 @@ static int start(worker *w, task *t) {
     posix_spawn_file_actions_adddup2(&fa, in, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    /* Nothing else of the worker's: hiredis and curl open their sockets
+     * without close-on-exec, and a script that held the Redis connection
+     * could act as the worker whatever its environment says. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_init(&attr);
     sigemptyset(&none);
     sigfillset(&all);

@@ -86,7 +86,6 @@ static int start(worker *w, task *t) {
         return 1;
     }
     curl_easy_setopt(p->easy, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(p->easy, CURLOPT_PROXY, ""); /* the target itself, never a proxy */
     if (curl_multi_add_handle(w->multi, p->easy) != CURLM_OK) {
         probe_free(w, t);
         task_refuse(t, "tcp_check: curl_multi_add_handle failed");
