@@ -165,13 +165,14 @@ static json_t *value_of(const json_t *ref, const char *dirs, secret_set *set, ch
     char *value = secret_read(dirs, json_string_value(json_object_get(ref, "secret")), err, errlen);
     if (!value) return NULL;
     json_t *s = json_string(value);
-    int rc = s ? add_url_path(set, value) : -1;
-    if (rc == 0) rc = add_encodings(set, value);
-    if (rc == 0) {
-        rc = add_value(set, value); /* takes value */
-    } else {
-        free(value);
-    }
+    char *copy = s ? strdup(value) : NULL;
+    /* The value itself first: masking runs in this order, and an encoded
+     * form masked first could cut the plain value apart and leave pieces. */
+    int rc = copy ? add_value(set, value) : -1; /* takes value */
+    if (!copy) free(value);
+    if (rc == 0) rc = add_url_path(set, copy);
+    if (rc == 0) rc = add_encodings(set, copy);
+    free(copy);
     if (rc < 0) {
         snprintf(err, errlen, "secret value not kept: out of memory or not UTF-8");
         json_decref(s);
