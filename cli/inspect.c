@@ -186,12 +186,14 @@ static void print_event(const json_t *ev) {
     printf("  %s  %-22s %s\n", str(ev, "time"), type, detail);
 }
 
-static int incident_show_cmd(config *cfg, const char *id, int as_json) {
-    char err[256];
+static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
+    char err[256], idbuf[128];
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
-    json_t *inc = incident_show(s, id, err, sizeof(err));
+    const char *id = cli_incident(s, ref, idbuf, sizeof(idbuf));
+    json_t *inc = id ? incident_show(s, id, err, sizeof(err)) : NULL;
     store_close(s);
+    if (!id) return EXIT_FAIL;
     if (!inc) {
         fprintf(stderr, "muster incident show: %s\n", err);
         return EXIT_FAIL;
