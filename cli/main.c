@@ -29,11 +29,13 @@ static const struct {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *out) {
-    fprintf(out, "Usage: muster [-c FILE] [-s KEY=VALUE]... COMMAND [ARGS]\n\nCommands:\n");
+    fprintf(out, "Usage: muster [-c FILE] [-s KEY=VALUE]... COMMAND [ARGS]\n\n"
+                 "The operator's command: runs the pipeline on this machine, sends alerts,\n"
+                 "follows incidents, acknowledges them and replays what gave up.\n\nCommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(out, "\nOptions:\n  -c, --config FILE    settings file (key = value lines); also MUSTER_CONFIG\n"
                  "  -s, --set KEY=VALUE  one setting; wins over the file and MUSTER_* variables\n"
-                 "  -h, --help           this help; 'muster COMMAND --help' for a command's\n"
+                 "  -h, --help           this help; 'muster COMMAND --help' tells of one command\n"
                  "  -V, --version        the version\n\n"
                  "Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 timeout.\n"
                  "Settings: 'muster config' lists them with their environment variables.\n");
