@@ -165,16 +165,23 @@ int cmd_status(config *cfg, int argc, char **argv) {
                (long long)json_integer_value(json_object_get(st, "delayed")),
                (long long)json_integer_value(json_object_get(st, "dead")),
                (long long)json_integer_value(json_object_get(st, "manual_waiting")));
-        printf("\n%-34s %9s  %s\n", "", "IN FLIGHT", "BACKLOG");
-        if (lag)
-            printf("%-34s %9lld  %lld\n", "alerts not yet read by dispatchers", lag_total(lag) - lag_backlog,
-                   lag_backlog);
-        else
-            printf("%-34s kafka did not answer\n", "alerts not yet read by dispatchers");
-        printf("%-34s %9lld  %lld%s\n", "events not yet relayed to kafka", outbox - outbox_old, outbox_old,
-               outbox_old > AGE_SCAN_MAX ? "+" : "");
-        printf("(in flight: on the way, gone in a moment; backlog: waiting %ds or more)\n",
-               IN_FLIGHT_MS / 1000);
+        char lag_row[160], n1[24], n2[24], n3[24], n4[24];
+        snprintf(lag_row, sizeof(lag_row), "alerts not yet read by %s", cfg->kafka_group);
+        snprintf(n1, sizeof(n1), "%lld", lag ? lag_total(lag) - lag_backlog : 0);
+        snprintf(n2, sizeof(n2), "%lld", lag_backlog);
+        snprintf(n3, sizeof(n3), "%lld", outbox - outbox_old);
+        snprintf(n4, sizeof(n4), "%lld%s", outbox_old, outbox_old > AGE_SCAN_MAX ? "+" : "");
+        const char *head[] = {"", "IN FLIGHT", "BACKLOG"};
+        const char *lag_cells[] = {lag_row, lag ? n1 : "kafka did not answer", lag ? n2 : ""};
+        const char *outbox_cells[] = {"events not yet relayed to kafka", n3, n4};
+        table *t = table_new(3, head);
+        if (t && table_add(t, lag_cells) == 0 && table_add(t, outbox_cells) == 0) {
+            printf("\n");
+            table_print(t, stdout);
+        }
+        table_free(t);
+        printf("(in flight: on the way, gone in a moment; backlog: waiting %ds or more; alerts are read\n"
+               " from %s)\n", IN_FLIGHT_MS / 1000, cfg->kafka_alerts_topic);
     }
     json_decref(st);
     return EXIT_OK;
