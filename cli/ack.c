@@ -16,17 +16,24 @@ static const char *who(int argc, char **argv, char *buf, size_t len) {
 }
 
 int cmd_ack(config *cfg, int argc, char **argv) {
-    char buf[128], outcome[32], first[128], err[512];
+    char buf[128], outcome[32], first[128], err[512], idbuf[128];
     if (argc < 2 || argv[1][0] == '-' || cli_flag(argc, argv, "--help")) {
-        printf("Usage: muster ack INCIDENT [--by NAME]\n\n"
+        printf("Usage: muster ack INCIDENT|latest [--by NAME]\n\n"
                "Acknowledges the incident: a person has seen it and owns it. The first\n"
-               "acknowledgement counts for MTTA; later ones are reported, not recorded.\n");
+               "acknowledgement counts for MTTA; later ones are reported, not recorded.\n"
+               "'latest' is the newest incident.\n\n"
+               "Options:\n  --by NAME  who acknowledges (default $USER)\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     const char *by = who(argc, argv, buf, sizeof(buf));
-    int rc = incident_ack(s, argv[1], by, "cli", outcome, sizeof(outcome), first, sizeof(first),
+    const char *id = cli_incident(s, argv[1], idbuf, sizeof(idbuf));
+    if (!id) {
+        store_close(s);
+        return EXIT_FAIL;
+    }
+    int rc = incident_ack(s, id, by, "cli", outcome, sizeof(outcome), first, sizeof(first),
                           err, sizeof(err));
     store_close(s);
     if (rc < 0) {
@@ -34,13 +41,13 @@ int cmd_ack(config *cfg, int argc, char **argv) {
         return EXIT_FAIL;
     }
     if (!strcmp(outcome, "missing")) {
-        fprintf(stderr, "muster ack: no incident \"%s\"\n", argv[1]);
+        fprintf(stderr, "muster ack: no incident \"%s\"\n", id);
         return EXIT_FAIL;
     }
     if (!strcmp(outcome, "already"))
-        printf("%s was already acknowledged by %s\n", argv[1], first);
+        printf("%s was already acknowledged by %s\n", id, first);
     else
-        printf("acknowledged %s as %s\n", argv[1], by);
+        printf("acknowledged %s as %s\n", id, by);
     return EXIT_OK;
 }
 
@@ -48,7 +55,9 @@ int cmd_done(config *cfg, int argc, char **argv) {
     char buf[128], outcome[32], state[32], err[512];
     if (argc < 3 || argv[1][0] == '-' || cli_flag(argc, argv, "--help")) {
         printf("Usage: muster done INCIDENT STEP [--by NAME] [--note TEXT]\n\n"
-               "Marks a manual step (action: manual) done; the steps that need it go on.\n");
+               "Marks a manual step (action: manual) done; the steps that need it go on.\n\n"
+               "Options:\n  --by NAME    who did it (default $USER)\n"
+               "  --note TEXT  what was done, kept in the timeline\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }
     store *s = cli_store(cfg);

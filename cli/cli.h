@@ -21,11 +21,16 @@ int cmd_dead(config *cfg, int argc, char **argv);
 int cmd_replay(config *cfg, int argc, char **argv);
 int cmd_ack(config *cfg, int argc, char **argv);
 int cmd_done(config *cfg, int argc, char **argv);
+int cmd_report(config *cfg, int argc, char **argv);
 
 /* Connects to Redis or prints why not. */
 store *cli_store(const config *cfg);
 
-/* True when argv holds --json. */
+/* The incident `ref` names: ref itself, or for "latest" the newest
+ * incident's id, copied into buf. NULL (message printed) when there is none. */
+const char *cli_incident(store *s, const char *ref, char *buf, size_t len);
+
+/* True when argv holds `flag`. */
 int cli_flag(int argc, char **argv, const char *flag);
 
 /* The value after `flag` in argv, or NULL. */

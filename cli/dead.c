@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/table.h"
 #include "common/incident.h"
 #include "common/queue.h"
 #include "common/util.h"
@@ -19,13 +21,32 @@ static void print_json(json_t *v) {
     free(text);
 }
 
+/* Most dead tasks read at once; past it, the commands say so. */
+#define DEAD_MAX 100000
+
+/* The dead tasks, at most DEAD_MAX; says on stderr when there are more. */
+static json_t *dead_list(store *s, const char *cmd) {
+    json_t *dead = queue_dead_list(s, DEAD_MAX + 1);
+    if (!dead) {
+        fprintf(stderr, "muster %s: redis not reachable\n", cmd);
+        return NULL;
+    }
+    if (json_array_size(dead) > DEAD_MAX) {
+        json_array_remove(dead, DEAD_MAX);
+        fprintf(stderr, "muster %s: more than %d dead tasks; only the newest %d are read\n", cmd, DEAD_MAX,
+                DEAD_MAX);
+    }
+    return dead;
+}
+
 int cmd_dead(config *cfg, int argc, char **argv) {
     if (argc < 2 || cli_flag(argc, argv, "--help")) {
         printf("Usage: muster dead list [--json]\n"
                "       muster dead show INCIDENT/STEP [--json]\n\n"
                "Dead tasks gave up: out of attempts, a permanent error (HTTP 4xx...), or\n"
                "poison (delivered again and again without completing). They keep their\n"
-               "attempts, last error and input. 'muster replay' runs them again.\n");
+               "attempts, last error and input. 'muster replay' runs them again.\n\n"
+               "Options:\n  --json  print JSON instead of text\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     int as_json = cli_flag(argc, argv, "--json");
@@ -40,12 +61,9 @@ int cmd_dead(config *cfg, int argc, char **argv) {
     }
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
-    json_t *dead = queue_dead_list(s, 100000);
+    json_t *dead = dead_list(s, "dead");
     store_close(s);
-    if (!dead) {
-        fprintf(stderr, "muster dead: redis not reachable\n");
-        return EXIT_FAIL;
-    }
+    if (!dead) return EXIT_FAIL;
     int rc = EXIT_OK;
     size_t i;
     json_t *d;
@@ -72,12 +90,17 @@ int cmd_dead(config *cfg, int argc, char **argv) {
     } else if (as_json) {
         print_json(dead);
     } else {
-        printf("%-44s %-16s %-8s %-8s %-19s %s\n", "TASK", "WORKFLOW", "ACTION", "ATTEMPTS",
-               "REASON", "ERROR");
-        json_array_foreach(dead, i, d)
-            printf("%-44s %-16s %-8s %-8lld %-19s %.80s\n", str(d, "task"), str(d, "workflow"),
-                   str(d, "action"), (long long)json_integer_value(json_object_get(d, "attempts")),
-                   str(d, "reason"), str(d, "error"));
+        const char *head[] = {"TASK", "WORKFLOW", "ACTION", "ATTEMPTS", "REASON", "ERROR"};
+        table *t = table_new(6, head);
+        json_array_foreach(dead, i, d) {
+            char attempts[24], error[84];
+            snprintf(attempts, sizeof(attempts), "%lld", (long long)json_integer_value(json_object_get(d, "attempts")));
+            snprintf(error, sizeof(error), "%.80s", str(d, "error"));
+            const char *row[] = {str(d, "task"), str(d, "workflow"), str(d, "action"), attempts, str(d, "reason"), error};
+            if (t) table_add(t, row);
+        }
+        if (t) table_print(t, stdout);
+        table_free(t);
     }
     json_decref(dead);
     return rc;
@@ -110,6 +133,10 @@ static int replay_one(store *s, const char *ref, int force, int dry, const char 
     return EXIT_OK;
 }
 
+static int matches(const json_t *d, const char *incident, const char *wf) {
+    return (!incident || !strcmp(str(d, "incident"), incident)) && (!wf || !strcmp(str(d, "workflow"), wf));
+}
+
 int cmd_replay(config *cfg, int argc, char **argv) {
     const char *incident = cli_option(argc, argv, "--incident");
     const char *wf = cli_option(argc, argv, "--workflow");
@@ -125,7 +152,14 @@ int cmd_replay(config *cfg, int argc, char **argv) {
                "of them wait again, so a replay that succeeds carries the run on. A step that\n"
                "succeeded is replayed only by its id and with --force. --dry-run prints what\n"
                "would be replayed. The idempotency key stays the same, so a ticket that was\n"
-               "opened is found, not opened twice.\n");
+               "opened is found, not opened twice. With --incident, --workflow or --all it\n"
+               "shows done/total on stderr when that is a terminal, then a summary.\n\n"
+               "Options:\n  --incident ID    the dead tasks of one incident\n"
+               "  --workflow NAME  the dead tasks of one workflow's incidents\n"
+               "  --all            every dead task\n"
+               "  --dry-run        print what would be replayed; change nothing\n"
+               "  --force          (with INCIDENT/STEP) replay a step that finished, even one that succeeded\n"
+               "  --by NAME        who replays (default $USER), kept in the timeline\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }
     char who[128];
@@ -140,22 +174,27 @@ int cmd_replay(config *cfg, int argc, char **argv) {
     if (id) {
         rc = replay_one(s, id, force, dry, by);
     } else {
-        json_t *dead = queue_dead_list(s, 100000);
-        size_t i, n = 0;
+        json_t *dead = dead_list(s, "replay");
+        size_t i, total = 0, done = 0, failed = 0;
         json_t *d;
+        int tty = isatty(STDERR_FILENO);
         if (!dead) {
-            fprintf(stderr, "muster replay: redis not reachable\n");
             store_close(s);
             return EXIT_FAIL;
         }
+        json_array_foreach(dead, i, d) total += matches(d, incident, wf);
         json_array_foreach(dead, i, d) {
-            if (incident && strcmp(str(d, "incident"), incident) != 0) continue;
-            if (wf && strcmp(str(d, "workflow"), wf) != 0) continue;
+            if (!matches(d, incident, wf)) continue;
             int r = replay_one(s, str(d, "task"), 0, dry, by);
-            if (r != EXIT_OK) rc = r;
-            n++;
+            if (r != EXIT_OK) rc = r, failed++;
+            if (tty) fprintf(stderr, "\r%zu/%zu dead task(s) %s", ++done, total, dry ? "looked at" : "replayed");
         }
-        if (n == 0) printf("no dead tasks matched\n");
+        if (tty && total) fprintf(stderr, "\n");
+        if (total == 0)
+            printf("no dead tasks matched\n");
+        else
+            printf("%s %zu of %zu dead task(s); %zu could not be\n", dry ? "would replay" : "replayed",
+                   total - failed, total, failed);
         json_decref(dead);
     }
     store_close(s);

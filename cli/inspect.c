@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli/cli.h"
+#include "cli/table.h"
 #include "common/incident.h"
 #include "common/kafka.h"
 #include "common/util.h"
@@ -64,13 +65,69 @@ static json_t *consumer_lag(const config *cfg) {
     return out;
 }
 
-int cmd_status(config *cfg, int argc, char **argv) {
-    char err[256];
+/* Younger than this, an event or an alert is on its way, not a backlog. */
+#define IN_FLIGHT_MS 5000
+/* Most outbox entries status reads to tell their age. */
+#define AGE_SCAN_MAX 10000
+
+/* The outbox's entries older than IN_FLIGHT_MS (stream ids start with the
+ * ms they were added at), at most AGE_SCAN_MAX + 1. */
+static long long outbox_backlog(const config *cfg) {
+    char cutoff[32];
+    long long n = 0;
+    store *s = cli_store(cfg);
+    if (!s) return 0;
+    snprintf(cutoff, sizeof(cutoff), "%lld", (long long)(now_ms() - IN_FLIGHT_MS));
+    redisReply *r = store_command(s, "XRANGE %s:outbox - %s COUNT %d", store_prefix(s), cutoff,
+                                  AGE_SCAN_MAX + 1);
+    if (r && r->type == REDIS_REPLY_ARRAY) n = (long long)r->elements;
+    if (r) freeReplyObject(r);
+    store_close(s);
+    return n;
+}
+
+/* The lag's total over partitions. */
+static long long lag_total(const json_t *lag) {
+    return (long long)json_integer_value(json_object_get(lag, "total"));
+}
+
+static void print_queues(const json_t *st) {
     const char *k;
     json_t *v;
+    char c[3][24];
+    const char *head[] = {"QUEUE", "WAITING", "IN FLIGHT", "TOTAL"};
+    table *t = table_new(4, head);
+    json_object_foreach(json_object_get(st, "queues"), k, v) {
+        snprintf(c[0], sizeof(c[0]), "%lld", (long long)json_integer_value(json_object_get(v, "waiting")));
+        snprintf(c[1], sizeof(c[1]), "%lld", (long long)json_integer_value(json_object_get(v, "in_flight")));
+        snprintf(c[2], sizeof(c[2]), "%lld", (long long)json_integer_value(json_object_get(v, "length")));
+        const char *row[] = {k, c[0], c[1], c[2]};
+        if (t) table_add(t, row);
+    }
+    if (t) table_print(t, stdout);
+    table_free(t);
+    const char *whead[] = {"WORKER", "LAST SEEN"};
+    t = table_new(2, whead);
+    json_object_foreach(json_object_get(st, "workers"), k, v) {
+        snprintf(c[0], sizeof(c[0]), "%.1fs ago",
+                 (double)json_integer_value(json_object_get(v, "last_seen_ms_ago")) / 1000.0);
+        const char *row[] = {k, c[0]};
+        if (t) table_add(t, row);
+    }
+    printf("\n");
+    if (t) table_print(t, stdout);
+    table_free(t);
+}
+
+int cmd_status(config *cfg, int argc, char **argv) {
+    char err[256];
     if (cli_flag(argc, argv, "--help")) {
-        printf("Usage: muster status [--json]\n\nQueue depths, tasks in flight, workers and "
-               "their heartbeats, incidents, events waiting in the outbox.\n");
+        printf("Usage: muster status [--json]\n\n"
+               "Queue depths, tasks in flight, workers and their heartbeats, incidents, the\n"
+               "dispatchers' consumer lag and the events waiting in the outbox. Alerts and\n"
+               "events younger than %ds are in flight (on their way, gone in a moment); older\n"
+               "ones are a backlog, something to look at.\n\n"
+               "Options:\n  --json  everything as one JSON object\n", IN_FLIGHT_MS / 1000);
         return EXIT_OK;
     }
     store *s = cli_store(cfg);
@@ -82,34 +139,49 @@ int cmd_status(config *cfg, int argc, char **argv) {
         return EXIT_FAIL;
     }
     json_t *lag = consumer_lag(cfg);
+    long long lag_backlog = 0, outbox = (long long)json_integer_value(json_object_get(st, "outbox"));
+    if (lag && lag_total(lag) > 0) {
+        /* Alerts being read now are gone in a moment: look again; lag that has
+         * not shrunk a second later is a backlog. */
+        usleep(IN_FLIGHT_MS * 1000 / 5);
+        json_t *again = consumer_lag(cfg);
+        if (again && lag_total(again) >= lag_total(lag)) lag_backlog = lag_total(again);
+        json_decref(again);
+    }
+    long long outbox_old = outbox ? outbox_backlog(cfg) : 0;
+    if (outbox_old > outbox) outbox_old = outbox;
     json_object_set_new(st, "consumer_lag", lag ? lag : json_null());
+    json_object_set_new(st, "consumer_lag_backlog", json_integer(lag_backlog));
+    json_object_set_new(st, "outbox_in_flight", json_integer(outbox - outbox_old));
+    json_object_set_new(st, "outbox_backlog", json_integer(outbox_old));
     if (cli_flag(argc, argv, "--json")) {
         print_json(st);
     } else {
-        printf("%-16s %8s %10s %8s\n", "QUEUE", "WAITING", "IN FLIGHT", "TOTAL");
-        json_object_foreach(json_object_get(st, "queues"), k, v)
-            printf("%-16s %8lld %10lld %8lld\n", k,
-                   (long long)json_integer_value(json_object_get(v, "waiting")),
-                   (long long)json_integer_value(json_object_get(v, "in_flight")),
-                   (long long)json_integer_value(json_object_get(v, "length")));
-        printf("\n%-32s %s\n", "WORKER", "LAST SEEN");
-        json_object_foreach(json_object_get(st, "workers"), k, v)
-            printf("%-32s %.1fs ago\n", k,
-                   (double)json_integer_value(json_object_get(v, "last_seen_ms_ago")) / 1000.0);
-        if (lag)
-            printf("\nconsumer lag on %s (group %s): %lld alert(s) not yet read\n",
-                   cfg->kafka_alerts_topic, cfg->kafka_group,
-                   (long long)json_integer_value(json_object_get(lag, "total")));
-        else
-            printf("\nconsumer lag: kafka did not answer\n");
+        print_queues(st);
         printf("\nincidents: %lld (%lld open)   retries waiting: %lld   dead tasks: %lld   "
-               "manual steps waiting: %lld   events waiting in outbox: %lld\n",
+               "manual steps waiting: %lld\n",
                (long long)json_integer_value(json_object_get(st, "incidents")),
                (long long)json_integer_value(json_object_get(st, "open_incidents")),
                (long long)json_integer_value(json_object_get(st, "delayed")),
                (long long)json_integer_value(json_object_get(st, "dead")),
-               (long long)json_integer_value(json_object_get(st, "manual_waiting")),
-               (long long)json_integer_value(json_object_get(st, "outbox")));
+               (long long)json_integer_value(json_object_get(st, "manual_waiting")));
+        char lag_row[160], n1[24], n2[24], n3[24], n4[24];
+        snprintf(lag_row, sizeof(lag_row), "alerts not yet read by %s", cfg->kafka_group);
+        snprintf(n1, sizeof(n1), "%lld", lag ? lag_total(lag) - lag_backlog : 0);
+        snprintf(n2, sizeof(n2), "%lld", lag_backlog);
+        snprintf(n3, sizeof(n3), "%lld", outbox - outbox_old);
+        snprintf(n4, sizeof(n4), "%lld%s", outbox_old, outbox_old > AGE_SCAN_MAX ? "+" : "");
+        const char *head[] = {"", "IN FLIGHT", "BACKLOG"};
+        const char *lag_cells[] = {lag_row, lag ? n1 : "kafka did not answer", lag ? n2 : ""};
+        const char *outbox_cells[] = {"events not yet relayed to kafka", n3, n4};
+        table *t = table_new(3, head);
+        if (t && table_add(t, lag_cells) == 0 && table_add(t, outbox_cells) == 0) {
+            printf("\n");
+            table_print(t, stdout);
+        }
+        table_free(t);
+        printf("(in flight: on the way, gone in a moment; backlog: waiting %ds or more; alerts are read\n"
+               " from %s)\n", IN_FLIGHT_MS / 1000, cfg->kafka_alerts_topic);
     }
     json_decref(st);
     return EXIT_OK;
@@ -186,12 +258,14 @@ static void print_event(const json_t *ev) {
     printf("  %s  %-22s %s\n", str(ev, "time"), type, detail);
 }
 
-static int incident_show_cmd(config *cfg, const char *id, int as_json) {
-    char err[256];
+static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
+    char err[256], idbuf[128];
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
-    json_t *inc = incident_show(s, id, err, sizeof(err));
+    const char *id = cli_incident(s, ref, idbuf, sizeof(idbuf));
+    json_t *inc = id ? incident_show(s, id, err, sizeof(err)) : NULL;
     store_close(s);
+    if (!id) return EXIT_FAIL;
     if (!inc) {
         fprintf(stderr, "muster incident show: %s\n", err);
         return EXIT_FAIL;
@@ -223,7 +297,12 @@ int cmd_incident(config *cfg, int argc, char **argv) {
     int as_json = cli_flag(argc, argv, "--json");
     if (argc < 2 || cli_flag(argc, argv, "--help")) {
         printf("Usage: muster incident list [--limit N] [--json]\n"
-               "       muster incident show ID [--json]\n");
+               "       muster incident show ID|latest [--json]\n\n"
+               "Lists the newest incidents with their workflow, status, run and alert, or\n"
+               "shows one incident and its timeline: every event of its runs, in order.\n"
+               "'latest' is the newest incident.\n\n"
+               "Options:\n  --limit N  list at most N incidents (default 50)\n"
+               "  --json     print JSON instead of text\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (!strcmp(argv[1], "show")) {
@@ -251,38 +330,57 @@ int cmd_incident(config *cfg, int argc, char **argv) {
     } else {
         size_t n;
         json_t *i;
-        printf("%-30s %-20s %-9s %-10s %-9s %s\n", "ID", "WORKFLOW", "STATUS", "RUN", "SEVERITY", "SUMMARY");
-        json_array_foreach(list, n, i)
-            printf("%-30s %-20s %-9s %-10s %-9s %s\n", str(i, "id"), str(i, "workflow"),
-                   str(i, "status"), str(i, "run"), str(i, "severity"), str(i, "summary"));
+        const char *head[] = {"ID", "WORKFLOW", "STATUS", "RUN", "SEVERITY", "SUMMARY"};
+        table *t = table_new(6, head);
+        json_array_foreach(list, n, i) {
+            const char *row[] = {str(i, "id"),  str(i, "workflow"), str(i, "status"),
+                                 str(i, "run"), str(i, "severity"), str(i, "summary")};
+            if (t) table_add(t, row);
+        }
+        if (t) table_print(t, stdout);
+        table_free(t);
     }
     json_decref(list);
     return EXIT_OK;
 }
+
+/* More incidents than this are not read: wait refuses to wait for them. */
+#define WAIT_MAX_INCIDENTS 100000
 
 int cmd_wait(config *cfg, int argc, char **argv) {
     const char *count = cli_option(argc, argv, "--incidents");
     const char *timeout = cli_option(argc, argv, "--timeout");
     const char *resolved_opt = cli_option(argc, argv, "--resolved");
     int64_t limit = 60000;
-    if (cli_flag(argc, argv, "--help") || !count) {
-        printf("Usage: muster wait --incidents N [--resolved M] [--timeout 60s]\n\n"
-               "Waits until at least N incidents exist (and at least M of them resolved)\n"
-               "and every workflow run, on_resolve steps included, has finished.\n"
-               "Exit 0 when all runs succeeded, 1 when one failed, 3 on timeout.\n");
-        return count ? EXIT_OK : EXIT_USAGE;
+    int help = cli_flag(argc, argv, "--help");
+    if (help || !count) {
+        fprintf(help ? stdout : stderr,
+                "Usage: muster wait --incidents N [--resolved M] [--timeout 60s]\n\n"
+                "Waits until at least N incidents exist (and at least M of them resolved)\n"
+                "and every workflow run, on_resolve steps included, has finished. On a\n"
+                "terminal it shows its progress on stderr. Exit 0 when all runs succeeded,\n"
+                "1 when one failed, 3 on timeout.\n\n"
+                "Options:\n  --incidents N   incidents to wait for (needed)\n"
+                "  --resolved M    of them resolved, their on_resolve steps done (default 0)\n"
+                "  --timeout D     give up after D (250ms, 10s, 5m; default 60s)\n");
+        return help ? EXIT_OK : EXIT_USAGE;
     }
     if (timeout && duration_parse(timeout, &limit) < 0) {
         fprintf(stderr, "muster wait: bad --timeout '%s'\n", timeout);
         return EXIT_USAGE;
     }
     size_t want = (size_t)atoi(count), want_resolved = resolved_opt ? (size_t)atoi(resolved_opt) : 0;
+    if (want > WAIT_MAX_INCIDENTS || want_resolved > want) {
+        fprintf(stderr, "muster wait: --incidents takes at most %d, --resolved at most --incidents\n",
+                WAIT_MAX_INCIDENTS);
+        return EXIT_USAGE;
+    }
     int64_t end = mono_ms() + limit;
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
-    int rc = EXIT_TIMEOUT;
+    int rc = EXIT_TIMEOUT, tty = isatty(STDERR_FILENO);
     while (mono_ms() < end) {
-        json_t *list = incident_list(s, 100000);
+        json_t *list = incident_list(s, WAIT_MAX_INCIDENTS);
         size_t n, running = 0, failed = 0, resolved = 0;
         json_t *i;
         json_array_foreach(list, n, i) {
@@ -292,14 +390,22 @@ int cmd_wait(config *cfg, int argc, char **argv) {
         }
         size_t total = json_array_size(list);
         json_decref(list);
+        if (tty) {
+            size_t finished = total - running;
+            fprintf(stderr, "\r%zu/%zu incident(s) finished", finished < want ? finished : want, want);
+            if (want_resolved) fprintf(stderr, ", %zu/%zu resolved", resolved < want_resolved ? resolved : want_resolved,
+                                       want_resolved);
+            fprintf(stderr, "%s", failed ? " (a run failed)" : "");
+        }
         if (total >= want && resolved >= want_resolved && running == 0) {
+            if (tty) fprintf(stderr, "\n");
             rc = failed ? EXIT_FAIL : EXIT_OK;
             printf("%zu incident(s): %zu succeeded, %zu failed\n", total, total - failed, failed);
             break;
         }
         usleep(200 * 1000);
     }
-    if (rc == EXIT_TIMEOUT) fprintf(stderr, "muster wait: timed out\n");
+    if (rc == EXIT_TIMEOUT) fprintf(stderr, "%smuster wait: timed out\n", tty ? "\n" : "");
     store_close(s);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/incident.h"
 #include "common/log.h"
 
 static const struct {
@@ -21,17 +22,20 @@ static const struct {
     {"replay", cmd_replay, "run dead tasks again (ID, --incident, --workflow, --all; --dry-run)"},
     {"send-alert", cmd_send_alert, "send alert files (JSON) to the alerts topic"},
     {"validate", cmd_validate, "check workflow files; every problem with file:line:column"},
+    {"report", cmd_report, "the four yardsticks: MTTA, MTTR, automated actions, manual tasks"},
     {"config", cmd_config, "print the settings table (--markdown for docs)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *out) {
-    fprintf(out, "Usage: muster [-c FILE] [-s KEY=VALUE]... COMMAND [ARGS]\n\nCommands:\n");
+    fprintf(out, "Usage: muster [-c FILE] [-s KEY=VALUE]... COMMAND [ARGS]\n\n"
+                 "The operator's command: runs the pipeline on this machine, sends alerts,\n"
+                 "follows incidents, acknowledges them and replays what gave up.\n\nCommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(out, "\nOptions:\n  -c, --config FILE    settings file (key = value lines); also MUSTER_CONFIG\n"
                  "  -s, --set KEY=VALUE  one setting; wins over the file and MUSTER_* variables\n"
-                 "  -h, --help           this help; 'muster COMMAND --help' for a command's\n"
+                 "  -h, --help           this help; 'muster COMMAND --help' tells of one command\n"
                  "  -V, --version        the version\n\n"
                  "Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 timeout.\n"
                  "Settings: 'muster config' lists them with their environment variables.\n");
@@ -112,6 +116,16 @@ int cli_flag(int argc, char **argv, const char *flag) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], flag) == 0) return 1;
     return 0;
+}
+
+const char *cli_incident(store *s, const char *ref, char *buf, size_t len) {
+    if (strcmp(ref, "latest") != 0) return ref;
+    json_t *list = incident_list(s, 1);
+    const char *id = json_string_value(json_object_get(json_array_get(list, 0), "id"));
+    if (id) snprintf(buf, len, "%s", id);
+    else fprintf(stderr, "muster: no incident yet, so none is \"latest\"\n");
+    json_decref(list);
+    return id ? buf : NULL;
 }
 
 const char *cli_option(int argc, char **argv, const char *flag) {

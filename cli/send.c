@@ -15,7 +15,8 @@ int cmd_send_alert(config *cfg, int argc, char **argv) {
         printf("Usage: muster send-alert FILE...\n\n"
                "Sends each file (one JSON alert message; '-' reads stdin) to the alerts\n"
                "topic and waits for Kafka to acknowledge it. The dispatcher decides whether\n"
-               "it is valid; an undecodable message ends on the dead-letter topic.\n");
+               "it is valid; an undecodable message ends on the dead-letter topic.\n\n"
+               "Options:\n  FILE  an alert file (docs/alerts.md); '-' reads one from stdin\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     rd_kafka_t *rk = kafka_producer_new(cfg, kafka_sync_dr, NULL, err, sizeof(err));

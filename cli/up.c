@@ -1,8 +1,10 @@
 /* up.c - muster up: the whole pipeline on one machine, nothing installed */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
-#include <libgen.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -87,20 +89,176 @@ static void stop_child(pid_t pid, const char *name) {
     waitpid(pid, NULL, 0);
 }
 
-/* Where the parts listen, as MUSTER_* lines another shell can source;
- * written whole (rename) so a reader never sees half. port < 0: no Redis. */
-static void write_env(const char *path, const char *brokers, int port) {
+/* Where the parts listen, as `export MUSTER_*` lines another shell can
+ * source (`. FILE`); written whole (rename) so a reader never sees half.
+ * port < 0: no Redis; metrics_port <= 0: no muster-metrics. */
+static void write_env(const char *path, const char *brokers, int port, int metrics_port) {
     char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return;
-    fprintf(f, "MUSTER_KAFKA_BROKERS=%s\n", brokers);
-    if (port >= 0) fprintf(f, "MUSTER_REDIS_HOST=127.0.0.1\nMUSTER_REDIS_PORT=%d\n", port);
+    fprintf(f, "export MUSTER_KAFKA_BROKERS=%s\n", brokers);
+    if (port >= 0) fprintf(f, "export MUSTER_REDIS_HOST=127.0.0.1\nexport MUSTER_REDIS_PORT=%d\n", port);
+    if (metrics_port > 0) fprintf(f, "export MUSTER_METRICS_URL=http://127.0.0.1:%d\n", metrics_port);
     fclose(f);
     rename(tmp, path);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* path as a person in the current directory would type it: relative when
+ * it lies below the current directory, else as it is. */
+static const char *shown_path(const char *path) {
+    static char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd))) return path;
+    size_t n = strlen(cwd);
+    if (strncmp(path, cwd, n) == 0 && path[n] == '/') return path + n + 1;
+    return path;
+}
+
+/* The examples (docs/examples: workflows, alerts, scripts, receiver routes):
+ * MUSTER_EXAMPLES_DIR, ./docs/examples, beside the build tree, or where
+ * `make install` puts them. Fills out with the real path; -1 if none. */
+static int find_examples(const char *bindir, char *out) {
+    char cand[4][PATH_MAX + 64], probe[sizeof(cand) + 16];
+    const char *env = getenv("MUSTER_EXAMPLES_DIR");
+    snprintf(cand[0], sizeof(cand[0]), "%s", env ? env : "");
+    snprintf(cand[1], sizeof(cand[1]), "docs/examples");
+    snprintf(cand[2], sizeof(cand[2]), "%s/../docs/examples", bindir);
+    snprintf(cand[3], sizeof(cand[3]), "%s/../share/muster/examples", bindir);
+    for (int i = 0; i < 4; i++) {
+        snprintf(probe, sizeof(probe), "%s/workflows", cand[i]);
+        if (cand[i][0] && access(probe, R_OK) == 0 && realpath(cand[i], out)) return 0;
+    }
+    return -1;
+}
+
+/* Copies the example workflows into dir/workflows, pointing the receiver's
+ * fixed address (127.0.0.1:18080) at the one started on sink_port. */
+static int copy_workflows(const char *examples, const char *dir, int sink_port) {
+    char src[PATH_MAX + 32], dst[PATH_MAX + 300], err[256], url[32];
+    static const char fixed[] = "127.0.0.1:18080";
+    int rc = -1;
+    snprintf(src, sizeof(src), "%s/workflows", examples);
+    snprintf(dst, sizeof(dst), "%s/workflows", dir);
+    snprintf(url, sizeof(url), "127.0.0.1:%d", sink_port);
+    DIR *d = opendir(src);
+    if (!d || mkdir(dst, 0700) < 0) goto out;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len, nlen = strlen(e->d_name);
+        if (nlen < 6 || strcmp(e->d_name + nlen - 5, ".yaml") != 0) continue;
+        snprintf(src, sizeof(src), "%s/workflows/%s", examples, e->d_name);
+        snprintf(dst, sizeof(dst), "%s/workflows/%s", dir, e->d_name);
+        char *text = file_read(src, 1 << 20, &len, err, sizeof(err));
+        FILE *f = text ? fopen(dst, "w") : NULL;
+        if (!f) {
+            fprintf(stderr, "muster up: %s: %s\n", text ? dst : src, text ? strerror(errno) : err);
+            free(text);
+            goto out;
+        }
+        for (char *p = text, *hit; *p; p = hit + sizeof(fixed) - 1) {
+            if (!(hit = strstr(p, fixed))) {
+                fputs(p, f);
+                break;
+            }
+            fprintf(f, "%.*s%s", (int)(hit - p), p, url);
+        }
+        fclose(f);
+        free(text);
+    }
+    rc = 0;
+out:
+    if (d) closedir(d);
+    return rc;
+}
+
+/* Sets what the examples need for the workers, unless already set: the
+ * secrets their workflows name ({secret: ...}) from examples/secrets.env,
+ * and exec.dirs with the example scripts. */
+static void examples_env(const char *examples) {
+    char path[PATH_MAX + 32], line[512];
+    snprintf(path, sizeof(path), "%s/secrets.env", examples);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        char *eq = strchr(line, '=');
+        if (line[0] == '#' || !eq) continue;
+        *eq = '\0';
+        eq[strcspn(eq + 1, "\r\n") + 1] = '\0';
+        setenv(line, eq + 1, 0);
+    }
+    if (f) fclose(f);
+    snprintf(path, sizeof(path), "%s/scripts:/usr/bin:/bin", examples);
+    setenv("MUSTER_EXEC_DIRS", path, 0);
+}
+
+/* Waits for a child to write its port to `file`. Returns the port or -1. */
+static int wait_port_file(const char *file, int timeout_ms) {
+    for (int64_t end = mono_ms() + timeout_ms; mono_ms() < end; usleep(50 * 1000)) {
+        FILE *f = fopen(file, "r");
+        int port = -1;
+        if (f && fscanf(f, "%d", &port) != 1) port = -1;
+        if (f) fclose(f);
+        if (port > 0) return port;
+    }
+    return -1;
+}
+
 #define UP_MAX_WORKERS 64
+
+static const char up_usage[] =
+    "Usage: muster up [--examples] [--workers N] [--workflows DIR] [--state-dir DIR] [--keep]\n"
+    "                 [--env-file FILE] [--kafka BROKERS] [--only kafka]\n"
+    "\n"
+    "Runs the whole pipeline on this machine: an embedded Kafka (librdkafka's mock\n"
+    "cluster, on loopback), a redis-server child on a free port, the dispatcher,\n"
+    "N workers and muster-metrics. Prints where each part listens and what to\n"
+    "type next. Stops everything on Ctrl-C.\n"
+    "\n"
+    "Options:\n"
+    "  --examples        serve docs/examples as they are: start the local receiver\n"
+    "                    (muster-sink) with the example routes, point the example\n"
+    "                    workflows at it, set the example secrets and put the example\n"
+    "                    scripts in exec.dirs\n"
+    "  --workers N       workers to run (1..64, default 2)\n"
+    "  --workflows DIR   workflow files (default workflows.dir; with --examples, the\n"
+    "                    example workflows)\n"
+    "  --state-dir DIR   where Redis and the receiver keep their files (default: a new\n"
+    "                    folder in /tmp, removed on exit)\n"
+    "  --keep            keep that new state folder on exit\n"
+    "  --env-file FILE   write `export MUSTER_*` lines for other shells ('. FILE');\n"
+    "                    removed on exit\n"
+    "  --kafka BROKERS   use the Kafka at BROKERS instead of the embedded one\n"
+    "  --only kafka      run just the embedded Kafka (for tests that start the rest)\n";
+
+/* The commands a newcomer types next, with the paths they really have. */
+static void print_next(const char *exe, const char *examples, const char *env_file,
+                       const char *brokers, int port) {
+    char muster[PATH_MAX + 8], alerts[PATH_MAX + 64], resolved[PATH_MAX + 64];
+    snprintf(muster, sizeof(muster), "%s", shown_path(exe));
+    if (!strchr(muster, '/')) snprintf(muster, sizeof(muster), "./%s", shown_path(exe));
+    printf("In another terminal (in this directory):\n");
+    if (env_file)
+        printf("  . %s%s\n", strchr(env_file, '/') ? "" : "./", env_file);
+    else
+        printf("  export MUSTER_KAFKA_BROKERS=%s MUSTER_REDIS_PORT=%d\n", brokers, port);
+    if (!examples) {
+        printf("  %s send-alert FILE.json\n  %s status; %s incident list\n", muster, muster, muster);
+        return;
+    }
+    snprintf(alerts, sizeof(alerts), "%s/alerts/checkout-down.json", shown_path(examples));
+    snprintf(resolved, sizeof(resolved), "%s/resolved/checkout-down.json", shown_path(examples));
+    printf("  %s send-alert %s\n"
+           "  %s wait --incidents 1\n"
+           "  %s incident show latest\n"
+           "  %s ack latest\n"
+           "  %s send-alert %s\n"
+           "  %s wait --incidents 1 --resolved 1\n"
+           "  %s report\n",
+           muster, alerts, muster, muster, muster, muster, resolved, muster, muster);
+}
 
 int cmd_up(config *cfg, int argc, char **argv) {
     const char *workers_opt = cli_option(argc, argv, "--workers");
@@ -109,22 +267,17 @@ int cmd_up(config *cfg, int argc, char **argv) {
     const char *wf_opt = cli_option(argc, argv, "--workflows");
     const char *kafka_opt = cli_option(argc, argv, "--kafka");
     const char *only = cli_option(argc, argv, "--only");
+    int examples = cli_flag(argc, argv, "--examples"), keep = cli_flag(argc, argv, "--keep");
     char exe[PATH_MAX], bindir[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], err[512];
-    char dispatcher[PATH_MAX + 32], worker[PATH_MAX + 32], port_text[16];
-    pid_t redis = -1, disp = -1, workers[UP_MAX_WORKERS] = {0};
+    char program[PATH_MAX + 32], port_text[16], ex[PATH_MAX], wf[PATH_MAX + 32], sink_file[PATH_MAX + 32];
+    char metrics_set[48];
+    pid_t redis = -1, disp = -1, sink = -1, metrics = -1, workers[UP_MAX_WORKERS] = {0};
     rd_kafka_t *rk = NULL;
     rd_kafka_mock_cluster_t *mc = NULL;
-    int rc = EXIT_FAIL;
+    int rc = EXIT_FAIL, made_dir = 0;
 
     if (cli_flag(argc, argv, "--help")) {
-        printf("Usage: muster up [--workers N] [--workflows DIR] [--state-dir DIR] [--env-file FILE]\n"
-               "                 [--kafka BROKERS]\n\n"
-               "Runs the whole pipeline on this machine: an embedded Kafka (librdkafka's mock\n"
-               "cluster, on loopback), a redis-server child on a free port, the dispatcher and\n"
-               "N workers (default 2). Prints where each part listens; --env-file also writes\n"
-               "them as MUSTER_* variables for other shells. Stops everything on Ctrl-C.\n"
-               "--kafka uses the Kafka at BROKERS instead of the embedded one.\n"
-               "--only kafka runs just the embedded Kafka (for tests that start the rest).\n");
+        fputs(up_usage, stdout);
         return EXIT_OK;
     }
     int nworkers = workers_opt ? atoi(workers_opt) : 2;
@@ -138,9 +291,13 @@ int cmd_up(config *cfg, int argc, char **argv) {
         return EXIT_FAIL;
     }
     exe[n] = '\0';
-    snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
-    snprintf(dispatcher, sizeof(dispatcher), "%s/muster-dispatcher", bindir);
-    snprintf(worker, sizeof(worker), "%s/muster-worker", bindir);
+    snprintf(bindir, sizeof(bindir), "%s", exe);
+    *strrchr(bindir, '/') = '\0'; /* /proc/self/exe is absolute */
+    if (examples && find_examples(bindir, ex) < 0) {
+        fprintf(stderr, "muster up: --examples: no docs/examples here, beside %s or in "
+                        "MUSTER_EXAMPLES_DIR; run it from the source tree\n", bindir);
+        return EXIT_USAGE;
+    }
     if (dir_opt) {
         snprintf(dir, sizeof(dir), "%s", dir_opt);
         mkdir(dir, 0700);
@@ -150,6 +307,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
             fprintf(stderr, "muster up: mkdtemp: %s\n", strerror(errno));
             return EXIT_FAIL;
         }
+        made_dir = !keep;
     }
 
     /* Kafka: the mock cluster lives in this process, on loopback. */
@@ -157,7 +315,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
     rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
     if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
         fprintf(stderr, "muster up: kafka: %s\n", err);
-        return EXIT_FAIL;
+        goto out;
     }
     const char *topics[] = {cfg->kafka_alerts_topic, cfg->kafka_events_topic, cfg->kafka_dlq_topic};
     const char *brokers = kafka_opt;
@@ -173,7 +331,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
     if (only && strcmp(only, "kafka") == 0 && mc) {
         printf("muster up: embedded kafka at %s\n", brokers);
         fflush(stdout);
-        if (env_file) write_env(env_file, brokers, -1);
+        if (env_file) write_env(env_file, brokers, -1, 0);
         struct sigaction ka;
         memset(&ka, 0, sizeof(ka));
         ka.sa_handler = on_signal;
@@ -186,6 +344,29 @@ int cmd_up(config *cfg, int argc, char **argv) {
         fprintf(stderr, "muster up: --only takes \"kafka\" (and not with --kafka)\n");
         rc = EXIT_USAGE;
         goto out;
+    }
+
+    /* The examples' receiver, on a free port the workflows are pointed at. */
+    snprintf(wf, sizeof(wf), "%s", wf_opt ? wf_opt : cfg->workflows_dir);
+    int sink_port = -1;
+    if (examples) {
+        snprintf(program, sizeof(program), "%s/muster-sink", bindir);
+        snprintf(sink_file, sizeof(sink_file), "%s/sink.port", dir);
+        snprintf(path, sizeof(path), "%s/sink.log", dir);
+        char routes[PATH_MAX + 32];
+        snprintf(routes, sizeof(routes), "%s/sink-routes.json", ex);
+        const char *sink_argv[] = {program, "--port", "0", "--port-file", sink_file, "--log", path,
+                                   "--routes", routes, NULL};
+        if ((sink = spawn(sink_argv, "/dev/null")) < 0) goto out;
+        if ((sink_port = wait_port_file(sink_file, 10000)) < 0) {
+            fprintf(stderr, "muster up: muster-sink did not start\n");
+            goto out;
+        }
+        if (!wf_opt) {
+            if (copy_workflows(ex, dir, sink_port) < 0) goto out;
+            snprintf(wf, sizeof(wf), "%s/workflows", dir);
+        }
+        examples_env(ex);
     }
 
     /* Redis: a child on a free port, its files in the state directory. */
@@ -204,29 +385,40 @@ int cmd_up(config *cfg, int argc, char **argv) {
     setenv("MUSTER_KAFKA_BROKERS", brokers, 1);
     setenv("MUSTER_REDIS_HOST", "127.0.0.1", 1);
     setenv("MUSTER_REDIS_PORT", port_text, 1);
-    setenv("MUSTER_WORKFLOWS_DIR", wf_opt ? wf_opt : cfg->workflows_dir, 1);
+    setenv("MUSTER_WORKFLOWS_DIR", wf, 1);
     setenv("MUSTER_REDIS_PREFIX", cfg->redis_prefix, 1);
 
-    snprintf(path, sizeof(path), "%s/dispatcher.log", dir);
-    const char *disp_argv[] = {dispatcher, NULL};
+    snprintf(program, sizeof(program), "%s/muster-dispatcher", bindir);
+    const char *disp_argv[] = {program, NULL};
     if ((disp = spawn(disp_argv, NULL)) < 0) goto out;
+    snprintf(program, sizeof(program), "%s/muster-worker", bindir);
     for (int i = 0; i < nworkers; i++) {
-        const char *w_argv[] = {worker, NULL};
+        const char *w_argv[] = {program, NULL};
         if ((workers[i] = spawn(w_argv, NULL)) < 0) goto out;
     }
+    /* MTTA, MTTR and the automation figures (`muster report`). */
+    int metrics_port = free_port();
+    snprintf(program, sizeof(program), "%s/muster-metrics", bindir);
+    snprintf(metrics_set, sizeof(metrics_set), "status.port=%d", metrics_port);
+    const char *m_argv[] = {program, "-s", metrics_set, NULL};
+    if ((metrics = spawn(m_argv, NULL)) < 0) goto out;
+
     printf("muster up: embedded pipeline running\n"
            "  kafka       %s (%s; topics %s, %s, %s)\n"
-           "  redis       127.0.0.1:%d (state in %s)\n"
+           "  redis       127.0.0.1:%d (state in %s%s)\n"
            "  dispatcher  pid %d, workflows from %s\n"
-           "  workers     %d\n\n"
-           "In another terminal:\n"
-           "  export MUSTER_KAFKA_BROKERS=%s MUSTER_REDIS_PORT=%d\n"
-           "  muster send-alert docs/examples/alerts/disk-full.json\n"
-           "  muster status; muster incident list\n",
-           brokers, mc ? "embedded mock cluster" : "external", topics[0], topics[1], topics[2], port, dir, (int)disp,
-           wf_opt ? wf_opt : cfg->workflows_dir, nworkers, brokers, port);
+           "  workers     %d\n"
+           "  metrics     http://127.0.0.1:%d/metrics (muster-metrics)\n",
+           brokers, mc ? "embedded mock cluster" : "external", topics[0], topics[1], topics[2], port, dir,
+           made_dir ? ", removed on exit; --keep keeps it" : "", (int)disp, wf, nworkers, metrics_port);
+    if (examples)
+        printf("  receiver    http://127.0.0.1:%d (muster-sink as Jira, Slack, Twilio; requests in "
+               "%s/sink.log)\n  examples    %s\n",
+               sink_port, dir, shown_path(ex));
+    printf("\n");
+    print_next(exe, examples ? ex : NULL, env_file, brokers, port);
     fflush(stdout);
-    if (env_file) write_env(env_file, brokers, port);
+    if (env_file) write_env(env_file, brokers, port, metrics_port);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -242,6 +434,8 @@ int cmd_up(config *cfg, int argc, char **argv) {
                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
             if (done == disp) disp = -1;
             if (done == redis) redis = -1;
+            if (done == sink) sink = -1;
+            if (done == metrics) metrics = -1;
             for (int i = 0; i < nworkers; i++)
                 if (workers[i] == done) workers[i] = -1;
             rc = EXIT_FAIL;
@@ -250,11 +444,14 @@ int cmd_up(config *cfg, int argc, char **argv) {
         rd_kafka_poll(rk, 100);
     }
 out:
+    stop_child(metrics, "muster-metrics");
     for (int i = 0; i < nworkers; i++) stop_child(workers[i], "a worker");
     stop_child(disp, "the dispatcher");
     stop_child(redis, "redis-server");
+    stop_child(sink, "muster-sink");
     if (mc) rd_kafka_mock_cluster_destroy(mc);
     if (rk) rd_kafka_destroy(rk);
     if (env_file) unlink(env_file);
+    if (made_dir) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }

@@ -273,13 +273,21 @@ static const char *type_name(setting_type t) {
 
 void config_print_help(FILE *out, unsigned programs) {
     char name[128];
+    int kw = 0, ew = 0;
+    /* Columns as wide as the longest key and variable name. */
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (!(settings[i].programs & programs)) continue;
+        env_name(settings[i].key, name, sizeof(name));
+        if ((int)strlen(settings[i].key) > kw) kw = (int)strlen(settings[i].key);
+        if ((int)strlen(name) > ew) ew = (int)strlen(name);
+    }
     fprintf(out, "Settings (config file key / environment variable, default):\n");
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *s = &settings[i];
         if (!(s->programs & programs)) continue;
         env_name(s->key, name, sizeof(name));
-        fprintf(out, "  %-24s %-28s %s\n  %24s %-28s default: \"%s\"\n", s->key, name,
-                s->help, "", "", s->def);
+        fprintf(out, "  %-*s  %-*s  %s\n  %*s  %-*s  default: \"%s\"\n", kw, s->key, ew, name, s->help,
+                kw, "", ew, "", s->def);
     }
 }
 

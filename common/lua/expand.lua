@@ -57,7 +57,7 @@ local function close(id, outcome_event)
   local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
   if #resolve > 0 then
     local names = create_tasks(id, resolve)
-    redis.call("HSET", ik, "resolve_steps", cjson.encode(names), "run", "running")
+    redis.call("HSET", ik, "resolve_steps", cjson.encode(names), "run", "running", "run_started_at", now)
     redis.call("HINCRBY", ik, "steps_left", #resolve)
     emit(evbase, now, now_str, id, "workflow.started",
          {workflow = redis.call("HGET", ik, "workflow"), steps = #resolve, phase = "on_resolve"})
@@ -126,7 +126,7 @@ for _, run in ipairs(runs) do
     local id = run.id
     local ik = inc_key(id)
     redis.call("HSET", ik, "id", id, "workflow", run.workflow, "fingerprint", fp,
-               "group", run.group, "status", "open", "run", "running", "opened_at", now,
+               "group", run.group, "status", "open", "run", "running", "opened_at", now, "run_started_at", now,
                "alert", alert_json, "alerts", 1, "steps_total", #run.steps,
                "steps_left", #run.steps, "resolve", cjson.encode(run.resolve))
     redis.call("ZADD", P .. ":incidents", now, id)

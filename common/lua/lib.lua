@@ -106,9 +106,12 @@ local function steps_finished(evbase, now, now_str, incident, n)
     end
   end
   redis.call("HSET", ik, "run", run, "run_finished_at", now)
-  local opened = tonumber(redis.call("HGET", ik, "opened_at"))
+  -- From this run's own start: the opening, the resolution (on_resolve
+  -- steps) or the replay; incidents recorded before run_started_at existed
+  -- count from their opening.
+  local started = tonumber(redis.call("HGET", ik, "run_started_at") or redis.call("HGET", ik, "opened_at"))
   emit(evbase, now, now_str, incident, "workflow.completed",
-       {workflow = wf, status = run, duration_ms = tonumber(now) - opened})
+       {workflow = wf, status = run, duration_ms = tonumber(now) - started})
   return 0
 end
 

@@ -39,7 +39,7 @@ while #todo > 0 do
   end
 end
 redis.call("HINCRBY", ik, "steps_left", #reopened)
-redis.call("HSET", ik, "run", "running")
+redis.call("HSET", ik, "run", "running", "run_started_at", now)
 emit(evbase, now, now_str, incident, "task.replayed",
      {workflow = wf, step = step, previous_state = state, replay_id = replay_id, by = by,
       reopened = reopened})

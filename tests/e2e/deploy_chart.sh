@@ -8,13 +8,7 @@
 # with a reason; the validator itself refuses broken manifests; the
 # kustomize base and the chart's copy of the settings table are current.
 . "$(dirname "$0")/../harness/e2e.sh"
-# make test-asan runs the e2e tests again on the sanitizer build; this one
-# runs on the plain build only (the reason is in the message).
-if [[ $(readelf -d "$BIN/muster" 2>/dev/null) == *libasan* ]]; then
-  echo "skipped: sanitizer build (the chart and validator are not C)"
-  echo "0 passed, 0 failed, 1 skipped"
-  exit 0
-fi
+skip_under_asan "the chart and validator are not C"
 eval "$(bash "$SRC/scripts/k8s-tools.sh" env)" || fail "scripts/k8s-tools.sh could not install the tools"
 CHART=$SRC/deploy/helm/muster
 helm() { "$MUSTER_HELM" "$@"; }

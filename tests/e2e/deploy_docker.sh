@@ -6,13 +6,7 @@
 # port, health check and user agree with the code and the Helm chart; its
 # ignore file keeps the sources in the build context.
 . "$(dirname "$0")/../harness/e2e.sh"
-# make test-asan runs the e2e tests again on the sanitizer build; this one
-# runs on the plain build only (the reason is in the message).
-if [[ $(readelf -d "$BIN/muster" 2>/dev/null) == *libasan* ]]; then
-  echo "skipped: sanitizer build (the Dockerfile is checked against the plain build)"
-  echo "0 passed, 0 failed, 1 skipped"
-  exit 0
-fi
+skip_under_asan "the Dockerfile is checked against the plain build"
 DF=$SRC/deploy/docker/Dockerfile
 IGNORE=$SRC/deploy/docker/Dockerfile.dockerignore
 VALUES=$SRC/deploy/helm/muster/values.yaml

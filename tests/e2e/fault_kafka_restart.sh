@@ -3,7 +3,7 @@
 # start it again. Every event arrives, and none twice.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-if [ "${MUSTER_E2E_KAFKA:-}" = mock ]; then echo "real-Kafka run skipped (MUSTER_E2E_KAFKA=mock)"; exit 0; fi
+if [ "${MUSTER_E2E_KAFKA:-}" = mock ]; then skip_test "real-Kafka run (MUSTER_E2E_KAFKA=mock)"; fi
 start_sink "$SRC/tests/e2e/fault-routes.json"
 workflows_from "$SRC/tests/e2e/faults"
 start_redis

@@ -4,5 +4,5 @@
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
 . "$SRC/tests/harness/language_checks.sh"
-if [ "${MUSTER_E2E_KAFKA:-}" = mock ]; then echo "real-Kafka run skipped (MUSTER_E2E_KAFKA=mock)"; exit 0; fi
+if [ "${MUSTER_E2E_KAFKA:-}" = mock ]; then skip_test "real-Kafka run (MUSTER_E2E_KAFKA=mock)"; fi
 run_language_checks real

@@ -4,6 +4,6 @@
 # MUSTER_E2E_KAFKA=mock (the sanitizer run, to keep it short).
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/pipeline_checks.sh"
-if [ "${MUSTER_E2E_KAFKA:-}" = mock ]; then echo "real-Kafka run skipped (MUSTER_E2E_KAFKA=mock)"; exit 0; fi
+if [ "${MUSTER_E2E_KAFKA:-}" = mock ]; then skip_test "real-Kafka run (MUSTER_E2E_KAFKA=mock)"; fi
 start_real_kafka
 run_pipeline_checks "$KAFKA_BROKERS"

@@ -17,13 +17,7 @@
 # the round's tasks answered by the receiver, so the ramp and the tail do not
 # count.
 . "$(dirname "$0")/../harness/e2e.sh"
-# make test-asan runs the e2e tests again on the sanitizer build; this one
-# runs on the plain build only (the reason is in the message).
-if [[ $(readelf -d "$BIN/muster" 2>/dev/null) == *libasan* ]]; then
-  echo "skipped: sanitizer build (throughput under ASan measures the sanitizer)"
-  echo "0 passed, 0 failed, 1 skipped"
-  exit 0
-fi
+skip_under_asan "throughput under ASan measures the sanitizer"
 . "$SRC/tests/harness/faults.sh"
 
 DELAY_MS=${SCALE_DELAY_MS:-100}

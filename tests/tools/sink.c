@@ -58,14 +58,14 @@ static const struct opt_spec {
 #define OPT_COUNT (sizeof opt_specs / sizeof opt_specs[0])
 
 static void print_help(FILE *f) {
-    fprintf(f, "usage: muster-sink [OPTION]...\n"
+    fprintf(f, "Usage: muster-sink [OPTION]...\n"
                "\n"
                "A local HTTP receiver that stands in for vendor APIs (Jira, Slack, Twilio...)\n"
                "in muster's demo, end-to-end tests and benchmarks. It answers each request\n"
                "from a table of canned replies, logs it as one JSON line, and reports its\n"
                "counters at GET " SINK_STATS_PATH ". SIGTERM or SIGINT stops it.\n"
                "\n"
-               "options:\n");
+               "Options:\n");
     for (size_t i = 0; i < OPT_COUNT; i++) {
         const struct opt_spec *o = &opt_specs[i];
         char left[64];
