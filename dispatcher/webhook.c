@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "common/alert.h"
+#include "common/deadline.h"
 #include "common/httpd.h"
 #include "common/incident.h"
 #include "common/kafka.h"
@@ -60,6 +61,7 @@ struct webhook_intake {
     char *token;
     size_t token_len;
     const char *too_large; /* librdkafka's text for "message too large" */
+    deadline_watch *deadlines;   /* intake.header_timeout and intake.request_timeout */
 
     rd_kafka_t *producer; /* the Kafka thread's alone once it runs */
     store *store;         /* likewise: acknowledgements go to Redis from there */
@@ -77,9 +79,25 @@ struct webhook_intake {
     atomic_int starting;
     pthread_t starter;
     char start_err[512];
+
+    /* Connections closed for the connection caps, logged once a second. */
+    _Atomic int64_t limit_logged;
+    atomic_ulong limit_closed;
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void at_limit(webhook_intake *w) {
+    int64_t now = mono_ms(), last = atomic_load(&w->limit_logged);
+    unsigned long n = atomic_fetch_add(&w->limit_closed, 1) + 1;
+    if (now - last < 1000 || !atomic_compare_exchange_strong(&w->limit_logged, &last, now))
+        return;
+    atomic_fetch_sub(&w->limit_closed, n);
+    mlog(LOG_WARN, NULL, "webhook intake: closed %lu new connection(s) at once: over "
+         "intake.max_connections (%lld) or intake.max_connections_per_ip (%lld)", n,
+         (long long)w->cfg->intake_max_connections,
+         (long long)w->cfg->intake_max_connections_per_ip);
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     webhook_intake *w = cls;
@@ -89,6 +107,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
     if (atomic_load(&w->starting) && pthread_equal(pthread_self(), w->starter))
         snprintf(w->start_err, sizeof(w->start_err), "%s", msg);
+    else if (strncmp(msg, "Server reached connection limit", 31) == 0)
+        /* A client over its cap may reconnect as fast as it likes: one line
+         * a second, with the count, is what a person can read. */
+        at_limit(w);
     else if (strncmp(msg, "Application reported internal error", 36) != 0)
         /* That one follows every MHD_NO of ours, each already logged with
          * its reason: one line per refused request. */
@@ -150,20 +172,6 @@ static enum MHD_Result refuse(struct MHD_Connection *c, const char *peer, const 
     mlog(LOG_WARN, NULL, "webhook intake: %u for %.16s %.128s from %s: %s", status, method, url,
          peer, reason);
     return reply(c, status, "error", reason, hname, hvalue);
-}
-
-static void peer_name(struct MHD_Connection *c, char *buf, size_t len) {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char host[48] = "?", port[8] = "?";
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in);
-        getnameinfo(sa, sl, host, sizeof(host), port, sizeof(port),
-                    NI_NUMERICHOST | NI_NUMERICSERV);
-    }
-    snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
 }
 
 /* ---- authentication ---- */
@@ -334,7 +342,8 @@ static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const 
     char peer[64], reason[160];
     const char *why;
 
-    peer_name(c, peer, sizeof(peer));
+    deadline_head_done(c);
+    httpd_peer(c, peer, sizeof(peer));
     char incident[80] = "";
     if (strcmp(url, WEBHOOK_PATH) != 0 && !ack_path(url, incident, sizeof(incident)))
         return refuse(c, peer, method, url, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
@@ -425,6 +434,9 @@ static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
     int state = r->state;
     pthread_mutex_unlock(&w->mu);
 
+    /* Late is late, even by a hair: the connection is already shut down. */
+    if (state == READING && deadline_body_done(r->c) < 0) return MHD_NO;
+
     if (state == ANSWERED && r->ack[0]) {
         if (r->status == MHD_HTTP_OK) {
             mlog(LOG_INFO, NULL, "webhook intake: incident %s %s (from %s)", r->ack, r->why, r->peer);
@@ -499,6 +511,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
     webhook_intake *w = cls;
     request *r = *con_cls;
+    deadline_request_done(c);
     if (!r) return;
     pthread_mutex_lock(&w->mu);
     if (r->state == ANSWERED && w->answered > 0 && --w->answered == 0)
@@ -570,6 +583,7 @@ out:
 static void intake_free(webhook_intake *w) {
     if (w->producer) rd_kafka_destroy(w->producer);
     store_close(w->store);
+    deadline_free(w->deadlines);
     if (w->token) {
         explicit_bzero(w->token, w->token_len);
         free(w->token);
@@ -599,6 +613,12 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
     if (cfg->intake_port < 0 || cfg->intake_port > 65535) {
         snprintf(err, errlen, "intake: intake.port %lld is not in 0..65535 (-1 is off)",
                  (long long)cfg->intake_port);
+        return NULL;
+    }
+    if (cfg->intake_request_timeout_ms < cfg->intake_header_timeout_ms) {
+        snprintf(err, errlen, "intake: intake.request_timeout (%lld ms) is shorter than "
+                 "intake.header_timeout (%lld ms)", (long long)cfg->intake_request_timeout_ms,
+                 (long long)cfg->intake_header_timeout_ms);
         return NULL;
     }
     if (!(w = calloc(1, sizeof(*w)))) {
@@ -648,17 +668,25 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
         goto fail;
     }
     w->kafka_running = 1;
+    if (!(w->deadlines = deadline_new("webhook intake", cfg->intake_header_timeout_ms,
+                                      cfg->intake_request_timeout_ms, e, sizeof(e)))) {
+        snprintf(err, errlen, "%s", e);
+        goto fail;
+    }
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
     w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, w,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)WEBHOOK_THREADS,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEBHOOK_MAX_CONNECTIONS,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->intake_max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned int)cfg->intake_max_connections_per_ip,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEBHOOK_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEBHOOK_CONN_MEMORY,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)WEBHOOK_MAX_CONNECTIONS,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)cfg->intake_max_connections,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, w,
+                            MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, w->deadlines,
                             MHD_OPTION_END);
     atomic_store(&w->starting, 0);
     if (!w->d) {

@@ -35,15 +35,18 @@
  * acknowledged within WEBHOOK_ACK_TIMEOUT_MS of the moment it was queued.
  * All threads start with the asynchronous signals blocked.
  *
- * Bounds: WEBHOOK_MAX_CONNECTIONS connections at once (more wait in the
- * listen backlog); per connection WEBHOOK_CONN_MEMORY bytes for the request
- * head plus the body, at most intake.body_max bytes (and never more than
- * ALERT_MAX_BYTES); closed after WEBHOOK_TIMEOUT_S idle seconds.
+ * Bounds: intake.max_connections connections at once (more wait in the
+ * listen backlog), at most intake.max_connections_per_ip of them from one
+ * address (more are closed at once); per connection WEBHOOK_CONN_MEMORY
+ * bytes for the request head plus the body, at most intake.body_max bytes
+ * (and never more than ALERT_MAX_BYTES). A request's head must be complete
+ * intake.header_timeout after it began and all of it intake.request_timeout
+ * after, however slowly it trickles (deadline.h); a connection silent for
+ * WEBHOOK_TIMEOUT_S is closed sooner.
  */
 
 #define WEBHOOK_PATH "/api/v1/alerts"
 #define WEBHOOK_THREADS 2
-#define WEBHOOK_MAX_CONNECTIONS 32
 #define WEBHOOK_CONN_MEMORY 32768
 #define WEBHOOK_TIMEOUT_S 10
 #define WEBHOOK_ACK_TIMEOUT_MS 5000
