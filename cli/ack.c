@@ -20,7 +20,10 @@ int cmd_ack(config *cfg, int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-' || cli_flag(argc, argv, "--help")) {
         printf("Usage: muster ack INCIDENT [--by NAME]\n\n"
                "Acknowledges the incident: a person has seen it and owns it. The first\n"
-               "acknowledgement counts for MTTA; later ones are reported, not recorded.\n");
+               "acknowledgement counts for MTTA; later ones are reported, not recorded.\n"
+               "Writes to Redis directly, recorded as NAME (default $USER), via \"cli\":\n"
+               "an operator's tool. Over HTTP an acknowledgement is recorded as the name of\n"
+               "its token (intake.ack_tokens).\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }
     store *s = cli_store(cfg);

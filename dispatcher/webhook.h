@@ -17,12 +17,17 @@
  *   202 {"status":"accepted"}   Kafka acknowledged the body
  *   400 {"error":"<reason>"}    alert_decode() refused it, with its reason
  *   401 + WWW-Authenticate      no bearer token, or not the configured one
+ *   403 + WWW-Authenticate      a token of intake.ack_tokens (insufficient_scope)
  *   404 / 405 + Allow: POST     another path / another method on the path
  *   413                         Content-Length or the body itself is over
  *                               intake.body_max (or ALERT_MAX_BYTES, or what
  *                               Kafka accepts as one message)
  *   503 + Retry-After: 5        Kafka did not acknowledge within
  *                               WEBHOOK_ACK_TIMEOUT_MS, or the intake stops
+ *
+ * POST /api/v1/incidents/ID/ack takes a token of intake.ack_tokens instead
+ * (the intake's token gets 403) and records the acknowledgement as that
+ * token's name, whatever the body says (200, 404, 503 while Redis is away).
  *
  * Bodies are JSON; one log line per refused request (never the token).
  * Delivery is at least once: a 503 after a lost acknowledgement may follow a
