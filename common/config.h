@@ -52,6 +52,12 @@ typedef struct config {
     char *intake_token;
     char *intake_token_file;
     int64_t intake_body_max;
+    int64_t intake_max_connections;
+    int64_t intake_max_connections_per_ip;
+    int64_t intake_header_timeout_ms;
+    int64_t intake_request_timeout_ms;
+    char *intake_ack_tokens;
+    char *intake_ack_tokens_file;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;

@@ -213,6 +213,20 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
     return h;
 }
 
+void httpd_peer(struct MHD_Connection *c, char *buf, size_t len) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[48] = "?", port[8] = "?";
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                 : sizeof(struct sockaddr_in);
+        getnameinfo(sa, sl, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+    }
+    snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+}
+
 int httpd_port(const httpd *h) { return h ? h->port : -1; }
 
 void httpd_stop(httpd *h) {

@@ -65,4 +65,10 @@ struct sockaddr_storage;
 int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_storage *ss,
                   int *v6, char *err, size_t errlen);
 
+
+/* Writes a connection's peer as "10.1.2.3:51234" or "[::1]:51234" ("?:?"
+ * when libmicrohttpd does not know it) to buf. */
+struct MHD_Connection;
+void httpd_peer(struct MHD_Connection *c, char *buf, size_t len);
+
 #endif

@@ -29,6 +29,8 @@ static const char *const keys[] = {
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
+    "intake.max_connections", "intake.max_connections_per_ip", "intake.header_timeout",
+    "intake.request_timeout", "intake.ack_tokens", "intake.ack_tokens_file",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -113,6 +115,12 @@ static void test_defaults(void **state) {
     assert_string_equal(cfg.intake_token, "");
     assert_string_equal(cfg.intake_token_file, "");
     assert_int_equal(cfg.intake_body_max, 1048576);
+    assert_int_equal(cfg.intake_max_connections, 32);
+    assert_int_equal(cfg.intake_max_connections_per_ip, 8);
+    assert_int_equal(cfg.intake_header_timeout_ms, 10000);
+    assert_int_equal(cfg.intake_request_timeout_ms, 30000);
+    assert_string_equal(cfg.intake_ack_tokens, "");
+    assert_string_equal(cfg.intake_ack_tokens_file, "");
     config_free(&cfg);
     assert_null(cfg.kafka_brokers);
     config_free(&cfg); /* twice is harmless */
@@ -160,6 +168,10 @@ static void test_range_errors(void **state) {
     expect_error(&cfg, "intake.port", "65536", "out of range");
     expect_error(&cfg, "intake.body_max", "1023", "out of range [1024, 16777216]");
     expect_error(&cfg, "intake.body_max", "16777217", "out of range");
+    expect_error(&cfg, "intake.max_connections", "1", "out of range [2, 4096]");
+    expect_error(&cfg, "intake.max_connections_per_ip", "-1", "out of range [0, 4096]");
+    expect_error(&cfg, "intake.header_timeout", "50ms", "out of range [100, 600000]");
+    expect_error(&cfg, "intake.request_timeout", "11m", "out of range [100, 600000]");
     /* a failed set leaves the old value */
     assert_int_equal(cfg.redis_port, 6379);
     assert_int_equal(cfg.worker_lease_ms, 30000);
