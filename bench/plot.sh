@@ -40,7 +40,7 @@ kafka3=$(jq -r '[.results[] | select(.scenario == 3) | .kafka][0] // "?"' "$in")
 # Throughput: each measured figure next to what it is measured against.
 jq -r '
   def r(s): [.results[] | select(.scenario == s)][0];
-  def x(a; b): if a != null and b != null and b > 0 then " (muster \(a / b * 100 | round / 100)x)" else "" end;
+  def x(a; b): if a != null and b != null and b > 0 then " (\(a / b * 100 | round / 100)x)" else "" end;
   [ (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, .raw_stream_tasks_per_s,
                          "raw stream queue\(x(.tasks_per_s; .raw_stream_tasks_per_s))"]),
     (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, .bullmq_tasks_per_s,
@@ -143,7 +143,7 @@ panel_throughput() {
 set style fill solid 0.8 noborder
 set boxwidth 0.4
 set logscale y
-set yrange [10:3000000]
+set yrange [10:10000000]
 set xrange [-0.6:$n - 0.4]
 set xtics rotate by 20 right font ",9" scale 0
 unset key

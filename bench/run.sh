@@ -528,7 +528,8 @@ s1_summary() {
   local r
   r=$(tail -n1 "$WORK/results.jsonl")
   jq -r '
-    def n: if . == null then "n/a" elif . >= 100 then (. | round | tostring) else (. * 100 | round / 100 | tostring) end;
+    def n: if . == null then "n/a" elif . >= 100 then (. | round | tostring)
+           elif . >= 1 then (. * 100 | round / 100 | tostring) else (. * 1000 | round / 1000 | tostring) end;
     def met(w): ([.targets[] | select(.what == w)][0]) as $t
                 | "\($t.measured | n) (target \($t.op) \($t.target | n): \(if $t.met then "met" else "missed" end))";
     "1: muster no-op tasks/s, one worker: \(.tasks_per_s | n)",
