@@ -25,16 +25,17 @@ depends=$(sed -n 's/^ Depends: //p' <<<"$info")
 # Every library the programs link, by the package that ships it here.
 for lib in $(readelf -d "$BIN"/muster "$BIN"/muster-{dispatcher,worker,metrics,sink} |
              sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
-  so=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+  # Whole outputs read: an early reader's exit (SIGPIPE) fails pipefail.
+  so=$(ldconfig -p | awk -v l="$lib" '$1 == l && !so { so = $NF } END { print so }')
   [ -n "$so" ] || continue
-  pkg=$(dpkg -S "$(readlink -f "$so")" 2>/dev/null | head -1 | cut -d: -f1) || true
+  pkg=$(dpkg -S "$(readlink -f "$so")" 2>/dev/null | sed -n '1s/:.*//p') || true
   [ -n "$pkg" ] || continue
   [[ ", $depends" == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
     fail "the .deb links $lib (package $pkg) but Depends is: $depends"
 done
 grep -q '^ Recommends: .*redis-server' <<<"$info" || fail "redis-server is not recommended: $info"
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/muster/muster.conf ||
-  fail "/etc/muster/muster.conf is not a conffile"
+conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
+[ "$conffiles" = /etc/muster/muster.conf ] || fail "the conffiles are not /etc/muster/muster.conf: $conffiles"
 pass "the .deb declares Depends: $depends; Recommends redis-server"
 
 # Extracted into a temporary root: the programs run from it.
