@@ -321,6 +321,48 @@ void config_print_markdown(FILE *out) {
     }
 }
 
+/* Writes `# text` lines no wider than 78 columns, broken between words. */
+static void comment_wrapped(FILE *out, const char *text) {
+    while (*text) {
+        size_t n = strlen(text);
+        if (n > 76) {
+            n = 76;
+            while (n > 0 && text[n] != ' ') n--;
+            if (n == 0) n = strcspn(text, " ");
+        }
+        fprintf(out, "# %.*s\n", (int)n, text);
+        text += n;
+        while (*text == ' ') text++;
+    }
+}
+
+void config_print_file(FILE *out) {
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } users[] = {{D, "muster-dispatcher"}, {W, "muster-worker"}, {C, "muster"}, {M, "muster-metrics"}};
+    char name[128], used[128];
+    fprintf(out, "# muster.conf - settings of muster, muster-dispatcher, muster-worker and\n"
+                 "# muster-metrics, one `key = value` per line; `#` starts a comment.\n#\n"
+                 "# A program reads this file when given `-c FILE` or when MUSTER_CONFIG names\n"
+                 "# it. MUSTER_* environment variables win over the file, and -s KEY=VALUE\n"
+                 "# over both. Every setting below is commented out and shows its default.\n"
+                 "# Generated from the settings table (`muster config --conf`);\n"
+                 "# docs/configuration.md says more.\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        size_t n = 0;
+        used[0] = '\0';
+        for (size_t u = 0; u < sizeof(users) / sizeof(users[0]); u++)
+            if (s->programs & users[u].bit)
+                n += (size_t)snprintf(used + n, sizeof(used) - n, "%s%s", n ? ", " : "", users[u].name);
+        env_name(s->key, name, sizeof(name));
+        fprintf(out, "\n");
+        comment_wrapped(out, s->help);
+        fprintf(out, "# (%s; %s)\n#%s = %s\n", name, used, s->key, s->def);
+    }
+}
+
 void config_free(config *cfg) {
     if (!cfg) return;
     for (size_t i = 0; i < NSETTINGS; i++)

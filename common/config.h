@@ -92,6 +92,11 @@ void config_print_help(FILE *out, unsigned programs);
 /* Prints the table as Markdown (docs/configuration.md is generated from it). */
 void config_print_markdown(FILE *out);
 
+/* Prints the table as a settings file that config_load_file() reads: each
+ * setting's help, environment variable and users, then the setting with its
+ * default, commented out (the installed etc/muster/muster.conf). */
+void config_print_file(FILE *out);
+
 void config_free(config *cfg);
 
 #endif
