@@ -12,7 +12,7 @@ static const char *const channel_name[] = {"slack", "twilio", "pagerduty", "link
 /* Slack: a timestamp is accepted 5 minutes either side of now, so one
  * signature verifies for 10 minutes. Twilio signs no time at all, and
  * PagerDuty retries for about 20 minutes: both are remembered a day (the
- * endpoint also refuses PagerDuty events whose occurred_at is older). A
+ * endpoint is to refuse PagerDuty events whose occurred_at is older too). A
  * link is remembered as long as the longest link lives. */
 int64_t sig_replay_window_ms(sig_channel c) {
     switch (c) {

@@ -131,6 +131,19 @@ static int body_hash_param(const char *url, const char **val, size_t *vlen) {
     return -1;
 }
 
+/* For a URL with bodySHA256 (a JSON webhook): SIG_OK when it is the hex
+ * SHA-256 of body, SIG_MISMATCH or SIG_MALFORMED when not; SIG_MISSING for
+ * a URL without it (a form-encoded webhook). */
+static sig_result body_hash_matches(const char *url, const void *body, size_t len) {
+    unsigned char got[SIG_SHA256_LEN], digest[SIG_SHA256_LEN];
+    const char *hval;
+    size_t hlen;
+    if (body_hash_param(url, &hval, &hlen) < 0) return SIG_MISSING;
+    if (sig_unhex(hval, hlen, got, sizeof(got)) < 0) return SIG_MALFORMED;
+    if (sig_sha256(body, len, digest) < 0) return SIG_ERROR;
+    return sig_equal(got, digest, sizeof(got)) ? SIG_OK : SIG_MISMATCH;
+}
+
 /* Writes into alt the form of url with its scheme's default port added, or
  * removed when present, as Twilio's libraries also try: Twilio may sign
  * either. Returns its length, or 0 when there is none (another scheme or
@@ -173,21 +186,14 @@ sig_result sig_twilio_verify(const char *token, const char *url, const void *bod
                              const char *signature) {
     sig_result r = SIG_MALFORMED;
     form f = {0};
-    const char *hval;
-    size_t hlen, ulen;
+    size_t ulen;
     char want[SIG_TWILIO_SIG_LEN], alt[SIG_HEADER_MAX + 8];
     if (!token || !*token || !url || !*url || !signature || !*signature) return SIG_MISSING;
     if ((ulen = strnlen(url, SIG_HEADER_MAX + 1)) > SIG_HEADER_MAX) return SIG_MALFORMED;
     if (strnlen(signature, SIG_TWILIO_SIG_LEN) != SIG_TWILIO_SIG_LEN - 1) return SIG_MALFORMED;
-    bool json = body_hash_param(url, &hval, &hlen) == 0;
-    if (json) {
-        unsigned char got[SIG_SHA256_LEN], digest[SIG_SHA256_LEN];
-        if (sig_unhex(hval, hlen, got, sizeof(got)) < 0) return SIG_MALFORMED;
-        if (sig_sha256(body, len, digest) < 0) return SIG_ERROR;
-        if (!sig_equal(got, digest, sizeof(got))) return SIG_MISMATCH;
-    } else if (form_parse(body, len, &f) < 0) {
-        return SIG_MALFORMED;
-    }
+    sig_result hr = body_hash_matches(url, body, len);
+    if (hr != SIG_OK && hr != SIG_MISSING) return hr;
+    if (hr == SIG_MISSING && form_parse(body, len, &f) < 0) return SIG_MALFORMED;
     r = SIG_ERROR;
     if (mac(token, url, ulen, &f, want) < 0) goto out;
     bool match = sig_equal(want, signature, SIG_TWILIO_SIG_LEN - 1);
@@ -205,10 +211,10 @@ out:
 int sig_twilio_sign(const char *token, const char *url, const void *body, size_t len,
                     char out[SIG_TWILIO_SIG_LEN]) {
     form f = {0};
-    const char *hval;
-    size_t hlen;
     if (!token || !url) return -1;
-    if (body_hash_param(url, &hval, &hlen) < 0 && form_parse(body, len, &f) < 0) return -1;
+    sig_result hr = body_hash_matches(url, body, len);
+    if (hr != SIG_OK && hr != SIG_MISSING) return -1; /* Twilio would not send that */
+    if (hr == SIG_MISSING && form_parse(body, len, &f) < 0) return -1;
     int rc = mac(token, url, strlen(url), &f, out);
     form_free(&f);
     return rc;

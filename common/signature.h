@@ -72,7 +72,7 @@ sig_result sig_twilio_verify(const char *token, const char *url, const void *bod
 
 /* Writes the X-Twilio-Signature Twilio would send for url and body (the
  * URL exactly as given). Returns 0, or -1 (a malformed body, too many
- * parameters). */
+ * parameters, a bodySHA256 that is not the body's). */
 int sig_twilio_sign(const char *token, const char *url, const void *body, size_t len,
                     char out[SIG_TWILIO_SIG_LEN]);
 

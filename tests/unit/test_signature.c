@@ -157,6 +157,8 @@ static void test_twilio_refusals(void **state) {
     assert_int_equal(twilio(TW_URL "&bodySHA256=1a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620",
                             TW_JSON, TW_JSON_SIG), SIG_MISMATCH);
     assert_int_equal(twilio(TW_URL "&bodySHA256=abc", TW_JSON, TW_JSON_SIG), SIG_MALFORMED);
+    char sig[SIG_TWILIO_SIG_LEN];
+    assert_int_equal(sig_twilio_sign(TW_TOKEN, TW_JSON_URL, "{}", 2, sig), -1);
     /* Missing and malformed. */
     assert_int_equal(twilio(TW_URL, TW_FORM, NULL), SIG_MISSING);
     assert_int_equal(twilio(TW_URL, TW_FORM, ""), SIG_MISSING);
