@@ -55,9 +55,10 @@ bool oncall_email_ok(const char *s) {
     return true;
 }
 
-/* out = base + "/" + key + "/" + i: the pointer of a list's entry. */
+/* out = base + "/" + key + "/" + i: the pointer of a list's entry (key ""
+ * when base is the list). */
 static void entry_pointer(char *out, size_t cap, const char *base, const char *key, size_t i) {
-    if (snprintf(out, cap, "%s/%s/%zu", base, key, i) < 0) out[0] = '\0';
+    if (snprintf(out, cap, "%s%s%s/%zu", base, *key ? "/" : "", key, i) < 0) out[0] = '\0';
 }
 
 static char *where_of(const diag_file *f, const char *pointer) {
@@ -192,7 +193,7 @@ static void parse_rules(diag_file *f, person *pe, const json_t *obj, const char 
         const char *need = c == CH_SLACK ? pe->slack : c == CH_EMAIL ? pe->email
                            : c == CH_TEAMS ? pe->teams : pe->phone;
         if (!need)
-            diag_problem(f, base, "a %s rule needs contacts.%s", ch,
+            diag_problem(f, base, "notifying by %s needs contacts.%s", ch,
                          c == CH_SMS || c == CH_PHONE ? "phone" : ch);
         pe->nrules++;
     }
@@ -325,8 +326,13 @@ static int day_bits(diag_file *f, const json_t *v, const char *p, unsigned *bits
             int d;
             for (d = 0; d < 7 && !(json_is_string(e) && !strcmp(json_string_value(e), names[d])); d++) {}
             if (d == 7) {
-                *bits = 0;
-                break;
+                char ep[600];
+                entry_pointer(ep, sizeof(ep), p, "", i);
+                diag_problem(f, ep, "unknown day %s%s%s: expected mon, tue, wed, thu, fri, sat "
+                             "or sun", json_is_string(e) ? "\"" : "",
+                             json_is_string(e) ? json_string_value(e) : diag_type_of(e),
+                             json_is_string(e) ? "\"" : "");
+                return -1;
             }
             *bits |= 1u << d;
         }
