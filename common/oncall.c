@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,10 @@ static void parse_contacts(diag_file *f, person *pe, const json_t *obj, const ch
         diag_problem(f, base, "a person needs at least one contact");
 }
 
-static void parse_person(diag_file *f, person *pe, const json_t *obj, const char *pointer) {
+static void parse_person(diag_file *f, loading *ld, void *item, const json_t *obj,
+                         const char *pointer) {
+    person *pe = item;
+    (void)ld;
     static const char *const keys[] = {"id", "name", "timezone", "contacts", "notify", NULL};
     char p[512];
     diag_unknown_keys(f, obj, pointer, keys);
@@ -419,8 +423,9 @@ static void parse_rotation(diag_file *f, loading *ld, rotation *ro, const json_t
     parse_restrictions(f, ro, obj, pointer);
 }
 
-static void parse_schedule(diag_file *f, loading *ld, schedule *s, const json_t *obj,
+static void parse_schedule(diag_file *f, loading *ld, void *item, const json_t *obj,
                            const char *pointer) {
+    schedule *s = item;
     static const char *const keys[] = {"id", "name", "timezone", "layers", NULL};
     static const char *const layer_keys[] = {"name", "rotations", NULL};
     char p[512], lp[512];
@@ -505,8 +510,9 @@ static void parse_target(diag_file *f, loading *ld, target *t, const json_t *obj
         diag_problem(f, p, "a target is one of {person: ID}, {schedule: ID} or {channel: NAME}");
 }
 
-static void parse_policy(diag_file *f, loading *ld, policy *po, const json_t *obj,
+static void parse_policy(diag_file *f, loading *ld, void *item, const json_t *obj,
                          const char *pointer) {
+    policy *po = item;
     static const char *const keys[] = {"id", "name", "levels", "repeat", NULL};
     static const char *const level_keys[] = {"targets", "delay", NULL};
     char p[512], lp[512];
@@ -570,19 +576,66 @@ static void *grow(void **items, size_t *n, size_t size) {
     return p + (*n)++ * size;
 }
 
-static void duplicate(diag_file *f, const char *kind, const char *id, const char *here,
-                      const char *there) {
-    char msg[2600];
-    snprintf(msg, sizeof(msg), "%s: %s \"%s\" is also defined at %s", here, kind, id, there);
-    diag_add(f->diag, msg);
+/* The three lists a file may hold, as one table: where each lives in the
+ * set, and where an entry keeps its id and place. */
+typedef struct kind {
+    const char *key;  /* "people" */
+    const char *noun; /* "person" */
+    size_t size;
+    size_t items, count;  /* offsets in oncall_set */
+    size_t id, where;     /* offsets in the entry */
+    void (*parse)(diag_file *f, loading *ld, void *item, const json_t *obj, const char *pointer);
+} kind;
+
+#define KIND(key, noun, type, items, count, parse)                                                 \
+    {key, noun, sizeof(type), offsetof(oncall_set, items), offsetof(oncall_set, count),          \
+     offsetof(type, id), offsetof(type, where), parse}
+
+static const kind kinds[] = {
+    KIND("people", "person", person, people, npeople, parse_person),
+    KIND("schedules", "schedule", schedule, schedules, nschedules, parse_schedule),
+    KIND("policies", "policy", policy, policies, npolicies, parse_policy),
+};
+
+#define FIELD(base, off, type) (*(type *)((char *)(base) + (off)))
+
+/* The first entry of kind k with this id, or NULL. */
+static void *find(const oncall_set *set, const kind *k, const char *id) {
+    char *items = FIELD(set, k->items, char *);
+    size_t n = FIELD(set, k->count, size_t);
+    for (size_t i = 0; i < n; i++) {
+        const char *other = FIELD(items + i * k->size, k->id, char *);
+        if (other && strcmp(other, id) == 0) return items + i * k->size;
+    }
+    return NULL;
+}
+
+static void load_list(diag_file *f, loading *ld, const json_t *doc, const kind *k) {
+    const json_t *list, *e;
+    char p[64], what[32], msg[2600];
+    size_t i;
+    if (!json_object_get(doc, k->key) || !(list = list_of(f, doc, "", k->key, ONCALL_MAX_ITEMS)))
+        return;
+    snprintf(what, sizeof(what), "a %s", k->noun);
+    json_array_foreach(list, i, e) {
+        void *item;
+        snprintf(p, sizeof(p), "/%s/%zu", k->key, i);
+        if (!entry_of(f, e, p, what) ||
+            !(item = grow(&FIELD(ld->set, k->items, void *), &FIELD(ld->set, k->count, size_t),
+                          k->size)))
+            continue;
+        k->parse(f, ld, item, e, p);
+        const char *id = FIELD(item, k->id, char *);
+        void *first = id ? find(ld->set, k, id) : NULL;
+        if (!first || first == item) continue;
+        snprintf(msg, sizeof(msg), "%s: %s \"%s\" is also defined at %s",
+                 FIELD(item, k->where, char *), k->noun, id, FIELD(first, k->where, char *));
+        diag_add(f->diag, msg);
+    }
 }
 
 static void load_doc(diag_file *f, loading *ld, const json_t *doc) {
     static const char *const keys[] = {"people", "schedules", "policies", NULL};
-    oncall_set *set = ld->set;
-    const json_t *list, *e;
-    char p[64];
-    size_t i;
     if (!json_is_object(doc)) {
         diag_problem(f, "", "an on-call file must be a map of people:, schedules: and policies:");
         return;
@@ -591,41 +644,7 @@ static void load_doc(diag_file *f, loading *ld, const json_t *doc) {
     if (!json_object_get(doc, "people") && !json_object_get(doc, "schedules") &&
         !json_object_get(doc, "policies"))
         diag_problem(f, "", "an on-call file needs people:, schedules: or policies:");
-    if (json_object_get(doc, "people") && (list = list_of(f, doc, "", "people", ONCALL_MAX_ITEMS)))
-        json_array_foreach(list, i, e) {
-            snprintf(p, sizeof(p), "/people/%zu", i);
-            person *pe;
-            if (!entry_of(f, e, p, "a person") ||
-                !(pe = grow((void **)&set->people, &set->npeople, sizeof(*pe))))
-                continue;
-            parse_person(f, pe, e, p);
-            const person *other = pe->id ? oncall_person(set, pe->id) : NULL;
-            if (other != pe && other) duplicate(f, "person", pe->id, pe->where, other->where);
-        }
-    if (json_object_get(doc, "schedules") &&
-        (list = list_of(f, doc, "", "schedules", ONCALL_MAX_ITEMS)))
-        json_array_foreach(list, i, e) {
-            snprintf(p, sizeof(p), "/schedules/%zu", i);
-            schedule *s;
-            if (!entry_of(f, e, p, "a schedule") ||
-                !(s = grow((void **)&set->schedules, &set->nschedules, sizeof(*s))))
-                continue;
-            parse_schedule(f, ld, s, e, p);
-            const schedule *other = s->id ? oncall_schedule(set, s->id) : NULL;
-            if (other != s && other) duplicate(f, "schedule", s->id, s->where, other->where);
-        }
-    if (json_object_get(doc, "policies") &&
-        (list = list_of(f, doc, "", "policies", ONCALL_MAX_ITEMS)))
-        json_array_foreach(list, i, e) {
-            snprintf(p, sizeof(p), "/policies/%zu", i);
-            policy *po;
-            if (!entry_of(f, e, p, "a policy") ||
-                !(po = grow((void **)&set->policies, &set->npolicies, sizeof(*po))))
-                continue;
-            parse_policy(f, ld, po, e, p);
-            const policy *other = po->id ? oncall_policy(set, po->id) : NULL;
-            if (other != po && other) duplicate(f, "policy", po->id, po->where, other->where);
-        }
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++) load_list(f, ld, doc, &kinds[k]);
 }
 
 static void load_file(loading *ld, const char *path, wf_diag *d) {
@@ -715,19 +734,13 @@ void oncall_set_free(oncall_set *set) {
 }
 
 const person *oncall_person(const oncall_set *set, const char *id) {
-    for (size_t i = 0; i < set->npeople; i++)
-        if (set->people[i].id && strcmp(set->people[i].id, id) == 0) return &set->people[i];
-    return NULL;
+    return find(set, &kinds[0], id);
 }
 
 const schedule *oncall_schedule(const oncall_set *set, const char *id) {
-    for (size_t i = 0; i < set->nschedules; i++)
-        if (set->schedules[i].id && strcmp(set->schedules[i].id, id) == 0) return &set->schedules[i];
-    return NULL;
+    return find(set, &kinds[1], id);
 }
 
 const policy *oncall_policy(const oncall_set *set, const char *id) {
-    for (size_t i = 0; i < set->npolicies; i++)
-        if (set->policies[i].id && strcmp(set->policies[i].id, id) == 0) return &set->policies[i];
-    return NULL;
+    return find(set, &kinds[2], id);
 }

@@ -1,30 +1,17 @@
 /* fuzz_oncall.c - libFuzzer target for on-call file loading and the rota */
 #define _GNU_SOURCE /* memfd_create() */
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "common/rota.h"
+#include "tests/fuzz/memfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* oncall_load() reads a path: one in-memory file, rewritten per input. */
-static char path[64];
-static int fd = -1;
 
 /* Input: the text of one on-call file. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     wf_diag d = {0};
-
-    if (fd < 0) {
-        if ((fd = memfd_create("oncall.yaml", 0)) < 0) abort();
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size) abort();
-
+    const char *path = memfile_write("oncall.yaml", data, size);
     oncall_set *set = oncall_load(path, &d);
     /* either a set or at least one problem naming the file, never both */
     if (!set == !d.n) abort();

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/harness/docfile.h"
 #include "tests/harness/tmpdir.h"
 #include "common/rota.h"
 #include "common/util.h"
@@ -32,16 +33,21 @@ static int teardown(void **state) {
 /* The instant of a local wall-clock time in zone; isdst as mktime() takes
  * it (-1: let the zone decide). Fields may be out of range (hour 33): mktime
  * normalises them as calendar arithmetic. */
-static time_t oracle(const char *zone, int y, int mo, int d, int h, int mi, int isdst) {
-    char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-    setenv("TZ", zone, 1);
-    tzset();
+static struct tm fields(int y, int mo, int d, int h, int mi) {
     struct tm tm = {0};
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
     tm.tm_mday = d;
     tm.tm_hour = h;
     tm.tm_min = mi;
+    return tm;
+}
+
+static time_t oracle(const char *zone, int y, int mo, int d, int h, int mi, int isdst) {
+    char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    setenv("TZ", zone, 1);
+    tzset();
+    struct tm tm = fields(y, mo, d, h, mi);
     tm.tm_isdst = isdst;
     time_t t = mktime(&tm);
     if (old) setenv("TZ", old, 1);
@@ -52,28 +58,14 @@ static time_t oracle(const char *zone, int y, int mo, int d, int h, int mi, int 
 }
 
 static time_t utc(int y, int mo, int d, int h, int mi) {
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
+    struct tm tm = fields(y, mo, d, h, mi);
     return timegm(&tm);
 }
 
 /* ---- files ---- */
 
 static char *write_named(const char *sub, const char *name, const char *text) {
-    char *path = malloc(512);
-    assert_non_null(path);
-    snprintf(path, 512, "%s/%s", dir, sub);
-    mkdir(path, 0700);
-    snprintf(path, 512, "%s/%s/%s", dir, sub, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-    return path;
+    return docfile_write(dir, sub, name, text);
 }
 
 static char *write_doc(const char *text) {
@@ -96,23 +88,9 @@ static oncall_set *load_ok(const char *text) {
  * first place of `marker` in text. */
 static void expect_problem(const char *text, const char *marker, const char *needle) {
     wf_diag d = {0};
-    char *path = write_doc(text), want[1024];
-    const char *at = strstr(text, marker);
-    if (!at) fail_msg("marker \"%s\" is not in the text", marker);
-    int line = 1, col = 1;
-    for (const char *p = text; p < at; p++) {
-        if (*p == '\n') line++, col = 1;
-        else col++;
-    }
-    snprintf(want, sizeof(want), "%s:%d:%d: ", path, line, col);
+    char *path = write_doc(text);
     assert_null(oncall_load(path, &d));
-    bool found = false;
-    for (size_t i = 0; i < d.n && !found; i++)
-        found = strncmp(d.msgs[i], want, strlen(want)) == 0 && strstr(d.msgs[i], needle);
-    if (!found) {
-        for (size_t i = 0; i < d.n; i++) print_error("  got: %s\n", d.msgs[i]);
-        fail_msg("no problem \"%s...%s...\"", want, needle);
-    }
+    docfile_expect(&d, path, text, marker, needle);
     wf_diag_free(&d);
     free(path);
 }
