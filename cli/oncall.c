@@ -8,47 +8,29 @@
 #include "cli/table.h"
 #include "common/rota.h"
 #include "common/util.h"
+#include "metrics/aggregate.h"
 
 #define MAX_OVERRIDES 1000
 #define PRUNE_AFTER (7 * 86400) /* an override ended this long ago is dropped */
 
 /* ---- times ---- */
 
-/* ISO 8601 with an offset or Z ("2026-03-29T09:00:00+02:00", "...T07:00Z"),
- * or "now". Returns 0 or -1. */
+/* ISO 8601 with an offset or Z ("2026-03-29T09:00:00+02:00", "...T07:00Z":
+ * seconds may be left out), or "now". Returns 0 or -1. */
 static int parse_instant(const char *s, time_t *out) {
-    int y, mo, d, h, mi, sec = 0, n = 0, oh = 0, om = 0;
-    struct tm tm = {0};
+    char buf[64];
+    int64_t ms;
     if (strcmp(s, "now") == 0) {
         *out = time(NULL);
         return 0;
     }
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16) return -1;
-    s += n;
-    if (*s == ':') {
-        if (sscanf(s, ":%2d%n", &sec, &n) != 1 || n != 3) return -1;
-        s += n;
-        if (*s == '.')
-            for (s++; *s >= '0' && *s <= '9'; s++) {}
-    }
-    int sign = 0;
-    if (*s == 'Z' && !s[1]) {
-        sign = 0;
-    } else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
-               n == 5 && !s[6]) {
-        sign = *s == '+' ? 1 : -1;
-    } else {
-        return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
-        return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *out = timegm(&tm) - sign * (oh * 3600 + om * 60);
+    /* without seconds: YYYY-MM-DDTHH:MM then the zone */
+    if (strlen(s) > 16 && strlen(s) < 40 && s[13] == ':' && strchr("Zz+-", s[16]))
+        snprintf(buf, sizeof(buf), "%.16s:00%s", s, s + 16);
+    else
+        snprintf(buf, sizeof(buf), "%s", s);
+    if (aggregate_parse_time(buf, &ms) < 0) return -1;
+    *out = (time_t)(ms / 1000);
     return 0;
 }
 
