@@ -12,6 +12,7 @@ bool tz_valid(const char *zone) {
     const char *dir = getenv("TZDIR");
     size_t n = strlen(zone);
     if (n == 0 || n > 200 || zone[0] == '/' || zone[0] == ':' || strstr(zone, "..")) return false;
+    if (strncmp(zone, "right/", 6) == 0) return false; /* counts leap seconds: not wall clocks */
     for (const char *p = zone; *p; p++)
         if (!(*p == '/' || *p == '_' || *p == '-' || *p == '+' || (*p >= '0' && *p <= '9') ||
               (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))

@@ -586,6 +586,7 @@ static void test_formats_and_zones(void **state) {
     assert_false(tz_valid("/etc/passwd"));
     assert_false(tz_valid("../../etc/passwd"));
     assert_false(tz_valid(""));
+    assert_false(tz_valid("right/Europe/Berlin"));
     /* The zone is put back as it was. */
     setenv("TZ", "Asia/Tokyo", 1);
     tzset();
@@ -597,6 +598,32 @@ static void test_formats_and_zones(void **state) {
     assert_int_equal(tz_offset("America/New_York", utc(2026, 1, 1, 0, 0), abbr, sizeof(abbr)), -5 * 3600);
     assert_string_equal(abbr, "EST");
     assert_null(getenv("TZ"));
+}
+
+/* Over all of 2026, every quarter hour of the wall clock: the instant
+ * reads back as that wall-clock time, except in a skipped hour, where it is
+ * the jump; and a later reading never gives an earlier instant. */
+static void test_wall_clock_round_trip(void **state) {
+    (void)state;
+    const char *zones[] = {"Europe/Berlin", "America/New_York"};
+    for (int z = 0; z < 2; z++) {
+        tz_scope scope;
+        tz_enter(&scope, zones[z]);
+        civil_t c0 = (civil_t)utc(2026, 1, 1, 0, 0), c1 = (civil_t)utc(2027, 1, 1, 0, 0);
+        time_t prev = 0;
+        int skipped = 0;
+        for (civil_t c = c0; c < c1; c += 900) {
+            time_t t = tz_instant(zones[z], c);
+            assert_true(t >= prev);
+            prev = t;
+            if (tz_civil(zones[z], t) == c) continue;
+            skipped++;
+            assert_true(tz_civil(zones[z], t) > c);      /* past the skipped reading */
+            assert_true(tz_civil(zones[z], t - 1) < c);  /* and the first such instant */
+        }
+        tz_leave(&scope);
+        assert_int_equal(skipped, 4); /* 02:00 to 02:45 on spring-forward day */
+    }
 }
 
 int main(void) {
@@ -614,6 +641,7 @@ int main(void) {
         cmocka_unit_test(test_validation_problems),
         cmocka_unit_test(test_references_across_files),
         cmocka_unit_test(test_formats_and_zones),
+        cmocka_unit_test(test_wall_clock_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
