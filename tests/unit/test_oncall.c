@@ -564,20 +564,20 @@ static void test_references_across_files(void **state) {
 
 static void test_formats_and_zones(void **state) {
     (void)state;
-    assert_true(oncall_phone_ok("+4915112345678"));
-    assert_true(oncall_phone_ok("+12125550123"));
-    assert_false(oncall_phone_ok("+0123456789"));
-    assert_false(oncall_phone_ok("+1234567"));
-    assert_false(oncall_phone_ok("+1234567890123456"));
-    assert_false(oncall_phone_ok("004915112345678"));
-    assert_false(oncall_phone_ok("+49 151 12345678"));
-    assert_true(oncall_slack_ok("U012ABC"));
-    assert_true(oncall_slack_ok("W0123ABCD"));
-    assert_false(oncall_slack_ok("u012abc"));
-    assert_false(oncall_slack_ok("C012ABC"));
-    assert_true(oncall_email_ok("a.b@example.com"));
-    assert_false(oncall_email_ok("a@b"));
-    assert_false(oncall_email_ok("a b@example.com"));
+    assert_true(person_phone_ok("+4915112345678"));
+    assert_true(person_phone_ok("+12125550123"));
+    assert_false(person_phone_ok("+0123456789"));
+    assert_false(person_phone_ok("+1234567"));
+    assert_false(person_phone_ok("+1234567890123456"));
+    assert_false(person_phone_ok("004915112345678"));
+    assert_false(person_phone_ok("+49 151 12345678"));
+    assert_true(person_slack_ok("U012ABC"));
+    assert_true(person_slack_ok("W0123ABCD"));
+    assert_false(person_slack_ok("u012abc"));
+    assert_false(person_slack_ok("C012ABC"));
+    assert_true(person_email_ok("a.b@example.com"));
+    assert_false(person_email_ok("a@b"));
+    assert_false(person_email_ok("a b@example.com"));
     assert_true(tz_valid("Europe/Berlin"));
     assert_true(tz_valid("America/New_York"));
     assert_true(tz_valid("UTC"));
