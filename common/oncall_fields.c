@@ -8,7 +8,6 @@
 #include "common/tzone.h"
 #include "common/util.h"
 
-
 /* out = base + "/" + key + "/" + i: the pointer of a list's entry (key ""
  * when base is the list). */
 void fields_entry_pointer(char *out, size_t cap, const char *base, const char *key, size_t i) {
