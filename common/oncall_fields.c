@@ -87,12 +87,13 @@ const json_t *fields_map(diag_file *f, const json_t *v, const char *p, const cha
     return NULL;
 }
 
-bool fields_id(diag_file *f, const json_t *obj, const char *pointer, char **out) {
+bool fields_id(diag_file *f, const json_t *obj, const char *pointer, char **out, char **where) {
     char p[512];
+    diag_pointer_join(p, sizeof(p), pointer, "id");
+    *where = fields_where(f, p);
     fields_text(f, obj, pointer, "id", true, out);
     if (!*out) return false;
     if (diag_valid_id(*out)) return true;
-    diag_pointer_join(p, sizeof(p), pointer, "id");
     diag_problem(f, p, "id \"%s\" must be 1 to 64 of [A-Za-z0-9_-]", *out);
     return false;
 }

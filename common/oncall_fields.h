@@ -52,8 +52,9 @@ const json_t *fields_list(diag_file *f, const json_t *obj, const char *pointer, 
 /* v when it is a map, else NULL and a problem "WHAT must be a map". */
 const json_t *fields_map(diag_file *f, const json_t *v, const char *p, const char *what);
 
-/* obj["id"], required, 1 to 64 of [A-Za-z0-9_-]; false when it is not. */
-bool fields_id(diag_file *f, const json_t *obj, const char *pointer, char **out);
+/* obj["id"], required, 1 to 64 of [A-Za-z0-9_-], into *out, and its
+ * file:line:column into *where (both malloc'd); false when it is not. */
+bool fields_id(diag_file *f, const json_t *obj, const char *pointer, char **out, char **where);
 
 /* obj[key], required: "2m", "30s", or integer milliseconds. 0 or -1. */
 int fields_duration(diag_file *f, const json_t *obj, const char *pointer, const char *key,

@@ -108,11 +108,8 @@ static void parse_contacts(diag_file *f, person *pe, const json_t *obj, const ch
 
 void person_parse(diag_file *f, person *pe, const json_t *obj, const char *pointer) {
     static const char *const keys[] = {"id", "name", "timezone", "contacts", "notify", NULL};
-    char p[512];
     diag_unknown_keys(f, obj, pointer, keys);
-    fields_id(f, obj, pointer, &pe->id);
-    diag_pointer_join(p, sizeof(p), pointer, "id");
-    pe->where = fields_where(f, p);
+    fields_id(f, obj, pointer, &pe->id, &pe->where);
     fields_text(f, obj, pointer, "name", true, &pe->name);
     fields_zone(f, obj, pointer, &pe->timezone);
     parse_contacts(f, pe, obj, pointer);

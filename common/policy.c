@@ -47,9 +47,7 @@ void policy_parse(diag_file *f, oncall_refs *refs, policy *po, const json_t *obj
     const json_t *levels, *l, *t;
     size_t i, j;
     diag_unknown_keys(f, obj, pointer, keys);
-    fields_id(f, obj, pointer, &po->id);
-    diag_pointer_join(p, sizeof(p), pointer, "id");
-    po->where = fields_where(f, p);
+    fields_id(f, obj, pointer, &po->id, &po->where);
     fields_text(f, obj, pointer, "name", false, &po->name);
     const json_t *rep = json_object_get(obj, "repeat");
     if (rep && (!json_is_integer(rep) || json_integer_value(rep) < 0 ||

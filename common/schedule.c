@@ -171,9 +171,7 @@ void schedule_parse(diag_file *f, oncall_refs *refs, schedule *s, const json_t *
     const json_t *layers, *l, *r;
     size_t i, j;
     diag_unknown_keys(f, obj, pointer, keys);
-    fields_id(f, obj, pointer, &s->id);
-    diag_pointer_join(p, sizeof(p), pointer, "id");
-    s->where = fields_where(f, p);
+    fields_id(f, obj, pointer, &s->id, &s->where);
     fields_text(f, obj, pointer, "name", false, &s->name);
     fields_zone(f, obj, pointer, &s->timezone);
     if (!(layers = fields_list(f, obj, pointer, "layers", 32))) return;
