@@ -21,6 +21,7 @@ static const struct {
     {"dead", cmd_dead, "dead list | dead show INCIDENT/STEP: tasks that gave up"},
     {"replay", cmd_replay, "run dead tasks again (ID, --incident, --workflow, --all; --dry-run)"},
     {"send-alert", cmd_send_alert, "send alert files (JSON) to the alerts topic"},
+    {"oncall", cmd_oncall, "who is on call, a schedule's rota, and overrides"},
     {"validate", cmd_validate, "check workflow files; every problem with file:line:column"},
     {"report", cmd_report, "the four yardsticks: MTTA, MTTR, automated actions, manual tasks"},
     {"config", cmd_config, "print the settings table (--markdown for docs, --conf as a file)"},

@@ -4,21 +4,45 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/oncall.h"
 #include "common/workflow.h"
+
+/* Loads on-call files (people, schedules, policies) and prints the outcome
+ * as workflows' is printed. Returns EXIT_OK or EXIT_FAIL. */
+static int validate_oncall(const char *dir) {
+    wf_diag d = {0};
+    oncall_set *set = oncall_load(dir, &d);
+    for (size_t j = 0; j < d.n; j++) fprintf(stderr, "%s\n", d.msgs[j]);
+    if (set)
+        printf("ok %s: on-call files, %zu person(s), %zu schedule(s), %zu policy(ies)\n", dir,
+               set->npeople, set->nschedules, set->npolicies);
+    oncall_set_free(set);
+    wf_diag_free(&d);
+    return set ? EXIT_OK : EXIT_FAIL;
+}
 
 int cmd_validate(config *cfg, int argc, char **argv) {
     int rc = EXIT_OK;
     if (cli_flag(argc, argv, "--help")) {
-        printf("Usage: muster validate [DIR|FILE]...\n\n"
+        printf("Usage: muster validate [DIR|FILE]... [--oncall DIR|FILE]\n\n"
                "Loads workflow files as the dispatcher would and prints every problem as\n"
                "file:line:column: message. Without arguments checks workflows.dir\n"
-               "(MUSTER_WORKFLOWS_DIR, default \"workflows\"). Exit 0 when all are valid,\n"
-               "1 otherwise.\n\n"
-               "Options:\n  DIR|FILE  a folder of *.yaml workflow files, or one file\n");
+               "(MUSTER_WORKFLOWS_DIR, default \"workflows\"), and oncall.dir when it\n"
+               "exists. Exit 0 when all are valid, 1 otherwise.\n\n"
+               "Options:\n  DIR|FILE         a folder of *.yaml workflow files, or one file\n"
+               "  --oncall DIR     on-call files: people, schedules, escalation policies\n");
         return EXIT_OK;
     }
     const char *def[] = {"validate", cfg->workflows_dir};
+    const char *oncall = cli_option(argc, argv, "--oncall");
     struct stat st;
+    if (oncall) {
+        /* only the on-call files, unless workflow folders are named too */
+        rc = validate_oncall(oncall);
+        if (argc == 3) return rc;
+    } else if (argc < 2 && stat(cfg->oncall_dir, &st) == 0) {
+        rc = validate_oncall(cfg->oncall_dir);
+    }
     if (argc < 2 && stat(cfg->workflows_dir, &st) < 0) {
         fprintf(stderr, "muster validate: no workflows to check: workflows.dir is \"%s\", which does not exist "
                         "here.\nName a folder or file (muster validate docs/examples/workflows), or set "
@@ -30,6 +54,10 @@ int cmd_validate(config *cfg, int argc, char **argv) {
         argv = (char **)def;
     }
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--oncall") == 0) {
+            i++;
+            continue;
+        }
         wf_diag d = {0};
         workflow_set *set = workflow_load(argv[i], &d);
         for (size_t j = 0; j < d.n; j++) fprintf(stderr, "%s\n", d.msgs[j]);

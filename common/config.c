@@ -67,6 +67,8 @@ static const setting settings[] = {
      "Prefix of every Redis key muster writes"},
     {"workflows.dir", T_STRING, S(workflows_dir), "workflows", 0, 0, D | C,
      "Directory of workflow files (*.yaml, *.yml, *.json)"},
+    {"oncall.dir", T_STRING, S(oncall_dir), "oncall", 0, 0, C,
+     "Directory of on-call files: people, schedules, escalation policies (*.yaml, *.yml, *.json)"},
     {"worker.id", T_STRING, S(worker_id), "", 0, 0, W,
      "Name of this worker in the consumer group (default: host-pid)"},
     {"worker.pools", T_STRING, S(worker_pools), "default", 0, 0, W,

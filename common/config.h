@@ -25,6 +25,7 @@ typedef struct config {
     char *redis_password;
     char *redis_prefix;
     char *workflows_dir;
+    char *oncall_dir;
     char *worker_id;
     char *worker_pools;
     int64_t worker_concurrency;

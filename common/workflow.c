@@ -12,105 +12,13 @@
 
 #include "common/action_spec.h"
 #include "common/condition.h"
+#include "common/diag.h"
 #include "common/secret.h"
 #include "common/template.h"
 #include "common/util.h"
 #include "common/yaml.h"
 
-/* What one file's checks share: where problems go and how to place them. */
-typedef struct loader {
-    const char *path;
-    const json_t *positions;
-    wf_diag *diag;
-    size_t before; /* problems already in diag when this file started */
-} loader;
-
-void wf_diag_free(wf_diag *d) {
-    if (!d) return;
-    for (size_t i = 0; i < d->n; i++) free(d->msgs[i]);
-    free(d->msgs);
-    d->msgs = NULL;
-    d->n = 0;
-}
-
-static void diag_add(wf_diag *d, const char *msg) {
-    char **msgs = realloc(d->msgs, (d->n + 1) * sizeof(*msgs));
-    if (!msgs) return;
-    d->msgs = msgs;
-    if ((d->msgs[d->n] = strdup(msg))) d->n++;
-}
-
-/* Reports a problem at the node `pointer` names ("/steps/2/needs/0"). */
-static void problem(loader *l, const char *pointer, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void problem(loader *l, const char *pointer, const char *fmt, ...) {
-    char what[768], msg[1024];
-    int line, col;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    yaml_position(l->positions, pointer, &line, &col);
-    if (line)
-        snprintf(msg, sizeof(msg), "%s:%d:%d: %s", l->path, line, col, what);
-    else
-        snprintf(msg, sizeof(msg), "%s: %s", l->path, what);
-    diag_add(l->diag, msg);
-}
-
-static bool failed(const loader *l) { return l->diag->n > l->before; }
-
-static bool valid_id(const char *s) {
-    if (!*s || strlen(s) > 64) return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return false;
-    return true;
-}
-
-/* Writes base + "/" + tok to out, escaping ~ and / in tok as RFC 6901 says:
- * yaml.c records positions under escaped pointers. */
-static void pointer_join(char *out, size_t cap, const char *base, const char *tok) {
-    size_t n = (size_t)snprintf(out, cap, "%s/", base);
-    if (n >= cap) return;
-    for (; *tok && n + 2 < cap; tok++) {
-        if (*tok == '~' || *tok == '/') {
-            out[n++] = '~';
-            out[n++] = *tok == '~' ? '0' : '1';
-        } else {
-            out[n++] = *tok;
-        }
-    }
-    out[n] = '\0';
-}
-
-/* Reports every key of obj that is not in `allowed` (NULL-terminated). */
-static void unknown_keys(loader *l, const json_t *obj, const char *pointer,
-                         const char *const *allowed) {
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, k) == 0;
-        if (!ok) {
-            char p[512];
-            pointer_join(p, sizeof(p), pointer, k);
-            problem(l, p, "unknown key \"%s\"", k);
-        }
-    }
-}
-
-static const char *type_of(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "a map";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "a number";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
+typedef diag_file loader;
 
 static bool type_ok(const json_t *v, param_type t) {
     const char *k;
@@ -141,7 +49,7 @@ static int duration_of(loader *l, const json_t *v, const char *pointer, int64_t 
         return 0;
     }
     if (json_is_string(v) && duration_parse(json_string_value(v), ms) == 0) return 0;
-    problem(l, pointer, "expected a duration such as 10s or 500ms, got %s", type_of(v));
+    diag_problem(l, pointer, "expected a duration such as 10s or 500ms, got %s", diag_type_of(v));
     return -1;
 }
 
@@ -170,7 +78,7 @@ static int check_ref(const char *path, void *arg) {
         strcmp(root, "workflow") == 0 || strcmp(root, "step") == 0)
         return 0;
     if (strcmp(root, "steps") != 0) {
-        problem(r->l, r->pointer, "%s references \"%s\", which is nothing: expected "
+        diag_problem(r->l, r->pointer, "%s references \"%s\", which is nothing: expected "
                 "alert, incident, workflow, step or steps", r->what, path);
         return 0;
     }
@@ -182,12 +90,12 @@ static int check_ref(const char *path, void *arg) {
         if (strlen(r->list[j].id) != idlen || strncmp(r->list[j].id, id, idlen) != 0)
             continue;
         if (!r->ancestor[j])
-            problem(r->l, r->pointer, "%s references step \"%s\", which does not run "
+            diag_problem(r->l, r->pointer, "%s references step \"%s\", which does not run "
                     "before step \"%s\" (add it to needs:)", r->what, r->list[j].id,
                     r->list[r->step].id);
         return 0;
     }
-    problem(r->l, r->pointer, "%s references \"%s\": there is no step \"%.*s\"", r->what, path,
+    diag_problem(r->l, r->pointer, "%s references \"%s\": there is no step \"%.*s\"", r->what, path,
             (int)idlen, id);
     return 0;
 }
@@ -202,13 +110,13 @@ static void check_templates(tmpl_ref *r, const json_t *v, char *pointer, size_t 
         /* A literal name: alert data must not choose which secret is sent. */
         const char *name = json_string_value(json_object_get(v, "secret"));
         if (!secret_name_ok(name))
-            problem(r->l, pointer, "secret name \"%s\" must be a literal of [A-Za-z0-9_.-]", name);
+            diag_problem(r->l, pointer, "secret name \"%s\" must be a literal of [A-Za-z0-9_.-]", name);
         return;
     }
     if (json_is_string(v)) {
         r->pointer = pointer;
         if (template_check(json_string_value(v), check_ref, r, err, sizeof(err)) < 0)
-            problem(r->l, pointer, "bad template: %s", err);
+            diag_problem(r->l, pointer, "bad template: %s", err);
     } else if (json_is_array(v)) {
         json_array_foreach(v, i, e) {
             snprintf(pointer + plen, cap - plen, "/%zu", i);
@@ -216,7 +124,7 @@ static void check_templates(tmpl_ref *r, const json_t *v, char *pointer, size_t 
         }
     } else if (json_is_object(v)) {
         json_object_foreach((json_t *)v, k, e) {
-            pointer_join(pointer + plen, cap - plen, "", k);
+            diag_pointer_join(pointer + plen, cap - plen, "", k);
             check_templates(r, e, pointer, cap, depth + 1);
         }
     }
@@ -232,7 +140,7 @@ static void parse_triggers(loader *l, workflow *wf, const json_t *triggers) {
     char p[256], err[256];
 
     if (!json_is_array(triggers) || json_array_size(triggers) == 0) {
-        problem(l, "/triggers", "\"triggers\" must be a non-empty list");
+        diag_problem(l, "/triggers", "\"triggers\" must be a non-empty list");
         return;
     }
     wf->triggers = calloc(json_array_size(triggers), sizeof(*wf->triggers));
@@ -240,13 +148,13 @@ static void parse_triggers(loader *l, workflow *wf, const json_t *triggers) {
     json_array_foreach(triggers, i, t) {
         snprintf(p, sizeof(p), "/triggers/%zu", i);
         if (!json_is_object(t)) {
-            problem(l, p, "a trigger must be a map with \"matchers\", got %s", type_of(t));
+            diag_problem(l, p, "a trigger must be a map with \"matchers\", got %s", diag_type_of(t));
             continue;
         }
-        unknown_keys(l, t, p, keys);
+        diag_unknown_keys(l, t, p, keys);
         json_t *ms = json_object_get(t, "matchers");
         if (!json_is_array(ms) || json_array_size(ms) == 0) {
-            problem(l, p, "\"matchers\" must be a non-empty list of strings such as "
+            diag_problem(l, p, "\"matchers\" must be a non-empty list of strings such as "
                     "'severity=\"critical\"'");
             continue;
         }
@@ -256,11 +164,11 @@ static void parse_triggers(loader *l, workflow *wf, const json_t *triggers) {
         json_array_foreach(ms, j, m) {
             snprintf(p, sizeof(p), "/triggers/%zu/matchers/%zu", i, j);
             if (!json_is_string(m)) {
-                problem(l, p, "a matcher must be a string, got %s", type_of(m));
+                diag_problem(l, p, "a matcher must be a string, got %s", diag_type_of(m));
                 continue;
             }
             if (matcher_parse(json_string_value(m), &tr->matchers[tr->n], err, sizeof(err)) < 0)
-                problem(l, p, "bad matcher '%s': %s", json_string_value(m), err);
+                diag_problem(l, p, "bad matcher '%s': %s", json_string_value(m), err);
             else
                 tr->n++;
         }
@@ -312,7 +220,7 @@ static json_t *body_value(loader *l, const json_t *v, const json_t *headers, con
     const char *want = form ? "urlencode" : "json";
     int n = form || json ? template_unescaped(text, want, err, sizeof(err)) : 0;
     if (n > 0)
-        problem(l, p, "this body is text with templates but not JSON, so a value could break "
+        diag_problem(l, p, "this body is text with templates but not JSON, so a value could break "
                 "out of it: write the body as a map, or end each expression with | %s", want);
     return json_incref((json_t *)v);
 }
@@ -329,7 +237,7 @@ static json_t *parse_with(loader *l, const wf_step *st, const json_t *with, cons
 
     if (!spec) return json_incref((json_t *)with);
     if (with && !json_is_object(with)) {
-        problem(l, pointer, "\"with\" must be a map, got %s", type_of(with));
+        diag_problem(l, pointer, "\"with\" must be a map, got %s", diag_type_of(with));
         return json_incref((json_t *)with);
     }
     json_t *kept = json_object();
@@ -337,19 +245,19 @@ static json_t *parse_with(loader *l, const wf_step *st, const json_t *with, cons
     json_object_foreach((json_t *)with, k, v) {
         const param_spec *ps = spec->params;
         while (ps->name && strcmp(ps->name, k) != 0) ps++;
-        pointer_join(p, sizeof(p), pointer, k);
+        diag_pointer_join(p, sizeof(p), pointer, k);
         const char *what =
             ps->name && (ps->target || ps->type == P_URL) ? templated_target(ps, v) : NULL;
         if (!ps->name)
-            problem(l, p, "unknown parameter \"%s\" for action %s", k, st->action);
+            diag_problem(l, p, "unknown parameter \"%s\" for action %s", k, st->action);
         else if (!type_ok(v, ps->type))
-            problem(l, p, "parameter \"%s\" must be %s, got %s", k, param_type_name(ps->type),
-                    type_of(v));
+            diag_problem(l, p, "parameter \"%s\" must be %s, got %s", k, param_type_name(ps->type),
+                    diag_type_of(v));
         else if (what && secret)
-            problem(l, p, "a template decides %s, and this step carries a secret: alert data "
+            diag_problem(l, p, "a template decides %s, and this step carries a secret: alert data "
                     "could send it elsewhere", what);
         else if (what && !allow_target)
-            problem(l, p, "a template decides %s, so an alert could choose it; write it out, "
+            diag_problem(l, p, "a template decides %s, so an alert could choose it; write it out, "
                     "or set allow_templated_target: true on the step", what);
         json_object_set_new(kept, k, ps->name && ps->type == P_ANY && strcmp(k, "body") == 0
                                          ? body_value(l, v, json_object_get(with, "headers"), p)
@@ -357,7 +265,7 @@ static json_t *parse_with(loader *l, const wf_step *st, const json_t *with, cons
     }
     for (const param_spec *ps = spec->params; ps->name; ps++)
         if (ps->required && !json_object_get(with, ps->name))
-            problem(l, pointer, "action %s needs parameter \"%s\"", st->action, ps->name);
+            diag_problem(l, pointer, "action %s needs parameter \"%s\"", st->action, ps->name);
     return kept;
 }
 
@@ -370,15 +278,15 @@ static retry_policy parse_retry(loader *l, const json_t *r, const char *pointer,
     json_t *v;
     if (!r) return base;
     if (!json_is_object(r)) {
-        problem(l, pointer, "\"retry\" must be a map of max_attempts, initial_delay, max_delay, "
+        diag_problem(l, pointer, "\"retry\" must be a map of max_attempts, initial_delay, max_delay, "
                 "multiplier, jitter");
         return base;
     }
-    unknown_keys(l, r, pointer, keys);
+    diag_unknown_keys(l, r, pointer, keys);
     snprintf(p, sizeof(p), "%s/max_attempts", pointer);
     if ((v = json_object_get(r, "max_attempts"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100)
-            problem(l, p, "\"max_attempts\" must be a whole number from 1 to 100");
+            diag_problem(l, p, "\"max_attempts\" must be a whole number from 1 to 100");
         else
             base.max_attempts = (int)json_integer_value(v);
     }
@@ -389,14 +297,14 @@ static retry_policy parse_retry(loader *l, const json_t *r, const char *pointer,
     snprintf(p, sizeof(p), "%s/multiplier", pointer);
     if ((v = json_object_get(r, "multiplier"))) {
         if (!json_is_number(v) || json_number_value(v) < 1 || json_number_value(v) > 10)
-            problem(l, p, "\"multiplier\" must be a number from 1 to 10");
+            diag_problem(l, p, "\"multiplier\" must be a number from 1 to 10");
         else
             base.multiplier = json_number_value(v);
     }
     snprintf(p, sizeof(p), "%s/jitter", pointer);
     if ((v = json_object_get(r, "jitter"))) {
         if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
-            problem(l, p, "\"jitter\" must be a number from 0 to 1");
+            diag_problem(l, p, "\"jitter\" must be a number from 0 to 1");
         else
             base.jitter = json_number_value(v);
     }
@@ -409,10 +317,10 @@ static void parse_defaults(loader *l, workflow *wf, const json_t *d) {
     wf->retry = retry_policy_default();
     if (!d) return;
     if (!json_is_object(d)) {
-        problem(l, "/defaults", "\"defaults\" must be a map of retry and timeout");
+        diag_problem(l, "/defaults", "\"defaults\" must be a map of retry and timeout");
         return;
     }
-    unknown_keys(l, d, "/defaults", keys);
+    diag_unknown_keys(l, d, "/defaults", keys);
     wf->retry = parse_retry(l, json_object_get(d, "retry"), "/defaults/retry", wf->retry);
     json_t *t = json_object_get(d, "timeout");
     if (t) duration_of(l, t, "/defaults/timeout", &wf->default_timeout_ms);
@@ -430,11 +338,11 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
     char p[256];
 
     if (!json_is_array(steps) || json_array_size(steps) == 0) {
-        problem(l, base, "\"%s\" must be a non-empty list", base + 1);
+        diag_problem(l, base, "\"%s\" must be a non-empty list", base + 1);
         return;
     }
     if (json_array_size(steps) > WORKFLOW_MAX_STEPS) {
-        problem(l, base, "%zu steps is more than %d", json_array_size(steps), WORKFLOW_MAX_STEPS);
+        diag_problem(l, base, "%zu steps is more than %d", json_array_size(steps), WORKFLOW_MAX_STEPS);
         return;
     }
     *out = calloc(json_array_size(steps), sizeof(**out));
@@ -444,22 +352,22 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
         wf_step *st = &(*out)[(*nout)++];
         snprintf(p, sizeof(p), "%s/%zu", base, i);
         if (!json_is_object(s)) {
-            problem(l, p, "a step must be a map, got %s", type_of(s));
+            diag_problem(l, p, "a step must be a map, got %s", diag_type_of(s));
             st->id = strdup("");
             continue;
         }
-        unknown_keys(l, s, p, keys);
+        diag_unknown_keys(l, s, p, keys);
         json_t *id = json_object_get(s, "id");
         snprintf(p, sizeof(p), "%s/%zu/id", base, i);
-        if (!json_is_string(id) || !valid_id(json_string_value(id))) {
-            problem(l, p, "step needs an \"id\" of letters, digits, _ or - (at most 64)");
+        if (!json_is_string(id) || !diag_valid_id(json_string_value(id))) {
+            diag_problem(l, p, "step needs an \"id\" of letters, digits, _ or - (at most 64)");
             st->id = strdup("");
             continue;
         }
         st->id = strdup(json_string_value(id));
         for (size_t j = 0; j + 1 < *nout; j++)
             if (strcmp((*out)[j].id, st->id) == 0)
-                problem(l, p, "step id \"%s\" is used twice", st->id);
+                diag_problem(l, p, "step id \"%s\" is used twice", st->id);
     }
     json_array_foreach(steps, i, s) {
         wf_step *st = &(*out)[i];
@@ -469,13 +377,13 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
         json_t *coe = json_object_get(s, "continue_on_error");
         snprintf(p, sizeof(p), "%s/%zu/action", base, i);
         if (!json_is_string(action))
-            problem(l, p, "step \"%s\" needs an \"action\"", st->id);
+            diag_problem(l, p, "step \"%s\" needs an \"action\"", st->id);
         else if (!action_spec_find(json_string_value(action)))
-            problem(l, p, "unknown action \"%s\" in step \"%s\"", json_string_value(action), st->id);
+            diag_problem(l, p, "unknown action \"%s\" in step \"%s\"", json_string_value(action), st->id);
         st->action = strdup(json_is_string(action) ? json_string_value(action) : "");
         snprintf(p, sizeof(p), "%s/%zu/pool", base, i);
-        if (pool && (!json_is_string(pool) || !valid_id(json_string_value(pool))))
-            problem(l, p, "\"pool\" must be a name of letters, digits, _ or -");
+        if (pool && (!json_is_string(pool) || !diag_valid_id(json_string_value(pool))))
+            diag_problem(l, p, "\"pool\" must be a name of letters, digits, _ or -");
         st->pool = strdup(json_is_string(pool) ? json_string_value(pool) : "default");
         snprintf(p, sizeof(p), "%s/%zu/timeout", base, i);
         st->timeout_ms = wf->default_timeout_ms;
@@ -483,7 +391,7 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
         snprintf(p, sizeof(p), "%s/%zu/retry", base, i);
         st->retry = parse_retry(l, json_object_get(s, "retry"), p, wf->retry);
         snprintf(p, sizeof(p), "%s/%zu/continue_on_error", base, i);
-        if (coe && !json_is_boolean(coe)) problem(l, p, "\"continue_on_error\" must be true or false");
+        if (coe && !json_is_boolean(coe)) diag_problem(l, p, "\"continue_on_error\" must be true or false");
         st->continue_on_error = json_is_true(coe);
         json_t *cond = json_object_get(s, "if");
         if (cond) {
@@ -493,14 +401,14 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
             json_t *c;
             char err[300];
             if (!json_is_array(st->conditions) || json_array_size(st->conditions) == 0)
-                problem(l, p, "\"if\" must be a condition such as 'alert.labels.env=\"prod\"' or a list of them");
+                diag_problem(l, p, "\"if\" must be a condition such as 'alert.labels.env=\"prod\"' or a list of them");
             else
                 json_array_foreach(st->conditions, k, c) {
                     condition *parsed = NULL;
                     if (!json_is_string(c))
-                        problem(l, p, "a condition must be a string, got %s", type_of(c));
+                        diag_problem(l, p, "a condition must be a string, got %s", diag_type_of(c));
                     else if (condition_parse(json_string_value(c), &parsed, err, sizeof(err)) < 0)
-                        problem(l, p, "bad condition '%s': %s", json_string_value(c), err);
+                        diag_problem(l, p, "bad condition '%s': %s", json_string_value(c), err);
                     condition_free(parsed);
                 }
         }
@@ -509,7 +417,7 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
         json_t *allow = json_object_get(s, "allow_templated_target");
         snprintf(p, sizeof(p), "%s/%zu/allow_templated_target", base, i);
         if (allow && !json_is_boolean(allow))
-            problem(l, p, "\"allow_templated_target\" must be true or false");
+            diag_problem(l, p, "\"allow_templated_target\" must be true or false");
         snprintf(p, sizeof(p), "%s/%zu/with", base, i);
         json_t *kept = parse_with(l, st, with, p, json_is_true(allow));
         st->with = kept ? json_deep_copy(kept) : json_object();
@@ -517,7 +425,7 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
         if (!needs) continue;
         snprintf(p, sizeof(p), "%s/%zu/needs", base, i);
         if (!json_is_array(needs)) {
-            problem(l, p, "\"needs\" must be a list of step ids");
+            diag_problem(l, p, "\"needs\" must be a list of step ids");
             continue;
         }
         st->needs = calloc(json_array_size(needs) + 1, sizeof(size_t));
@@ -529,11 +437,11 @@ static void parse_steps(loader *l, const workflow *wf, const json_t *steps, cons
             size_t j;
             for (j = 0; j < *nout && strcmp((*out)[j].id, want) != 0; j++) {}
             if (!json_is_string(n))
-                problem(l, p, "\"needs\" entries must be step ids, got %s", type_of(n));
+                diag_problem(l, p, "\"needs\" entries must be step ids, got %s", diag_type_of(n));
             else if (j == *nout)
-                problem(l, p, "step \"%s\" needs unknown step \"%s\"", st->id, want);
+                diag_problem(l, p, "step \"%s\" needs unknown step \"%s\"", st->id, want);
             else if (j == i)
-                problem(l, p, "step \"%s\" needs itself", st->id);
+                diag_problem(l, p, "step \"%s\" needs itself", st->id);
             else if (st->needs)
                 st->needs[st->nneeds++] = j;
         }
@@ -579,7 +487,7 @@ static int check_cycles(loader *l, const wf_step *steps, size_t n, const char *b
         for (size_t i = 0; i < n && off < sizeof(names) - 70; i++)
             if (unmet[i]) off += (size_t)snprintf(names + off, sizeof(names) - off, "%s\"%s\"",
                                                   off ? ", " : "", steps[i].id);
-        problem(l, base, "the needs: of steps %s form a cycle", names);
+        diag_problem(l, base, "the needs: of steps %s form a cycle", names);
         goto out;
     }
     rc = 0;
@@ -642,30 +550,30 @@ static void parse_grouping(loader *l, workflow *wf, const json_t *doc) {
     wf->group_window_ms = 5 * 60 * 1000;
     if (g) {
         if (!json_is_array(g) || json_array_size(g) == 0 || json_array_size(g) > 16) {
-            problem(l, "/group_by", "\"group_by\" must be a list of 1 to 16 label names");
+            diag_problem(l, "/group_by", "\"group_by\" must be a list of 1 to 16 label names");
         } else {
             wf->group_by = calloc(json_array_size(g), sizeof(char *));
             json_array_foreach(g, i, e) {
                 char p[64];
                 snprintf(p, sizeof(p), "/group_by/%zu", i);
                 if (!json_is_string(e) || !*json_string_value(e))
-                    problem(l, p, "a group_by entry must be a label name");
+                    diag_problem(l, p, "a group_by entry must be a label name");
                 else if (wf->group_by)
                     wf->group_by[wf->ngroup_by++] = strdup(json_string_value(e));
             }
         }
     }
     if (w) {
-        if (!g) problem(l, "/group_window", "\"group_window\" needs \"group_by\"");
+        if (!g) diag_problem(l, "/group_window", "\"group_window\" needs \"group_by\"");
         duration_of(l, w, "/group_window", &wf->group_window_ms);
     }
-    if (x && !json_is_boolean(x)) problem(l, "/exclusive", "\"exclusive\" must be true or false");
+    if (x && !json_is_boolean(x)) diag_problem(l, "/exclusive", "\"exclusive\" must be true or false");
     wf->exclusive = json_is_true(x);
-    if (pr && !json_is_integer(pr)) problem(l, "/priority", "\"priority\" must be a whole number");
+    if (pr && !json_is_integer(pr)) diag_problem(l, "/priority", "\"priority\" must be a whole number");
     wf->priority = json_is_integer(pr) ? json_integer_value(pr) : 0;
     json_t *ap = json_object_get(doc, "allow_private_network");
     if (ap && !json_is_boolean(ap))
-        problem(l, "/allow_private_network", "\"allow_private_network\" must be true or false");
+        diag_problem(l, "/allow_private_network", "\"allow_private_network\" must be true or false");
     wf->allow_private = json_is_true(ap);
 }
 
@@ -678,16 +586,16 @@ static workflow *load_doc(loader *l, const json_t *doc) {
     if (!wf) return NULL;
     wf->path = strdup(l->path);
     if (!json_is_object(doc)) {
-        problem(l, "", "a workflow must be a map with name, triggers and steps");
+        diag_problem(l, "", "a workflow must be a map with name, triggers and steps");
         return wf;
     }
-    unknown_keys(l, doc, "", keys);
+    diag_unknown_keys(l, doc, "", keys);
     json_t *name = json_object_get(doc, "name");
-    if (!json_is_string(name) || !valid_id(json_string_value(name)))
-        problem(l, "/name", "\"name\" must be letters, digits, _ or - (at most 64)");
+    if (!json_is_string(name) || !diag_valid_id(json_string_value(name)))
+        diag_problem(l, "/name", "\"name\" must be letters, digits, _ or - (at most 64)");
     wf->name = strdup(json_is_string(name) ? json_string_value(name) : "");
     json_t *desc = json_object_get(doc, "description");
-    if (desc && !json_is_string(desc)) problem(l, "/description", "\"description\" must be a string");
+    if (desc && !json_is_string(desc)) diag_problem(l, "/description", "\"description\" must be a string");
     parse_triggers(l, wf, json_object_get(doc, "triggers"));
     parse_defaults(l, wf, json_object_get(doc, "defaults"));
     parse_grouping(l, wf, doc);
@@ -700,9 +608,9 @@ static workflow *load_doc(loader *l, const json_t *doc) {
             if (*wf->resolve_steps[i].id && strcmp(wf->resolve_steps[i].id, wf->steps[j].id) == 0) {
                 char p[64];
                 snprintf(p, sizeof(p), "/on_resolve/%zu/id", i);
-                problem(l, p, "step id \"%s\" is also used in steps:", wf->steps[j].id);
+                diag_problem(l, p, "step id \"%s\" is also used in steps:", wf->steps[j].id);
             }
-    if (failed(l) || wf->nsteps == 0) return wf;
+    if (diag_failed(l) || wf->nsteps == 0) return wf;
     check_graph(l, wf->steps, wf->nsteps, "/steps", NULL, 0);
     if (wf->nresolve) check_graph(l, wf->resolve_steps, wf->nresolve, "/on_resolve", wf->steps, wf->nsteps);
     return wf;
@@ -726,7 +634,7 @@ workflow *workflow_load_file(const char *path, wf_diag *d) {
     }
     l.positions = positions;
     wf = load_doc(&l, doc);
-    if (failed(&l)) {
+    if (diag_failed(&l)) {
         workflow_free(wf);
         wf = NULL;
     }
@@ -735,14 +643,6 @@ out:
     json_decref(doc);
     json_decref(positions);
     return wf;
-}
-
-static bool workflow_file(const char *name) {
-    size_t n = strlen(name);
-    if (name[0] == '.') return false;
-    return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
-           (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
-           (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
 /* "path:line:column" of a loaded file's name: key. Only for the rare
@@ -809,7 +709,7 @@ workflow_set *workflow_load(const char *dir_or_file, wf_diag *d) {
             goto fail;
         }
         for (int i = 0; i < n; i++) {
-            if (workflow_file(names[i]->d_name)) {
+            if (yaml_file_name(names[i]->d_name)) {
                 char path[4096];
                 snprintf(path, sizeof(path), "%s/%s", dir_or_file, names[i]->d_name);
                 workflow *wf = workflow_load_file(path, d);

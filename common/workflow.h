@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "common/backoff.h"
+#include "common/diag.h"
 #include "common/matcher.h"
 
 #define WORKFLOW_MAX_STEPS 256
@@ -55,13 +56,6 @@ typedef struct workflow_set {
     size_t n;
 } workflow_set;
 
-/* Collected problems, each "file:line:column: what is wrong". */
-typedef struct wf_diag {
-    char **msgs;
-    size_t n;
-} wf_diag;
-
-void wf_diag_free(wf_diag *d);
 
 /* Loads and validates one file. Every problem found is appended to d (the
  * loader goes on after the first, so `muster validate` can show them all).

@@ -394,3 +394,11 @@ void yaml_position(const json_t *positions, const char *pointer, int *line, int 
         *slash = '\0';
     }
 }
+
+bool yaml_file_name(const char *name) {
+    size_t n = strlen(name);
+    if (name[0] == '.') return false;
+    return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+           (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+           (n > 5 && strcmp(name + n - 5, ".json") == 0);
+}

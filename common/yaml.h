@@ -2,6 +2,7 @@
 #ifndef MUSTER_YAML_H
 #define MUSTER_YAML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -24,5 +25,9 @@ json_t *yaml_parse(const char *name, const char *buf, size_t len,
  * known. Sets *line and *column (0 when nothing is known). */
 void yaml_position(const json_t *positions, const char *pointer, int *line,
                    int *column);
+
+/* Whether a directory entry is a document to load: *.yaml, *.yml or *.json,
+ * and not hidden. */
+bool yaml_file_name(const char *name);
 
 #endif

@@ -1,32 +1,17 @@
 /* fuzz_workflow.c - libFuzzer target for workflow loading and validation */
 #define _GNU_SOURCE /* memfd_create() */
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "common/workflow.h"
+#include "tests/fuzz/memfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* workflow_load_file() reads a path, so every input goes through one
- * in-memory file made on the first run and rewritten in place: a file on
- * disk would make the disk, not the loader, the bottleneck. */
-static char path[64];
-static int fd = -1;
 
 /* Input: the text of one workflow file. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     wf_diag d = {0};
-
-    if (fd < 0) {
-        if ((fd = memfd_create("workflow.yaml", 0)) < 0) abort();
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size) abort();
-
+    const char *path = memfile_write("workflow.yaml", data, size);
     workflow *wf = workflow_load_file(path, &d);
     /* either a workflow or at least one problem naming the file, never both */
     if (!wf == !d.n) abort();

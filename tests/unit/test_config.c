@@ -18,7 +18,7 @@ static const char *const keys[] = {
     "kafka.dlq_topic",    "kafka.group",         "kafka.security_protocol",
     "kafka.sasl_mechanism", "kafka.sasl_username", "kafka.sasl_password",
     "kafka.ssl_ca",       "redis.host",          "redis.port",
-    "redis.password",     "redis.prefix",        "workflows.dir",
+    "redis.password",     "redis.prefix",        "workflows.dir",       "oncall.dir",
     "worker.id",          "worker.pools",        "worker.concurrency",
     "worker.lease",       "worker.poll",         "worker.grace",
     "worker.relay",       "kafka.commit_interval", "kafka.session_timeout", "exec.timeout",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/harness/docfile.h"
 #include "tests/harness/tmpdir.h"
 #include "common/alert.h"
 #include "common/workflow.h"
@@ -36,16 +37,7 @@ static int teardown(void **state) {
 
 /* Writes text to sub/name under the temp dir; returns the path (caller frees). */
 static char *write_file(const char *sub, const char *name, const char *text) {
-    char *path = malloc(512);
-    assert_non_null(path);
-    snprintf(path, 512, "%s/%s", dir, sub);
-    mkdir(path, 0700);
-    snprintf(path, 512, "%s/%s/%s", dir, sub, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-    return path;
+    return docfile_write(dir, sub, name, text);
 }
 
 /* A fresh file per test document, so messages name distinct paths. */
@@ -70,24 +62,9 @@ static workflow *load_ok(const char *text) {
  * L:C is where `marker` first occurs in text, and contain `needle`. */
 static void expect_problem(const char *text, const char *marker, const char *needle) {
     wf_diag d = {0};
-    char *path = write_doc(text), want[1024];
-    const char *at = strstr(text, marker);
-    if (!at) fail_msg("marker \"%s\" is not in the text", marker);
-    int line = 1, col = 1;
-    for (const char *p = text; p < at; p++) {
-        if (*p == '\n') line++, col = 1;
-        else col++;
-    }
-    snprintf(want, sizeof(want), "%s:%d:%d: ", path, line, col);
-
+    char *path = write_doc(text);
     assert_null(workflow_load_file(path, &d));
-    bool found = false;
-    for (size_t i = 0; i < d.n && !found; i++)
-        found = strncmp(d.msgs[i], want, strlen(want)) == 0 && strstr(d.msgs[i], needle);
-    if (!found) {
-        for (size_t i = 0; i < d.n; i++) print_error("  got: %s\n", d.msgs[i]);
-        fail_msg("no problem \"%s...%s...\"", want, needle);
-    }
+    docfile_expect(&d, path, text, marker, needle);
     wf_diag_free(&d);
     free(path);
 }

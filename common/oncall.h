@@ -1,0 +1,36 @@
+/* oncall.h - the on-call folder: people, schedules and policies read as one set */
+#ifndef MUSTER_ONCALL_H
+#define MUSTER_ONCALL_H
+
+#include <stddef.h>
+
+#include "common/diag.h"
+#include "common/person.h"
+#include "common/policy.h"
+#include "common/schedule.h"
+
+typedef struct oncall_set {
+    person *people;
+    size_t npeople;
+    schedule *schedules;
+    size_t nschedules;
+    policy *policies;
+    size_t npolicies;
+} oncall_set;
+
+/* Loads every *.yaml, *.yml and *.json file of a directory (or one file),
+ * in name order. A file holds any of the lists `people:`, `schedules:` and
+ * `policies:`. Every problem is appended to d as "file:line:column: what",
+ * references included (a participant or target that names no one). Returns
+ * the set (caller frees with oncall_set_free()) or NULL when d gained a
+ * problem. */
+oncall_set *oncall_load(const char *dir_or_file, wf_diag *d);
+
+void oncall_set_free(oncall_set *set);
+
+/* Lookups by id; NULL when there is none. */
+const person *oncall_person(const oncall_set *set, const char *id);
+const schedule *oncall_schedule(const oncall_set *set, const char *id);
+const policy *oncall_policy(const oncall_set *set, const char *id);
+
+#endif
