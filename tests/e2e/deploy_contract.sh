@@ -13,8 +13,9 @@
 # probes' paths answer on the probed port; the init container's `muster
 # validate` passes on the ConfigMap; the workers and the dispatcher take an
 # alert through the chart's example workflow and muster-metrics counts it;
-# the KEDA triggers' streams and consumer group are the ones the workers read; Kafka TLS/SASL and Redis ACL
-# settings reach librdkafka and hiredis; each daemon stops on SIGTERM within
+# the KEDA triggers' streams and consumer group are the ones the workers
+# read; Kafka TLS/SASL and Redis ACL settings reach librdkafka and hiredis;
+# each daemon stops on SIGTERM within
 # its pod's terminationGracePeriodSeconds.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
