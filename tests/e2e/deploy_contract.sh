@@ -15,8 +15,7 @@
 # alert through the chart's example workflow and muster-metrics counts it;
 # the KEDA triggers' streams and consumer group are the ones the workers
 # read; Kafka TLS/SASL and Redis ACL settings reach librdkafka and hiredis;
-# each daemon stops on SIGTERM within
-# its pod's terminationGracePeriodSeconds.
+# each daemon stops on SIGTERM within its pod's terminationGracePeriodSeconds.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
 eval "$(bash "$SRC/scripts/k8s-tools.sh" env)" || fail "scripts/k8s-tools.sh could not install the tools"
