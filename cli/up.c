@@ -406,7 +406,8 @@ int cmd_up(config *cfg, int argc, char **argv) {
            "  workers     %d\n"
            "  metrics     http://127.0.0.1:%d/metrics (muster-metrics)\n",
            brokers, mc ? "embedded mock cluster" : "external", topics[0], topics[1], topics[2], port, dir,
-           made_dir ? ", removed on exit; --keep keeps it" : "", (int)supervisor_pid(sup, disp), wf, nworkers, metrics_port);
+           made_dir ? ", removed on exit; --keep keeps it" : "", (int)supervisor_pid(sup, disp), wf,
+           nworkers, metrics_port);
     if (examples)
         printf("  receiver    http://127.0.0.1:%d (muster-sink as Jira, Slack, Twilio; requests in "
                "%s/sink.log)\n  examples    %s\n",
