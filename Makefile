@@ -5,12 +5,16 @@
 #                 ASan+UBSan), run the fuzzers for a bounded time
 #   make bench    the benchmark (bench/)
 #   make docs     regenerate docs/configuration.md from the settings table
+#   make install  install what make built under PREFIX (default /usr/local),
+#                 staged under DESTDIR if set (cmake/install.cmake says what)
+#   make deb      build, then the .deb (CPack) in build/
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 FUZZ_SECONDS ?= 20
+PREFIX ?= /usr/local
 
-.PHONY: all deps kafka k8s-tools build build-asan build-fuzz demo test test-unit test-asan fuzz bench docs clean
+.PHONY: all deps kafka k8s-tools build build-asan build-fuzz demo test test-unit test-asan fuzz bench docs install deb clean
 
 all: build
 
@@ -60,6 +64,15 @@ bench: deps build
 
 docs: build
 	@bash scripts/gen-docs.sh
+
+# Builds only when nothing is built, so `sudo make install` after `make`
+# leaves no root-owned files in build/.
+install:
+	@test -x $(BUILD)/muster || $(MAKE) build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # plot.sh - draws bench/results/latest.json as one PNG (gnuplot): targets met
-# or missed, latency percentiles, throughput against the raw limits, memory.
+# or missed, latency percentiles, throughput against the raw limits and the
+# reference queues (with muster's ratio to each), memory.
 # usage: bench/plot.sh RESULTS.json OUT.png
 set -euo pipefail
 
@@ -39,7 +40,12 @@ kafka3=$(jq -r '[.results[] | select(.scenario == 3) | .kafka][0] // "?"' "$in")
 # Throughput: each measured figure next to what it is measured against.
 jq -r '
   def r(s): [.results[] | select(.scenario == s)][0];
-  [ (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, .raw_redis_tasks_per_s, "raw Redis, same mix"]),
+  def x(a; b): if a != null and b != null and b > 0 then " (\(a / b * 100 | round / 100)x)" else "" end;
+  [ (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, .raw_stream_tasks_per_s,
+                         "raw stream queue\(x(.tasks_per_s; .raw_stream_tasks_per_s))"]),
+    (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, .bullmq_tasks_per_s,
+                         "BullMQ\(x(.tasks_per_s; .bullmq_tasks_per_s))"]),
+    (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, .raw_redis_tasks_per_s, "raw Redis, same mix"]),
     (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, .redis_bound_tasks_per_s, "Redis busy on scripts"]),
     (r(1) | select(.) | ["no-op tasks (1)", .tasks_per_s, 100000, "target"]),
     (r(1) | select(.) | ["no-op tasks, concurrency 256 (1)", .concurrency_256.tasks_per_s, .concurrency_256.redis_bound_tasks_per_s, "Redis busy on scripts"]),
@@ -137,7 +143,7 @@ panel_throughput() {
 set style fill solid 0.8 noborder
 set boxwidth 0.4
 set logscale y
-set yrange [10:3000000]
+set yrange [10:10000000]
 set xrange [-0.6:$n - 0.4]
 set xtics rotate by 20 right font ",9" scale 0
 unset key

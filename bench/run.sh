@@ -18,15 +18,20 @@ usage: bench/run.sh [--kafka embedded|real] [--quick] [--scenario N[,N...]] [-h]
                      entries in bench/results/latest.json are replaced, the
                      others kept
 
-Scenarios: 1 task throughput (no-op steps, against a raw Redis limit measured
-with redis-benchmark), 2 alert intake (with consumer lag), 3 latency (open
+Scenarios: 1 task throughput (no-op steps, against two reference queues run
+in the same sitting on the same Redis settings: a raw hiredis Streams loop,
+bench-rawqueue, and BullMQ from npm, bench/bullmq/; and against the raw Redis
+limit of muster's own command mix, measured with redis-benchmark), 2 alert intake (with consumer lag), 3 latency (open
 loop at 1k, 5k and 20k alerts/s), 4 HTTP fan-out (1 ms and 50 ms server,
 steps in flight), 5 exec steps (against a raw posix_spawn loop), 6 memory.
 
 Environment: MUSTER_BIN_DIR (default build/), BENCH_KEEP=1 keeps the work
 directory, BENCH_LOG_LEVEL (default info) for the daemons, BENCH_WORKER_ENV
 ("VAR=VALUE ...") more environment for every worker (for A/B runs, e.g.
-MUSTER_WORKER_CONCURRENCY=256).
+MUSTER_WORKER_CONCURRENCY=256), BENCH_BULLMQ_CONCURRENCY (default 50) the
+BullMQ Worker's concurrency. The BullMQ reference needs node (18 or later) and
+npm; it runs `npm ci` in bench/bullmq once, and is reported as skipped, with
+the reason, when either is missing or the install fails.
 EOF
 }
 
@@ -54,7 +59,7 @@ case $KAFKA_MODE in embedded|real) ;; *) echo "run.sh: --kafka wants embedded or
 want() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
 
 for t in muster-dispatcher muster-worker muster-sink bench/bench-loadgen bench/bench-events \
-         bench/bench-lag bench/bench-spawn bench/bench-kafka-mock; do
+         bench/bench-lag bench/bench-spawn bench/bench-kafka-mock bench/bench-rawqueue; do
   [ -x "$BIN/$t" ] || { echo "run.sh: $BIN/$t is missing (make build)" >&2; exit 2; }
 done
 for t in redis-server redis-cli redis-benchmark jq gnuplot; do
@@ -74,6 +79,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$QUICK" = 1 ]; then
   S2_ALERTS=10000; S2_MAX_S=30
   S1_INCIDENTS=1000; S1_MAX_S=15
+  S1_RAWQ_TASKS=50000; S1_BULLMQ_JOBS=10000; S1_REF_MAX_S=20
   S3_RATES="100 1000 5000 20000"; S3_SEND_S=3; S3_WIND_S=4
   S4_INCIDENTS=3000; S4_WINDOW_S=4; S4_HOLD_INCIDENTS=2600; S4_HOLD_MS=5000
   S5_INCIDENTS=1200; S5_WINDOW_S=4; S5_RAW=3000
@@ -81,6 +87,7 @@ if [ "$QUICK" = 1 ]; then
 else
   S2_ALERTS=30000; S2_MAX_S=60
   S1_INCIDENTS=4000; S1_MAX_S=40
+  S1_RAWQ_TASKS=200000; S1_BULLMQ_JOBS=30000; S1_REF_MAX_S=60
   S3_RATES="100 1000 5000 20000"; S3_SEND_S=6; S3_WIND_S=12
   S4_INCIDENTS=8000; S4_WINDOW_S=12; S4_HOLD_INCIDENTS=2600; S4_HOLD_MS=6000
   S5_INCIDENTS=3000; S5_WINDOW_S=10; S5_RAW=10000
@@ -88,6 +95,7 @@ else
 fi
 S4_CONCURRENCY=16000
 EXEC_CONCURRENCY=64
+BULLMQ_CONCURRENCY=${BENCH_BULLMQ_CONCURRENCY:-50}
 RUN_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 export MUSTER_LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 export MUSTER_WORKFLOWS_DIR=$WORK/workflows
@@ -408,11 +416,87 @@ s1_run() {
   s1_measure "$tag" "$(jq '.succeeded.windows[0].n' <<<"$EV")" "$conc"
 }
 
+# --- the reference queues of scenario 1 (issue 13's targets) --------------
+
+# ref_counts TAG UNITS: Redis commands and round trips per unit between
+# $WORK/TAG-info-{0,1}, the same way s1_measure counts them for muster.
+ref_counts() {
+  local tag=$1 n=$2 r0 r1
+  r0=$(info_get "$WORK/$tag-info-0" total_reads_processed)
+  r1=$(info_get "$WORK/$tag-info-1" total_reads_processed)
+  cmdstat_delta "$WORK/$tag-info-0" "$WORK/$tag-info-1" |
+    jq -c --argjson n "$n" --argjson reads $((r1 - r0 - 1)) '
+      if $n > 0 then {commands_per_task: (([.[]] | add // 0) / $n), round_trips_per_task: ($reads / $n),
+                      commands_mix: map_values(. / $n)}
+      else {commands_per_task: null, round_trips_per_task: null, commands_mix: {}} end'
+}
+
+# raw_stream_ref: the raw Streams queue on a fresh redis-server configured
+# like muster's: S1_RAWQ_TASKS entries added, then consumed by one loop
+# (XREADGROUP COUNT 64 + XACK, one round trip per batch). Sets RAWQ (JSON).
+# Not in $(...): start_redis must record its pid here.
+raw_stream_ref() {
+  local tag=s1-rawq out counts
+  start_redis "$WORK/$tag"
+  "$BB/bench-rawqueue" --port "$REDIS_PORT" --count "$S1_RAWQ_TASKS" --mode produce >/dev/null ||
+    die "bench-rawqueue (produce) failed"
+  rcli info all >"$WORK/$tag-info-0"
+  out=$("$BB/bench-rawqueue" --port "$REDIS_PORT" --count "$S1_RAWQ_TASKS" --batch 64 \
+          --max-ms $((S1_REF_MAX_S * 1000)) --mode consume) || die "bench-rawqueue (consume) failed"
+  rcli info all >"$WORK/$tag-info-1"
+  stop_redis
+  counts=$(ref_counts "$tag" "$(jq .tasks <<<"$out")")
+  RAWQ=$(jq -c --argjson c "$counts" '{tasks, seconds, tasks_per_s, batch} + $c + {skipped: null}' <<<"$out")
+}
+
+# bullmq_skip REASON: the BullMQ reference when it cannot run; sets BULL.
+bullmq_skip() {
+  log "1: BullMQ reference skipped: $1"
+  BULL=$(jq -nc --arg why "$1" '{tasks_per_s: null, skipped: $why}')
+}
+
+# bullmq_ref: BullMQ (bench/bullmq, installed with npm ci when missing) on
+# a fresh redis-server configured like muster's: S1_BULLMQ_JOBS no-op jobs
+# added with addBulk, then processed by one Worker at BULLMQ_CONCURRENCY.
+# Sets BULL (JSON): its figures, or why it was skipped. Not in $(...).
+bullmq_ref() {
+  local tag=s1-bullmq dir=$SRC/bench/bullmq major out counts
+  command -v node >/dev/null || { bullmq_skip "node not found"; return; }
+  command -v npm >/dev/null || { bullmq_skip "npm not found"; return; }
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  [ "$major" -ge 18 ] || { bullmq_skip "node $(node --version 2>/dev/null) is older than 18"; return; }
+  if [ ! -f "$dir/node_modules/bullmq/package.json" ]; then
+    log "1: installing BullMQ (npm ci in bench/bullmq)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$WORK/logs/npm-ci.log" 2>&1 ||
+      { bullmq_skip "npm ci failed: $(tail -n1 "$WORK/logs/npm-ci.log")"; return; }
+  fi
+  start_redis "$WORK/$tag"
+  if ! node "$dir/driver.mjs" --port "$REDIS_PORT" --count "$S1_BULLMQ_JOBS" --mode add \
+         >/dev/null 2>"$WORK/logs/bullmq-add.err"; then
+    stop_redis; bullmq_skip "driver failed adding jobs: $(tail -n1 "$WORK/logs/bullmq-add.err")"; return
+  fi
+  rcli info all >"$WORK/$tag-info-0"
+  if ! out=$(node "$dir/driver.mjs" --port "$REDIS_PORT" --count "$S1_BULLMQ_JOBS" --mode process \
+               --concurrency "$BULLMQ_CONCURRENCY" --max-ms $((S1_REF_MAX_S * 1000)) 2>"$WORK/logs/bullmq.err"); then
+    stop_redis; bullmq_skip "driver failed processing jobs: $(tail -n1 "$WORK/logs/bullmq.err")"; return
+  fi
+  rcli info all >"$WORK/$tag-info-1"
+  stop_redis
+  counts=$(ref_counts "$tag" "$(jq .jobs <<<"$out")")
+  BULL=$(jq -c --argjson c "$counts" '{tasks: .jobs, seconds, tasks_per_s: .jobs_per_s, failed, concurrency,
+                                bullmq, node} + $c + {skipped: null}' <<<"$out")
+}
+
 scenario_1() {
   local base tuned raw res
   s1_run s1 null
   base=$S1_ROW
   stop_redis
+  # The references right after muster's own run, on the same settings.
+  log "1: raw Redis Streams queue: $S1_RAWQ_TASKS tasks, XREADGROUP COUNT 64 + XACK"
+  raw_stream_ref
+  log "1: BullMQ: $S1_BULLMQ_JOBS no-op jobs, one Worker at concurrency $BULLMQ_CONCURRENCY"
+  bullmq_ref
   # The same worker leasing 256 at a time: how much of a task's time is the
   # loop's fixed cost per turn (docs/performance.md).
   s1_run s1b 256 MUSTER_WORKER_CONCURRENCY=256
@@ -420,13 +504,41 @@ scenario_1() {
   log "1: measuring the raw Redis limit of the same command mix (redis-benchmark)"
   raw=$(raw_limit "$(jq -c .redis_commands_mix <<<"$base")")
   stop_redis
-  res=$(jq -nc --argjson b "$base" --argjson t "$tuned" --argjson raw "$raw" '
+  res=$(jq -nc --argjson b "$base" --argjson t "$tuned" --argjson raw "$raw" --argjson rq "$RAWQ" --argjson bq "$BULL" '
+    def ratio(a; b): if a != null and b != null and b > 0 then a / b else null end;
     $b + {raw_redis_tasks_per_s: $raw.tasks_per_s, raw_redis: $raw,
-          ratio_to_raw: (if $raw.tasks_per_s then $b.tasks_per_s / $raw.tasks_per_s else null end),
+          ratio_to_raw: ratio($b.tasks_per_s; $raw.tasks_per_s),
+          raw_stream_tasks_per_s: $rq.tasks_per_s, bullmq_tasks_per_s: $bq.tasks_per_s,
+          ratio_vs_raw_stream: ratio($b.tasks_per_s; $rq.tasks_per_s),
+          ratio_vs_bullmq: ratio($b.tasks_per_s; $bq.tasks_per_s),
+          references: {raw_stream: $rq, bullmq: $bq},
           concurrency_256: $t}')
-  emit "$(jq -c --argjson a "$(target 'no-op tasks/s, one worker' "$(jq .tasks_per_s <<<"$res")" '>=' 100000 'tasks/s')" \
-      --argjson b "$(target 'share of the raw Redis limit' "$(jq .ratio_to_raw <<<"$res")" '>=' 0.4 'ratio')" \
-      '{scenario: 1, name: "task throughput"} + . + {targets: [$a, $b]}' <<<"$res")"
+  emit "$(jq -c \
+      --argjson a "$(target 'no-op tasks/s, one worker' "$(jq .tasks_per_s <<<"$res")" '>=' 100000 'tasks/s')" \
+      --argjson b "$(target 'no-op tasks/s as a multiple of BullMQ' "$(jq .ratio_vs_bullmq <<<"$res")" '>=' 4.0 'x BullMQ')" \
+      --argjson c "$(target 'share of the raw stream queue (XREADGROUP + XACK)' "$(jq .ratio_vs_raw_stream <<<"$res")" '>=' 0.40 'ratio')" \
+      --argjson d "$(target 'Redis commands per no-op task' "$(jq .redis_commands_per_task <<<"$res")" '<=' 6 'commands')" \
+      --argjson e "$(target 'Redis round trips per no-op task' "$(jq .redis_round_trips_per_task <<<"$res")" '<=' 0.1 'round trips')" \
+      '{scenario: 1, name: "task throughput"} + . + {targets: [$a, $b, $c, $d, $e]}' <<<"$res")"
+  s1_summary
+}
+
+# s1_summary: scenario 1 against its references, for a person (stderr).
+s1_summary() {
+  local r
+  r=$(tail -n1 "$WORK/results.jsonl")
+  jq -r '
+    def n: if . == null then "n/a" elif . >= 100 then (. | round | tostring)
+           elif . >= 1 then (. * 100 | round / 100 | tostring) else (. * 1000 | round / 1000 | tostring) end;
+    def met(w): ([.targets[] | select(.what == w)][0]) as $t
+                | "\($t.measured | n) (target \($t.op) \($t.target | n): \(if $t.met then "met" else "missed" end))";
+    "1: muster no-op tasks/s, one worker: \(.tasks_per_s | n)",
+    "1: raw stream queue tasks/s: \(.raw_stream_tasks_per_s | n); BullMQ \(.references.bullmq.bullmq // "") jobs/s: \(.bullmq_tasks_per_s | n)\(if .references.bullmq.skipped then " (skipped: \(.references.bullmq.skipped))" else "" end)",
+    "1: muster / BullMQ: \(met("no-op tasks/s as a multiple of BullMQ"))",
+    "1: muster / raw stream queue: \(met("share of the raw stream queue (XREADGROUP + XACK)"))",
+    "1: Redis commands per task: \(met("Redis commands per no-op task")); round trips per task: \(met("Redis round trips per no-op task"))",
+    "1: references per task: raw stream \(.references.raw_stream.commands_per_task | n) commands, \(.references.raw_stream.round_trips_per_task | n) round trips; BullMQ \(.references.bullmq.commands_per_task | n) commands, \(.references.bullmq.round_trips_per_task | n) round trips"
+  ' <<<"$r" | while IFS= read -r line; do log "$line"; done
 }
 
 scenario_3() {

@@ -21,7 +21,9 @@ int cmd_ack(config *cfg, int argc, char **argv) {
         printf("Usage: muster ack INCIDENT|latest [--by NAME]\n\n"
                "Acknowledges the incident: a person has seen it and owns it. The first\n"
                "acknowledgement counts for MTTA; later ones are reported, not recorded.\n"
-               "'latest' is the newest incident.\n\n"
+               "'latest' is the newest incident. Writes to Redis directly, recorded as\n"
+               "NAME, via \"cli\": an operator's tool. Over HTTP an acknowledgement is\n"
+               "recorded as the name of its token (intake.ack_tokens).\n\n"
                "Options:\n  --by NAME  who acknowledges (default $USER)\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }

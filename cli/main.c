@@ -23,7 +23,7 @@ static const struct {
     {"send-alert", cmd_send_alert, "send alert files (JSON) to the alerts topic"},
     {"validate", cmd_validate, "check workflow files; every problem with file:line:column"},
     {"report", cmd_report, "the four yardsticks: MTTA, MTTR, automated actions, manual tasks"},
-    {"config", cmd_config, "print the settings table (--markdown for docs)"},
+    {"config", cmd_config, "print the settings table (--markdown for docs, --conf as a file)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

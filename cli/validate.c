@@ -49,14 +49,18 @@ int cmd_validate(config *cfg, int argc, char **argv) {
 int cmd_config(config *cfg, int argc, char **argv) {
     (void)cfg;
     if (cli_flag(argc, argv, "--help")) {
-        printf("Usage: muster config [--markdown]\n\n"
+        printf("Usage: muster config [--markdown | --conf]\n\n"
                "Prints every setting: its config file key, its environment variable (which\n"
                "wins over the file), what it means and its default.\n\n"
-               "Options:\n  --markdown  as the table in docs/configuration.md\n");
+               "Options:\n  --markdown  as the table in docs/configuration.md\n"
+               "  --conf      as a settings file for -c, every setting commented out at its\n"
+               "              default (the installed etc/muster/muster.conf)\n");
         return EXIT_OK;
     }
     if (cli_flag(argc, argv, "--markdown"))
         config_print_markdown(stdout);
+    else if (cli_flag(argc, argv, "--conf"))
+        config_print_file(stdout);
     else
         config_print_help(stdout, CFG_ALL);
     return EXIT_OK;

@@ -118,6 +118,18 @@ static const setting settings[] = {
      "File the intake's bearer token is read from, trimmed (a Kubernetes Secret mount)"},
     {"intake.body_max", T_INT, S(intake_body_max), "1048576", 1024, 16777216, D,
      "Largest webhook body in bytes; a larger one is answered 413"},
+    {"intake.max_connections", T_INT, S(intake_max_connections), "32", 2, 4096, D,
+     "Connections the webhook intake serves at once; more wait in the listen backlog"},
+    {"intake.max_connections_per_ip", T_INT, S(intake_max_connections_per_ip), "8", 0, 4096, D,
+     "Connections one client address may hold on the intake; 0: no cap (behind a proxy)"},
+    {"intake.header_timeout", T_DURATION, S(intake_header_timeout_ms), "10s", 100, 600000, D,
+     "Time an intake connection has for a complete request head, however it trickles in"},
+    {"intake.request_timeout", T_DURATION, S(intake_request_timeout_ms), "30s", 100, 600000, D,
+     "Time an intake connection has for a complete request, head and body"},
+    {"intake.ack_tokens", T_STRING, S(intake_ack_tokens), "", 0, 0, D,
+     "name:token,... that may acknowledge over HTTP, as name; prefer MUSTER_INTAKE_ACK_TOKENS"},
+    {"intake.ack_tokens_file", T_STRING, S(intake_ack_tokens_file), "", 0, 0, D,
+     "File of name:token lines (# comments) that may acknowledge over HTTP, as name"},
     {"kafka.metrics_topic", T_STRING, S(kafka_metrics_topic), "muster.metrics", 0, 0, M,
      "Topic the metrics aggregator (muster-metrics) publishes its rollups to"},
     {"metrics.group", T_STRING, S(metrics_group), "muster-metrics", 0, 0, M,
@@ -306,6 +318,48 @@ void config_print_markdown(FILE *out) {
                 *s->def ? "`" : "", range, (s->programs & D) ? "D" : "",
                 (s->programs & W) ? "W" : "", (s->programs & C) ? "C" : "",
                 (s->programs & M) ? "M" : "", s->help);
+    }
+}
+
+/* Writes `# text` lines no wider than 78 columns, broken between words. */
+static void comment_wrapped(FILE *out, const char *text) {
+    while (*text) {
+        size_t n = strlen(text);
+        if (n > 76) {
+            n = 76;
+            while (n > 0 && text[n] != ' ') n--;
+            if (n == 0) n = strcspn(text, " ");
+        }
+        fprintf(out, "# %.*s\n", (int)n, text);
+        text += n;
+        while (*text == ' ') text++;
+    }
+}
+
+void config_print_file(FILE *out) {
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } users[] = {{D, "muster-dispatcher"}, {W, "muster-worker"}, {C, "muster"}, {M, "muster-metrics"}};
+    char name[128], used[128];
+    fprintf(out, "# muster.conf - settings of muster, muster-dispatcher, muster-worker and\n"
+                 "# muster-metrics, one `key = value` per line; `#` starts a comment.\n#\n"
+                 "# A program reads this file when given `-c FILE` or when MUSTER_CONFIG names\n"
+                 "# it. MUSTER_* environment variables win over the file, and -s KEY=VALUE\n"
+                 "# over both. Every setting below is commented out and shows its default.\n"
+                 "# Generated from the settings table (`muster config --conf`);\n"
+                 "# docs/configuration.md says more.\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        size_t n = 0;
+        used[0] = '\0';
+        for (size_t u = 0; u < sizeof(users) / sizeof(users[0]); u++)
+            if (s->programs & users[u].bit)
+                n += (size_t)snprintf(used + n, sizeof(used) - n, "%s%s", n ? ", " : "", users[u].name);
+        env_name(s->key, name, sizeof(name));
+        fprintf(out, "\n");
+        comment_wrapped(out, s->help);
+        fprintf(out, "# (%s; %s)\n#%s = %s\n", name, used, s->key, s->def);
     }
 }
 

@@ -52,6 +52,12 @@ typedef struct config {
     char *intake_token;
     char *intake_token_file;
     int64_t intake_body_max;
+    int64_t intake_max_connections;
+    int64_t intake_max_connections_per_ip;
+    int64_t intake_header_timeout_ms;
+    int64_t intake_request_timeout_ms;
+    char *intake_ack_tokens;
+    char *intake_ack_tokens_file;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;
@@ -85,6 +91,11 @@ void config_print_help(FILE *out, unsigned programs);
 
 /* Prints the table as Markdown (docs/configuration.md is generated from it). */
 void config_print_markdown(FILE *out);
+
+/* Prints the table as a settings file that config_load_file() reads: each
+ * setting's help, environment variable and users, then the setting with its
+ * default, commented out (the installed etc/muster/muster.conf). */
+void config_print_file(FILE *out);
 
 void config_free(config *cfg);
 

@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 
 #define TEXT "text/plain; charset=utf-8"
@@ -20,6 +21,7 @@
 
 struct httpd {
     struct MHD_Daemon *d;
+    deadline_watch *deadlines; /* HTTPD_HEAD_MS for the request, or it is cut */
     metrics *m;
     httpd_ready_fn ready;
     void *arg;
@@ -87,6 +89,14 @@ static enum MHD_Result serve_metrics(httpd *h, struct MHD_Connection *c) {
     return reply(c, MHD_HTTP_OK, METRICS_TYPE, body, strlen(body), free, NULL);
 }
 
+/* The answer went out: a kept-alive connection's next request starts its
+ * deadline now. */
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode code) {
+    (void)cls, (void)con_cls, (void)code;
+    deadline_request_done(c);
+}
+
 /* Called by libmicrohttpd on its thread, once per request here: every
  * answer is queued on the first call, before any request body is read. */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -94,6 +104,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               size_t *upload_data_size, void **con_cls) {
     httpd *h = cls;
     enum { HEALTH, READY, METRICS } route;
+
+    /* Called with the head complete; a GET has no body to wait for. */
+    deadline_head_done(c);
+    if (deadline_body_done(c) < 0) return MHD_NO;
 
     if (strcmp(url, "/healthz") == 0) route = HEALTH;
     else if (strcmp(url, "/readyz") == 0) route = READY;
@@ -174,6 +188,10 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
     h->arg = arg;
     h->starter = pthread_self();
     atomic_init(&h->starting, 1);
+    if (!(h->deadlines = deadline_new("status server", HTTPD_HEAD_MS, HTTPD_HEAD_MS, err, errlen))) {
+        free(h);
+        return NULL;
+    }
 
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
@@ -191,6 +209,9 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_CONNECTIONS,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_PER_IP,
+                            MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, h->deadlines,
+                            MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)16,
@@ -205,6 +226,7 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
         snprintf(err, errlen, "httpd: %s%s%s:%d: %s", bracket ? "[" : "", shown,
                  bracket ? "]" : "", port,
                  h->start_err[0] ? h->start_err : "libmicrohttpd could not start");
+        deadline_free(h->deadlines);
         free(h);
         return NULL;
     }
@@ -213,10 +235,25 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
     return h;
 }
 
+void httpd_peer(struct MHD_Connection *c, char *buf, size_t len) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[48] = "?", port[8] = "?";
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                 : sizeof(struct sockaddr_in);
+        getnameinfo(sa, sl, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+    }
+    snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+}
+
 int httpd_port(const httpd *h) { return h ? h->port : -1; }
 
 void httpd_stop(httpd *h) {
     if (!h) return;
     MHD_stop_daemon(h->d);
+    deadline_free(h->deadlines);
     free(h);
 }

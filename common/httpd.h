@@ -25,11 +25,16 @@
  * time. The thread starts with the asynchronous signals blocked, so SIGTERM
  * and SIGINT keep interrupting the threads that wait for them.
  *
- * Bounds: at most HTTPD_MAX_CONNECTIONS connections at once, each closed
- * after HTTPD_TIMEOUT_S idle seconds.
+ * Bounds: at most HTTPD_MAX_CONNECTIONS connections at once and
+ * HTTPD_MAX_PER_IP from one address, each closed after HTTPD_TIMEOUT_S idle
+ * seconds; a request whose head is not complete HTTPD_HEAD_MS after it
+ * began is cut (deadline.h), so a client trickling bytes cannot hold the
+ * probes' and the scraper's slots.
  */
 
 #define HTTPD_MAX_CONNECTIONS 16
+#define HTTPD_MAX_PER_IP 4
+#define HTTPD_HEAD_MS 5000
 #define HTTPD_TIMEOUT_S 10
 #define HTTPD_REASON_MAX 256 /* bytes ready() may write, with the NUL */
 
@@ -64,5 +69,11 @@ void httpd_stop(httpd *h);
 struct sockaddr_storage;
 int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_storage *ss,
                   int *v6, char *err, size_t errlen);
+
+
+/* Writes a connection's peer as "10.1.2.3:51234" or "[::1]:51234" ("?:?"
+ * when libmicrohttpd does not know it) to buf. */
+struct MHD_Connection;
+void httpd_peer(struct MHD_Connection *c, char *buf, size_t len);
 
 #endif

@@ -21,11 +21,13 @@
 #include <microhttpd.h>
 
 #include "common/alert.h"
+#include "common/deadline.h"
 #include "common/httpd.h"
 #include "common/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "dispatcher/tokens.h"
 
 #define JSON_TYPE "application/json"
 #define TOKEN_FILE_MAX 4096
@@ -49,6 +51,7 @@ typedef struct request {
     unsigned status;  /* the Kafka thread's answer: 202, 413 or 503 (ack: 200, 404, 503) */
     char why[512];
     char ack[80];     /* not empty: POST /api/v1/incidents/ID/ack for this incident */
+    char by[TOKEN_NAME_MAX]; /* for an ack: the name of the token it came with */
     struct request *next;
 } request;
 
@@ -57,9 +60,11 @@ struct webhook_intake {
     struct MHD_Daemon *d;
     int port;
     size_t body_max; /* intake.body_max, at most ALERT_MAX_BYTES */
-    char *token;
+    char *token;          /* sends alerts */
     size_t token_len;
+    tokens acks;          /* acknowledge, each as its name (intake.ack_tokens) */
     const char *too_large; /* librdkafka's text for "message too large" */
+    deadline_watch *deadlines;   /* intake.header_timeout and intake.request_timeout */
 
     rd_kafka_t *producer; /* the Kafka thread's alone once it runs */
     store *store;         /* likewise: acknowledgements go to Redis from there */
@@ -77,9 +82,25 @@ struct webhook_intake {
     atomic_int starting;
     pthread_t starter;
     char start_err[512];
+
+    /* Connections closed for the connection caps, logged once a second. */
+    _Atomic int64_t limit_logged;
+    atomic_ulong limit_closed;
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void at_limit(webhook_intake *w) {
+    int64_t now = mono_ms(), last = atomic_load(&w->limit_logged);
+    unsigned long n = atomic_fetch_add(&w->limit_closed, 1) + 1;
+    if (now - last < 1000 || !atomic_compare_exchange_strong(&w->limit_logged, &last, now))
+        return;
+    atomic_fetch_sub(&w->limit_closed, n);
+    mlog(LOG_WARN, NULL, "webhook intake: closed %lu new connection(s) at once: over "
+         "intake.max_connections (%lld) or intake.max_connections_per_ip (%lld)", n,
+         (long long)w->cfg->intake_max_connections,
+         (long long)w->cfg->intake_max_connections_per_ip);
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     webhook_intake *w = cls;
@@ -89,6 +110,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
     if (atomic_load(&w->starting) && pthread_equal(pthread_self(), w->starter))
         snprintf(w->start_err, sizeof(w->start_err), "%s", msg);
+    else if (strncmp(msg, "Server reached connection limit", 31) == 0)
+        /* A client over its cap may reconnect as fast as it likes: one line
+         * a second, with the count, is what a person can read. */
+        at_limit(w);
     else if (strncmp(msg, "Application reported internal error", 36) != 0)
         /* That one follows every MHD_NO of ours, each already logged with
          * its reason: one line per refused request. */
@@ -152,53 +177,44 @@ static enum MHD_Result refuse(struct MHD_Connection *c, const char *peer, const 
     return reply(c, status, "error", reason, hname, hvalue);
 }
 
-static void peer_name(struct MHD_Connection *c, char *buf, size_t len) {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char host[48] = "?", port[8] = "?";
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in);
-        getnameinfo(sa, sl, host, sizeof(host), port, sizeof(port),
-                    NI_NUMERICHOST | NI_NUMERICSERV);
-    }
-    snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-}
-
 /* ---- authentication ---- */
 
-/* Compares in time that depends only on want's length, never on where the
- * first difference is. */
-static int token_equal(const char *got, size_t glen, const char *want, size_t wlen) {
-    volatile unsigned char diff = (unsigned char)(glen != wlen);
-    for (size_t i = 0; i < wlen; i++)
-        diff |= (unsigned char)((unsigned char)want[i] ^ (unsigned char)(i < glen ? got[i] : 0));
-    return diff == 0;
-}
-
-/* 1 when the request carries "Authorization: Bearer <our token>" (scheme
- * name in any case, RFC 7235); else 0 with why set. */
-static int authorized(const webhook_intake *w, struct MHD_Connection *c, const char **why) {
+/* Who the request's "Authorization: Bearer TOKEN" (scheme name in any case,
+ * RFC 7235) stands for. For an acknowledgement (ack set) a token of
+ * intake.ack_tokens, whose entry goes to *who; for alerts the intake's
+ * token. Returns 0, or the status to refuse with: 401 for no or an unknown
+ * token, 403 for a token of the other kind; why says which. */
+static unsigned authenticate(const webhook_intake *w, struct MHD_Connection *c, int ack,
+                             const token **who, const char **why) {
     const char *h =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!h || !*h) {
         *why = "no bearer token (Authorization: Bearer TOKEN)";
-        return 0;
+        return MHD_HTTP_UNAUTHORIZED;
     }
     if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
         *why = "Authorization is not a Bearer token";
-        return 0;
+        return MHD_HTTP_UNAUTHORIZED;
     }
     const char *t = h + 7;
     while (*t == ' ' || *t == '\t') t++;
     size_t n = strlen(t);
     while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
-    if (!token_equal(t, n, w->token, w->token_len)) {
-        *why = "wrong bearer token";
+    /* Both comparisons, whichever the path: the time taken says nothing. */
+    int intake = tokens_equal(t, n, w->token, w->token_len);
+    const token *k = tokens_match(&w->acks, t, n);
+    if (ack ? k != NULL : intake) {
+        *who = k;
         return 0;
     }
-    return 1;
+    if (ack ? intake : k != NULL) {
+        *why = ack ? "the intake's token sends alerts; acknowledging takes a token of "
+                     "intake.ack_tokens"
+                   : "an acknowledgement token cannot send alerts";
+        return MHD_HTTP_FORBIDDEN;
+    }
+    *why = "wrong bearer token";
+    return MHD_HTTP_UNAUTHORIZED;
 }
 
 /* ---- the Kafka thread ---- */
@@ -235,14 +251,18 @@ static unsigned produce(webhook_intake *w, const char *body, size_t len, int64_t
 }
 
 /* POST /api/v1/incidents/ID/ack: a person acknowledges through a tool
- * (a chat button, a pager app). Body: optional {"by": "name"}. Returns
- * 200 (why: "acknowledged" or "already acknowledged by X"), 404 or 503. */
-static unsigned acknowledge(webhook_intake *w, const char *incident, const char *body, size_t len,
-                            char *why, size_t whylen) {
-    char err[512], outcome[32], first[128], by[128] = "http";
+ * (a chat button, a pager app), as `by`, the name of the token the request
+ * came with. A "by" in the body is not believed: it is logged and ignored.
+ * Returns 200 (why: "acknowledged by X" or "already acknowledged by X"),
+ * 404 or 503. */
+static unsigned acknowledge(webhook_intake *w, const char *incident, const char *by,
+                            const char *body, size_t len, char *why, size_t whylen) {
+    char err[512], outcome[32], first[128];
     json_t *doc = len ? json_loadb(body, len, 0, NULL) : NULL;
     const char *b = json_string_value(json_object_get(doc, "by"));
-    if (b && *b) snprintf(by, sizeof(by), "%s", b);
+    if (b && *b && strcmp(b, by) != 0)
+        mlog(LOG_WARN, NULL, "webhook intake: incident %s: the body's \"by\" (\"%.64s\") is "
+             "ignored; the acknowledgement is recorded as %s, the token's name", incident, b, by);
     json_decref(doc);
     if (!w->store && !(w->store = store_open(w->cfg, err, sizeof(err)))) {
         snprintf(why, whylen, "%s", err);
@@ -293,7 +313,7 @@ static void *kafka_loop(void *arg) {
         pthread_mutex_unlock(&w->mu);
 
         char why[512] = "";
-        unsigned status = r->ack[0] ? acknowledge(w, r->ack, body, len, why, sizeof(why))
+        unsigned status = r->ack[0] ? acknowledge(w, r->ack, r->by, body, len, why, sizeof(why))
                                     : produce(w, body, len, deadline, why, sizeof(why));
 
         pthread_mutex_lock(&w->mu);
@@ -333,17 +353,21 @@ static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const 
                              const char *method, void **con_cls) {
     char peer[64], reason[160];
     const char *why;
+    const token *who = NULL;
+    unsigned refused;
 
-    peer_name(c, peer, sizeof(peer));
+    deadline_head_done(c);
+    httpd_peer(c, peer, sizeof(peer));
     char incident[80] = "";
     if (strcmp(url, WEBHOOK_PATH) != 0 && !ack_path(url, incident, sizeof(incident)))
         return refuse(c, peer, method, url, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
         return refuse(c, peer, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
                       MHD_HTTP_HEADER_ALLOW, "POST");
-    if (!authorized(w, c, &why))
-        return refuse(c, peer, method, url, MHD_HTTP_UNAUTHORIZED, why,
-                      MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if ((refused = authenticate(w, c, incident[0] != '\0', &who, &why)))
+        return refuse(c, peer, method, url, refused, why, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                      refused == MHD_HTTP_FORBIDDEN ? "Bearer error=\"insufficient_scope\""
+                                                    : "Bearer");
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long declared = 0;
@@ -370,6 +394,7 @@ static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const 
     r->cap = (size_t)declared;
     r->c = c;
     snprintf(r->ack, sizeof(r->ack), "%s", incident);
+    snprintf(r->by, sizeof(r->by), "%s", who ? who->name : "");
     snprintf(r->peer, sizeof(r->peer), "%s", peer);
     *con_cls = r;
     return MHD_YES;
@@ -424,6 +449,9 @@ static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
     pthread_mutex_lock(&w->mu);
     int state = r->state;
     pthread_mutex_unlock(&w->mu);
+
+    /* Late is late, even by a hair: the connection is already shut down. */
+    if (state == READING && deadline_body_done(r->c) < 0) return MHD_NO;
 
     if (state == ANSWERED && r->ack[0]) {
         if (r->status == MHD_HTTP_OK) {
@@ -499,6 +527,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
     webhook_intake *w = cls;
     request *r = *con_cls;
+    deadline_request_done(c);
     if (!r) return;
     pthread_mutex_lock(&w->mu);
     if (r->state == ANSWERED && w->answered > 0 && --w->answered == 0)
@@ -512,7 +541,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ---- start and stop ---- */
 
 /* The token from intake.token or intake.token_file (trimmed), checked to
- * be something a header can carry. */
+ * be something a header can carry; and the acknowledgement tokens, none of
+ * which may be that one. */
 static int load_token(webhook_intake *w, const config *cfg, char *err, size_t errlen) {
     char *file = NULL;
     const char *t = cfg->intake_token;
@@ -544,13 +574,13 @@ static int load_token(webhook_intake *w, const config *cfg, char *err, size_t er
                      "intake.token_file, or turn the intake off with intake.port=-1");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f) {
-            snprintf(err, errlen,
-                     "intake: the bearer token holds a space, control or non-ASCII character "
-                     "(at byte %zu)", i + 1);
-            goto out;
-        }
+    size_t at;
+    if (tokens_secret_ok(t, n, &at) < 0) {
+        snprintf(err, errlen,
+                 "intake: the bearer token holds a space, control or non-ASCII character "
+                 "(at byte %zu)", at);
+        goto out;
+    }
     if (!(w->token = malloc(n + 1))) {
         snprintf(err, errlen, "intake: out of memory");
         goto out;
@@ -558,6 +588,19 @@ static int load_token(webhook_intake *w, const config *cfg, char *err, size_t er
     memcpy(w->token, t, n);
     w->token[n] = '\0';
     w->token_len = n;
+    char e[512];
+    if (tokens_load(&w->acks, "intake.ack_tokens", cfg->intake_ack_tokens,
+                    "intake.ack_tokens_file", cfg->intake_ack_tokens_file, e, sizeof(e)) < 0) {
+        snprintf(err, errlen, "intake: %s", e);
+        goto out;
+    }
+    const token *same = tokens_match(&w->acks, w->token, w->token_len);
+    if (same) {
+        /* Else whoever sends alerts could acknowledge as that name. */
+        snprintf(err, errlen, "intake: the acknowledgement token of \"%s\" is the intake's "
+                 "token; give it its own", same->name);
+        goto out;
+    }
     rc = 0;
 out:
     if (file) {
@@ -570,10 +613,12 @@ out:
 static void intake_free(webhook_intake *w) {
     if (w->producer) rd_kafka_destroy(w->producer);
     store_close(w->store);
+    deadline_free(w->deadlines);
     if (w->token) {
         explicit_bzero(w->token, w->token_len);
         free(w->token);
     }
+    tokens_free(&w->acks);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);
@@ -599,6 +644,12 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
     if (cfg->intake_port < 0 || cfg->intake_port > 65535) {
         snprintf(err, errlen, "intake: intake.port %lld is not in 0..65535 (-1 is off)",
                  (long long)cfg->intake_port);
+        return NULL;
+    }
+    if (cfg->intake_request_timeout_ms < cfg->intake_header_timeout_ms) {
+        snprintf(err, errlen, "intake: intake.request_timeout (%lld ms) is shorter than "
+                 "intake.header_timeout (%lld ms)", (long long)cfg->intake_request_timeout_ms,
+                 (long long)cfg->intake_header_timeout_ms);
         return NULL;
     }
     if (!(w = calloc(1, sizeof(*w)))) {
@@ -648,17 +699,25 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
         goto fail;
     }
     w->kafka_running = 1;
+    if (!(w->deadlines = deadline_new("webhook intake", cfg->intake_header_timeout_ms,
+                                      cfg->intake_request_timeout_ms, e, sizeof(e)))) {
+        snprintf(err, errlen, "%s", e);
+        goto fail;
+    }
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
     w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, w,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)WEBHOOK_THREADS,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEBHOOK_MAX_CONNECTIONS,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->intake_max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned int)cfg->intake_max_connections_per_ip,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEBHOOK_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEBHOOK_CONN_MEMORY,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)WEBHOOK_MAX_CONNECTIONS,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)cfg->intake_max_connections,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, w,
+                            MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, w->deadlines,
                             MHD_OPTION_END);
     atomic_store(&w->starting, 0);
     if (!w->d) {

@@ -17,12 +17,17 @@
  *   202 {"status":"accepted"}   Kafka acknowledged the body
  *   400 {"error":"<reason>"}    alert_decode() refused it, with its reason
  *   401 + WWW-Authenticate      no bearer token, or not the configured one
+ *   403 + WWW-Authenticate      a token of intake.ack_tokens (insufficient_scope)
  *   404 / 405 + Allow: POST     another path / another method on the path
  *   413                         Content-Length or the body itself is over
  *                               intake.body_max (or ALERT_MAX_BYTES, or what
  *                               Kafka accepts as one message)
  *   503 + Retry-After: 5        Kafka did not acknowledge within
  *                               WEBHOOK_ACK_TIMEOUT_MS, or the intake stops
+ *
+ * POST /api/v1/incidents/ID/ack takes a token of intake.ack_tokens instead
+ * (the intake's token gets 403) and records the acknowledgement as that
+ * token's name, whatever the body says (200, 404, 503 while Redis is away).
  *
  * Bodies are JSON; one log line per refused request (never the token).
  * Delivery is at least once: a 503 after a lost acknowledgement may follow a
@@ -35,15 +40,18 @@
  * acknowledged within WEBHOOK_ACK_TIMEOUT_MS of the moment it was queued.
  * All threads start with the asynchronous signals blocked.
  *
- * Bounds: WEBHOOK_MAX_CONNECTIONS connections at once (more wait in the
- * listen backlog); per connection WEBHOOK_CONN_MEMORY bytes for the request
- * head plus the body, at most intake.body_max bytes (and never more than
- * ALERT_MAX_BYTES); closed after WEBHOOK_TIMEOUT_S idle seconds.
+ * Bounds: intake.max_connections connections at once (more wait in the
+ * listen backlog), at most intake.max_connections_per_ip of them from one
+ * address (more are closed at once); per connection WEBHOOK_CONN_MEMORY
+ * bytes for the request head plus the body, at most intake.body_max bytes
+ * (and never more than ALERT_MAX_BYTES). A request's head must be complete
+ * intake.header_timeout after it began and all of it intake.request_timeout
+ * after, however slowly it trickles (deadline.h); a connection silent for
+ * WEBHOOK_TIMEOUT_S is closed sooner.
  */
 
 #define WEBHOOK_PATH "/api/v1/alerts"
 #define WEBHOOK_THREADS 2
-#define WEBHOOK_MAX_CONNECTIONS 32
 #define WEBHOOK_CONN_MEMORY 32768
 #define WEBHOOK_TIMEOUT_S 10
 #define WEBHOOK_ACK_TIMEOUT_MS 5000

@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   librdkafka-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
-  libcmocka-dev libuv1-dev libfyaml-dev libmicrohttpd-dev
-  redis-server redis-tools jq kafkacat gnuplot-nox
+  libcmocka-dev libuv1-dev libfyaml-dev libmicrohttpd-dev libssl-dev
+  redis-server redis-tools jq kafkacat gnuplot-nox zsh
   clang libclang-rt-14-dev
   maven default-jre-headless
 )

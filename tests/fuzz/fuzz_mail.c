@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "common/mail.h"
+#include "tests/harness/fuzz_fields.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -214,16 +215,9 @@ static void fuzz_replies(const uint8_t *data, size_t size, size_t textlen) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *f[NFIELDS];
-    char *copy = malloc(size + NFIELDS + 1);
-    size_t off = 0;
+    size_t off;
+    char *copy = fuzz_fields(data, size, 0, f, NFIELDS, &off);
     if (!copy) return 0;
-    memcpy(copy, data, size);
-    memset(copy + size, 0, NFIELDS + 1);
-    for (int k = 0; k < NFIELDS; k++) {
-        f[k] = copy + off;
-        off += strlen(copy + off) + 1;
-        if (off > size) off = size; /* the missing fields are "" */
-    }
     fuzz_message(f);
     fuzz_replies(data + off, size - off, 64);
     fuzz_replies(data, size, 64);

@@ -61,6 +61,17 @@ start_worker() {
 }
 
 signal() { kill "-$1" "${PIDS[$2]}"; }
+
+# dispatcher_stopped: waits up to 30 s for the dispatcher (already signalled)
+# to exit, and checks it exited 0 with no sanitizer report.
+dispatcher_stopped() {
+  for _ in $(seq 300); do kill -0 "${PIDS[dispatcher]}" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "${PIDS[dispatcher]}" 2>/dev/null && fail "the dispatcher did not stop in 30 s"
+  local rc=0
+  wait "${PIDS[dispatcher]}" || rc=$?
+  expect_eq "dispatcher exit code" "$rc" 0
+  if grep -q "Sanitizer" "$E2E_DIR/dispatcher.log"; then fail "sanitizer report in dispatcher.log"; fi
+}
 reap() { wait "${PIDS[$1]}" 2>/dev/null || true; }
 
 # holder STEP: the worker whose lease the running task STEP is under.

@@ -29,6 +29,8 @@ static const char *const keys[] = {
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
+    "intake.max_connections", "intake.max_connections_per_ip", "intake.header_timeout",
+    "intake.request_timeout", "intake.ack_tokens", "intake.ack_tokens_file",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -113,6 +115,12 @@ static void test_defaults(void **state) {
     assert_string_equal(cfg.intake_token, "");
     assert_string_equal(cfg.intake_token_file, "");
     assert_int_equal(cfg.intake_body_max, 1048576);
+    assert_int_equal(cfg.intake_max_connections, 32);
+    assert_int_equal(cfg.intake_max_connections_per_ip, 8);
+    assert_int_equal(cfg.intake_header_timeout_ms, 10000);
+    assert_int_equal(cfg.intake_request_timeout_ms, 30000);
+    assert_string_equal(cfg.intake_ack_tokens, "");
+    assert_string_equal(cfg.intake_ack_tokens_file, "");
     config_free(&cfg);
     assert_null(cfg.kafka_brokers);
     config_free(&cfg); /* twice is harmless */
@@ -160,6 +168,10 @@ static void test_range_errors(void **state) {
     expect_error(&cfg, "intake.port", "65536", "out of range");
     expect_error(&cfg, "intake.body_max", "1023", "out of range [1024, 16777216]");
     expect_error(&cfg, "intake.body_max", "16777217", "out of range");
+    expect_error(&cfg, "intake.max_connections", "1", "out of range [2, 4096]");
+    expect_error(&cfg, "intake.max_connections_per_ip", "-1", "out of range [0, 4096]");
+    expect_error(&cfg, "intake.header_timeout", "50ms", "out of range [100, 600000]");
+    expect_error(&cfg, "intake.request_timeout", "11m", "out of range [100, 600000]");
     /* a failed set leaves the old value */
     assert_int_equal(cfg.redis_port, 6379);
     assert_int_equal(cfg.worker_lease_ms, 30000);
@@ -352,6 +364,45 @@ static void test_help_by_program(void **state) {
     free(disp);
 }
 
+/* The installed muster.conf: every key commented out at its default, and
+ * with the comment marks taken off it loads as the defaults. */
+static void test_conf_file(void **state) {
+    (void)state;
+    char *text = NULL, needle[160];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    config_print_file(f);
+    assert_int_equal(fclose(f), 0);
+    for (size_t i = 0; i < NKEYS; i++) {
+        snprintf(needle, sizeof(needle), "\n#%s = ", keys[i]);
+        if (!strstr(text, needle)) fail_msg("muster.conf lacks %s", keys[i]);
+    }
+    assert_non_null(strstr(text, "\n#redis.port = 6379\n"));
+    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT; muster-dispatcher, muster-worker, muster)\n"));
+
+    config cfg;
+    assert_int_equal(config_init(&cfg, write_file("all-commented.conf", text), err, sizeof(err)), 0);
+    config_free(&cfg);
+    /* "\n#key" to "\nkey": each setting becomes a line of its own. */
+    for (char *p = text; (p = strstr(p, "\n#")); p++)
+        if (p[2] >= 'a' && p[2] <= 'z') memmove(p + 1, p + 2, strlen(p + 2) + 1);
+    for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
+        size_t n = strcspn(line, "\n");
+        if (n > 78 && *line == '#') fail_msg("comment wider than 78 columns: %.*s", (int)n, line);
+        if (!line[n]) break;
+    }
+    if (config_init(&cfg, write_file("uncommented.conf", text), err, sizeof(err)) != 0) fail_msg("%s", err);
+    assert_int_equal(cfg.redis_port, 6379);
+    assert_int_equal(cfg.intake_port, -1);
+    assert_int_equal(cfg.worker_lease_ms, 30000);
+    assert_string_equal(cfg.kafka_brokers, "127.0.0.1:9092");
+    assert_string_equal(cfg.kafka_sasl_mechanism, "");
+    assert_string_equal(cfg.exec_dirs, "/usr/libexec/muster:/etc/muster/scripts");
+    config_free(&cfg);
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults, clear_env),
@@ -365,6 +416,7 @@ int main(void) {
         cmocka_unit_test_setup(test_env_errors, clear_env),
         cmocka_unit_test_setup(test_markdown, clear_env),
         cmocka_unit_test_setup(test_help_by_program, clear_env),
+        cmocka_unit_test_setup(test_conf_file, clear_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,10 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,8 +313,43 @@ static void test_scrape_while_updating(void **state) {
     metrics_free(m);
 }
 
+/* Connections from 127.0.0.2 that send the start of a head and nothing
+ * more take at most HTTPD_MAX_PER_IP slots: a probe from another address
+ * still gets its answer (before, 16 of them held every slot until the idle
+ * timeout). After HTTPD_HEAD_MS the server cuts them. */
+static void test_slow_clients_do_not_block_probes(void **state) {
+    (void)state;
+    char err[256];
+    int fds[HTTPD_MAX_CONNECTIONS + 4];
+    httpd *h = httpd_start("127.0.0.1", 0, NULL, NULL, NULL, err, sizeof(err));
+    assert_non_null(h);
+    struct sockaddr_in from = {.sin_family = AF_INET}, to = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    to.sin_port = htons((uint16_t)httpd_port(h));
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(bind(fds[i], (struct sockaddr *)&from, sizeof(from)), 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&to, sizeof(to)), 0);
+        static const char part[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a";
+        assert_int_equal(send(fds[i], part, sizeof(part) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(part) - 1);
+    }
+    usleep(200 * 1000); /* let the server take them all in */
+    answer *a = request(httpd_port(h), "GET", "/healthz");
+    assert_int_equal(a->status, 200);
+    /* The slow ones are cut once their head deadline passes. */
+    char byte;
+    struct timeval tv = {.tv_sec = HTTPD_HEAD_MS / 1000 + 5};
+    setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(recv(fds[0], &byte, 1, 0), 0);
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) close(fds[i]);
+    httpd_stop(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slow_clients_do_not_block_probes),
         cmocka_unit_test(test_endpoints),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_start_errors),
