@@ -359,7 +359,11 @@ void config_print_file(FILE *out) {
         env_name(s->key, name, sizeof(name));
         fprintf(out, "\n");
         comment_wrapped(out, s->help);
-        fprintf(out, "# (%s; %s)\n#%s = %s\n", name, used, s->key, s->def);
+        /* Within 78 columns: the programs go on their own line when needed. */
+        if (strlen(name) + strlen(used) + 6 > 78)
+            fprintf(out, "# (%s;\n#  %s)\n#%s = %s\n", name, used, s->key, s->def);
+        else
+            fprintf(out, "# (%s; %s)\n#%s = %s\n", name, used, s->key, s->def);
     }
 }
 

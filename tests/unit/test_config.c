@@ -379,7 +379,7 @@ static void test_conf_file(void **state) {
         if (!strstr(text, needle)) fail_msg("muster.conf lacks %s", keys[i]);
     }
     assert_non_null(strstr(text, "\n#redis.port = 6379\n"));
-    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT; muster-dispatcher, muster-worker, muster)\n"));
+    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT;\n#  muster-dispatcher, muster-worker, muster, muster-metrics)\n"));
 
     config cfg;
     assert_int_equal(config_init(&cfg, write_file("all-commented.conf", text), err, sizeof(err)), 0);
