@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +20,8 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "cli/cli.h"
+#include "cli/supervise.h"
 #include "common/util.h"
-
-extern char **environ;
 
 static volatile sig_atomic_t up_stop = 0;
 static void on_signal(int sig) {
@@ -44,20 +42,6 @@ static int free_port(void) {
     return port;
 }
 
-static pid_t spawn(const char *const argv[], const char *log_path) {
-    posix_spawn_file_actions_t fa;
-    pid_t pid = -1;
-    posix_spawn_file_actions_init(&fa);
-    if (log_path) posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        fprintf(stderr, "muster up: cannot run %s: %s\n", argv[0], strerror(rc));
-        return -1;
-    }
-    return pid;
-}
-
 static int wait_redis(int port, int timeout_ms) {
     int64_t end = mono_ms() + timeout_ms;
     struct timeval tv = {0, 200000};
@@ -75,18 +59,6 @@ static int wait_redis(int port, int timeout_ms) {
         usleep(50 * 1000);
     }
     return -1;
-}
-
-static void stop_child(pid_t pid, const char *name) {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 200; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) return;
-        usleep(50 * 1000);
-    }
-    fprintf(stderr, "muster up: %s did not stop in 10s; killing it\n", name);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
 }
 
 /* Where the parts listen, as `export MUSTER_*` lines another shell can
@@ -206,6 +178,15 @@ static int wait_port_file(const char *file, int timeout_ms) {
     return -1;
 }
 
+/* Starts a supervised child, or says on stderr why it cannot run. */
+static int up_start(supervisor *sup, const char *name, const char *const argv[], const char *log_path,
+                    int stage) {
+    char err[512];
+    int i = supervisor_start(sup, name, argv, log_path, stage, err, sizeof(err));
+    if (i < 0) fprintf(stderr, "muster up: %s: %s\n", name, err);
+    return i;
+}
+
 #define UP_MAX_WORKERS 64
 
 static const char up_usage[] =
@@ -215,7 +196,9 @@ static const char up_usage[] =
     "Runs the whole pipeline on this machine: an embedded Kafka (librdkafka's mock\n"
     "cluster, on loopback), a redis-server child on a free port, the dispatcher,\n"
     "N workers and muster-metrics. Prints where each part listens and what to\n"
-    "type next. Stops everything on Ctrl-C.\n"
+    "type next. A part that exits is started again (after 100 ms, doubling to 5 s);\n"
+    "one that exits 5 times within 60 s stops it all, with a non-zero exit. Stops\n"
+    "everything on Ctrl-C or SIGTERM.\n"
     "\n"
     "Options:\n"
     "  --examples        serve docs/examples as they are: start the local receiver\n"
@@ -271,7 +254,10 @@ int cmd_up(config *cfg, int argc, char **argv) {
     char exe[PATH_MAX], bindir[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], err[512];
     char program[PATH_MAX + 32], port_text[16], ex[PATH_MAX], wf[PATH_MAX + 32], sink_file[PATH_MAX + 32];
     char metrics_set[48];
-    pid_t redis = -1, disp = -1, sink = -1, metrics = -1, workers[UP_MAX_WORKERS] = {0};
+    /* Stop order: intake first, the workers then hand back and flush, Redis last. */
+    enum { STAGE_DISPATCHER, STAGE_WORKERS, STAGE_METRICS, STAGE_SINK, STAGE_REDIS };
+    supervisor *sup = NULL;
+    int disp = -1;
     rd_kafka_t *rk = NULL;
     rd_kafka_mock_cluster_t *mc = NULL;
     int rc = EXIT_FAIL, made_dir = 0;
@@ -310,6 +296,13 @@ int cmd_up(config *cfg, int argc, char **argv) {
         made_dir = !keep;
     }
 
+    /* From here on a signal stops what has started and cleans up. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
     /* Kafka: the mock cluster lives in this process, on loopback. */
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
@@ -332,11 +325,6 @@ int cmd_up(config *cfg, int argc, char **argv) {
         printf("muster up: embedded kafka at %s\n", brokers);
         fflush(stdout);
         if (env_file) write_env(env_file, brokers, -1, 0);
-        struct sigaction ka;
-        memset(&ka, 0, sizeof(ka));
-        ka.sa_handler = on_signal;
-        sigaction(SIGTERM, &ka, NULL);
-        sigaction(SIGINT, &ka, NULL);
         while (!up_stop) rd_kafka_poll(rk, 100);
         rc = EXIT_OK;
         goto out;
@@ -346,18 +334,22 @@ int cmd_up(config *cfg, int argc, char **argv) {
         goto out;
     }
 
-    /* The examples' receiver, on a free port the workflows are pointed at. */
+    if (!(sup = supervisor_new(UP_MAX_WORKERS + 4))) goto out;
+
+    /* The examples' receiver, on a free port the workflows are pointed at;
+     * the same port when it is restarted. */
     snprintf(wf, sizeof(wf), "%s", wf_opt ? wf_opt : cfg->workflows_dir);
     int sink_port = -1;
     if (examples) {
+        char routes[PATH_MAX + 32], sink_port_text[16];
         snprintf(program, sizeof(program), "%s/muster-sink", bindir);
         snprintf(sink_file, sizeof(sink_file), "%s/sink.port", dir);
         snprintf(path, sizeof(path), "%s/sink.log", dir);
-        char routes[PATH_MAX + 32];
         snprintf(routes, sizeof(routes), "%s/sink-routes.json", ex);
-        const char *sink_argv[] = {program, "--port", "0", "--port-file", sink_file, "--log", path,
-                                   "--routes", routes, NULL};
-        if ((sink = spawn(sink_argv, "/dev/null")) < 0) goto out;
+        snprintf(sink_port_text, sizeof(sink_port_text), "%d", free_port());
+        const char *sink_argv[] = {program, "--port", sink_port_text, "--port-file", sink_file,
+                                   "--log", path, "--routes", routes, NULL};
+        if (up_start(sup, "muster-sink", sink_argv, "/dev/null", STAGE_SINK) < 0) goto out;
         if ((sink_port = wait_port_file(sink_file, 10000)) < 0) {
             fprintf(stderr, "muster up: muster-sink did not start\n");
             goto out;
@@ -369,14 +361,16 @@ int cmd_up(config *cfg, int argc, char **argv) {
         examples_env(ex);
     }
 
-    /* Redis: a child on a free port, its files in the state directory. */
+    /* Redis: a child on a free port, its files in the state directory. A
+     * restarted one reads its append-only file back: every write it
+     * acknowledged was in that file (the OS's cache) before the reply. */
     int port = free_port();
     snprintf(port_text, sizeof(port_text), "%d", port);
     snprintf(path, sizeof(path), "%s/redis.log", dir);
     const char *redis_argv[] = {"redis-server", "--port", port_text, "--bind", "127.0.0.1",
                                 "--dir", dir, "--appendonly", "yes", "--save", "",
                                 "--logfile", path, NULL};
-    if ((redis = spawn(redis_argv, NULL)) < 0) goto out;
+    if (up_start(sup, "redis-server", redis_argv, NULL, STAGE_REDIS) < 0) goto out;
     if (wait_redis(port, 10000) < 0) {
         fprintf(stderr, "muster up: redis-server did not answer on port %d (see %s)\n", port, path);
         goto out;
@@ -390,18 +384,20 @@ int cmd_up(config *cfg, int argc, char **argv) {
 
     snprintf(program, sizeof(program), "%s/muster-dispatcher", bindir);
     const char *disp_argv[] = {program, NULL};
-    if ((disp = spawn(disp_argv, NULL)) < 0) goto out;
+    if ((disp = up_start(sup, "dispatcher", disp_argv, NULL, STAGE_DISPATCHER)) < 0) goto out;
     snprintf(program, sizeof(program), "%s/muster-worker", bindir);
     for (int i = 0; i < nworkers; i++) {
+        char name[32];
         const char *w_argv[] = {program, NULL};
-        if ((workers[i] = spawn(w_argv, NULL)) < 0) goto out;
+        snprintf(name, sizeof(name), "worker %d", i + 1);
+        if (up_start(sup, name, w_argv, NULL, STAGE_WORKERS) < 0) goto out;
     }
     /* MTTA, MTTR and the automation figures (`muster report`). */
     int metrics_port = free_port();
     snprintf(program, sizeof(program), "%s/muster-metrics", bindir);
     snprintf(metrics_set, sizeof(metrics_set), "status.port=%d", metrics_port);
     const char *m_argv[] = {program, "-s", metrics_set, NULL};
-    if ((metrics = spawn(m_argv, NULL)) < 0) goto out;
+    if (up_start(sup, "muster-metrics", m_argv, NULL, STAGE_METRICS) < 0) goto out;
 
     printf("muster up: embedded pipeline running\n"
            "  kafka       %s (%s; topics %s, %s, %s)\n"
@@ -410,7 +406,8 @@ int cmd_up(config *cfg, int argc, char **argv) {
            "  workers     %d\n"
            "  metrics     http://127.0.0.1:%d/metrics (muster-metrics)\n",
            brokers, mc ? "embedded mock cluster" : "external", topics[0], topics[1], topics[2], port, dir,
-           made_dir ? ", removed on exit; --keep keeps it" : "", (int)disp, wf, nworkers, metrics_port);
+           made_dir ? ", removed on exit; --keep keeps it" : "", (int)supervisor_pid(sup, disp), wf,
+           nworkers, metrics_port);
     if (examples)
         printf("  receiver    http://127.0.0.1:%d (muster-sink as Jira, Slack, Twilio; requests in "
                "%s/sink.log)\n  examples    %s\n",
@@ -420,35 +417,19 @@ int cmd_up(config *cfg, int argc, char **argv) {
     fflush(stdout);
     if (env_file) write_env(env_file, brokers, port, metrics_port);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    /* Children that exit are started again; the Kafka they read lives in
+     * this process and keeps what they had not read yet. */
     rc = EXIT_OK;
     while (!up_stop) {
-        int status;
-        pid_t done = waitpid(-1, &status, WNOHANG);
-        if (done > 0) {
-            fprintf(stderr, "muster up: process %d exited (status %d); stopping\n", (int)done,
-                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-            if (done == disp) disp = -1;
-            if (done == redis) redis = -1;
-            if (done == sink) sink = -1;
-            if (done == metrics) metrics = -1;
-            for (int i = 0; i < nworkers; i++)
-                if (workers[i] == done) workers[i] = -1;
+        if (supervisor_tick(sup) < 0) {
             rc = EXIT_FAIL;
             break;
         }
         rd_kafka_poll(rk, 100);
     }
 out:
-    stop_child(metrics, "muster-metrics");
-    for (int i = 0; i < nworkers; i++) stop_child(workers[i], "a worker");
-    stop_child(disp, "the dispatcher");
-    stop_child(redis, "redis-server");
-    stop_child(sink, "muster-sink");
+    if (sup) supervisor_stop(sup, 20000); /* a worker's grace (10 s) and its flush */
+    supervisor_free(sup);
     if (mc) rd_kafka_mock_cluster_destroy(mc);
     if (rk) rd_kafka_destroy(rk);
     if (env_file) unlink(env_file);

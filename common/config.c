@@ -29,41 +29,41 @@ typedef struct setting {
 /* Every setting muster reads. Parsing, --help and docs/configuration.md all
  * come from this table, so they cannot drift apart. */
 static const setting settings[] = {
-    {"kafka.brokers", T_STRING, S(kafka_brokers), "127.0.0.1:9092", 0, 0, D | W | C,
+    {"kafka.brokers", T_STRING, S(kafka_brokers), "127.0.0.1:9092", 0, 0, D | W | C | M,
      "Kafka bootstrap servers, host:port[,host:port...]"},
     {"kafka.alerts_topic", T_STRING, S(kafka_alerts_topic), "muster.alerts", 0, 0, D | C,
      "Topic alerts arrive on"},
-    {"kafka.events_topic", T_STRING, S(kafka_events_topic), "muster.events", 0, 0, W | C,
+    {"kafka.events_topic", T_STRING, S(kafka_events_topic), "muster.events", 0, 0, W | C | M,
      "Topic lifecycle events are published to"},
     {"kafka.dlq_topic", T_STRING, S(kafka_dlq_topic), "muster.alerts.dlq", 0, 0, D,
      "Topic undecodable alerts are written to, with the reason"},
     {"kafka.group", T_STRING, S(kafka_group), "muster-dispatcher", 0, 0, D,
      "Consumer group of the dispatchers"},
-    {"kafka.commit_interval", T_DURATION, S(kafka_commit_interval_ms), "1s", 10, 3600000, D,
+    {"kafka.commit_interval", T_DURATION, S(kafka_commit_interval_ms), "1s", 10, 3600000, D | M,
      "How often the dispatcher commits the offsets of alerts Redis holds"},
-    {"kafka.session_timeout", T_DURATION, S(kafka_session_timeout_ms), "45s", 1000, 3600000, D,
+    {"kafka.session_timeout", T_DURATION, S(kafka_session_timeout_ms), "45s", 1000, 3600000, D | M,
      "How long a silent dispatcher keeps its partitions before the group moves them"},
     {"kafka.security_protocol", T_STRING, S(kafka_security_protocol), "plaintext", 0, 0,
-     D | W | C, "plaintext, ssl, sasl_plaintext or sasl_ssl"},
-    {"kafka.sasl_mechanism", T_STRING, S(kafka_sasl_mechanism), "", 0, 0, D | W | C,
+     D | W | C | M, "plaintext, ssl, sasl_plaintext or sasl_ssl"},
+    {"kafka.sasl_mechanism", T_STRING, S(kafka_sasl_mechanism), "", 0, 0, D | W | C | M,
      "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)"},
-    {"kafka.sasl_username", T_STRING, S(kafka_sasl_username), "", 0, 0, D | W | C,
+    {"kafka.sasl_username", T_STRING, S(kafka_sasl_username), "", 0, 0, D | W | C | M,
      "SASL user name"},
-    {"kafka.sasl_password", T_STRING, S(kafka_sasl_password), "", 0, 0, D | W | C,
+    {"kafka.sasl_password", T_STRING, S(kafka_sasl_password), "", 0, 0, D | W | C | M,
      "SASL password (prefer the environment variable)"},
-    {"kafka.ssl_ca", T_STRING, S(kafka_ssl_ca), "", 0, 0, D | W | C,
+    {"kafka.ssl_ca", T_STRING, S(kafka_ssl_ca), "", 0, 0, D | W | C | M,
      "CA certificate file for TLS to Kafka"},
-    {"kafka.ssl_cert", T_STRING, S(kafka_ssl_cert), "", 0, 0, D | W | C,
+    {"kafka.ssl_cert", T_STRING, S(kafka_ssl_cert), "", 0, 0, D | W | C | M,
      "Client certificate file (PEM) muster presents to Kafka (mutual TLS)"},
-    {"kafka.ssl_key", T_STRING, S(kafka_ssl_key), "", 0, 0, D | W | C,
+    {"kafka.ssl_key", T_STRING, S(kafka_ssl_key), "", 0, 0, D | W | C | M,
      "Private key file (PEM) of kafka.ssl_cert"},
-    {"redis.host", T_STRING, S(redis_host), "127.0.0.1", 0, 0, D | W | C, "Redis host"},
-    {"redis.port", T_INT, S(redis_port), "6379", 1, 65535, D | W | C, "Redis port"},
-    {"redis.user", T_STRING, S(redis_user), "", 0, 0, D | W | C,
+    {"redis.host", T_STRING, S(redis_host), "127.0.0.1", 0, 0, D | W | C | M, "Redis host"},
+    {"redis.port", T_INT, S(redis_port), "6379", 1, 65535, D | W | C | M, "Redis port"},
+    {"redis.user", T_STRING, S(redis_user), "", 0, 0, D | W | C | M,
      "Redis ACL user (AUTH user password); empty for the default user"},
-    {"redis.password", T_STRING, S(redis_password), "", 0, 0, D | W | C,
+    {"redis.password", T_STRING, S(redis_password), "", 0, 0, D | W | C | M,
      "Redis password (AUTH); empty for none"},
-    {"redis.prefix", T_STRING, S(redis_prefix), "muster", 0, 0, D | W | C,
+    {"redis.prefix", T_STRING, S(redis_prefix), "muster", 0, 0, D | W | C | M,
      "Prefix of every Redis key muster writes"},
     {"workflows.dir", T_STRING, S(workflows_dir), "workflows", 0, 0, D | C,
      "Directory of workflow files (*.yaml, *.yml, *.json)"},
@@ -104,11 +104,11 @@ static const setting settings[] = {
      "Colon-separated directories exec steps may run programs from"},
     {"secrets.dirs", T_STRING, S(secrets_dirs), "/run/secrets/muster", 0, 0, W,
      "Colon-separated directories of secret files, one file per secret (Kubernetes Secret mounts)"},
-    {"log.level", T_STRING, S(log_level), "info", 0, 0, D | W | C,
+    {"log.level", T_STRING, S(log_level), "info", 0, 0, D | W | C | M,
      "debug, info, warn or error"},
-    {"status.address", T_STRING, S(status_address), "127.0.0.1", 0, 0, D | W,
+    {"status.address", T_STRING, S(status_address), "127.0.0.1", 0, 0, D | W | M,
      "Address of /healthz, /readyz and /metrics (0.0.0.0 in containers)"},
-    {"status.port", T_INT, S(status_port), "0", -1, 65535, D | W,
+    {"status.port", T_INT, S(status_port), "0", -1, 65535, D | W | M,
      "Port of /healthz, /readyz and /metrics; 0 picks a free one (logged), -1 turns them off"},
     {"intake.address", T_STRING, S(intake_address), "127.0.0.1", 0, 0, D,
      "Address of the webhook intake POST /api/v1/alerts (0.0.0.0 in containers)"},
@@ -361,7 +361,11 @@ void config_print_file(FILE *out) {
         env_name(s->key, name, sizeof(name));
         fprintf(out, "\n");
         comment_wrapped(out, s->help);
-        fprintf(out, "# (%s; %s)\n#%s = %s\n", name, used, s->key, s->def);
+        /* Within 78 columns: the programs go on their own line when needed. */
+        if (strlen(name) + strlen(used) + 6 > 78)
+            fprintf(out, "# (%s;\n#  %s)\n#%s = %s\n", name, used, s->key, s->def);
+        else
+            fprintf(out, "# (%s; %s)\n#%s = %s\n", name, used, s->key, s->def);
     }
 }
 

@@ -23,8 +23,7 @@ static const char usage[] =
     "incident by workflow, severity and service; attempts, latency, retries and\n"
     "dead tasks by action. Serves them on /metrics (with /healthz and /readyz) and\n"
     "publishes a rollup per window of metrics.rollup_interval on kafka.metrics_topic.\n"
-    "A restarted or second aggregator carries on from Redis (docs/metrics.md).\n"
-    "It also reads the shared kafka.*, redis.*, status.* and log.level settings.\n";
+    "A restarted or second aggregator carries on from Redis (docs/metrics.md).\n";
 
 /* How often the registry catches up with Redis, and the queue gauges too. */
 #define SYNC_MS 1000

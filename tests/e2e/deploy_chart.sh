@@ -76,16 +76,16 @@ pass "every render: restricted security context, probes, grace period, partition
 
 # What each values file asks for.
 expect_eq "default: kinds" "$(kinds default)" \
-  "ConfigMap,Deployment,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,PodDisruptionBudget,Service,Service,ServiceAccount"
+  "ConfigMap,Deployment,Deployment,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,PodDisruptionBudget,Service,Service,Service,ServiceAccount"
 expect_eq "default: worker replicas left to the HPA" \
   "$(q default '.[] | select(.kind == "Deployment" and .metadata.name == "muster-worker") | .spec | has("replicas")')" false
 expect_eq "default: validate init container" \
   "$(q default '.[] | select(.metadata.name == "muster-dispatcher" and .kind == "Deployment") | .spec.template.spec.initContainers[0].args | join(" ")')" \
   "muster validate /etc/muster/workflows"
-expect_eq "minimal: kinds" "$(kinds minimal)" "ConfigMap,Deployment,Deployment,Service,Service,ServiceAccount"
+expect_eq "minimal: kinds" "$(kinds minimal)" "ConfigMap,Deployment,Deployment,Deployment,Service,Service,Service,ServiceAccount"
 expect_eq "minimal: fixed worker replicas" "$(q minimal '.[] | select(.metadata.name == "muster-worker" and .kind == "Deployment") | .spec.replicas')" 1
 expect_eq "keda: kinds" "$(kinds keda)" \
-  "ConfigMap,Deployment,Deployment,PodDisruptionBudget,PodDisruptionBudget,ScaledObject,Service,Service,ServiceAccount,TriggerAuthentication"
+  "ConfigMap,Deployment,Deployment,Deployment,PodDisruptionBudget,PodDisruptionBudget,ScaledObject,Service,Service,Service,ServiceAccount,TriggerAuthentication"
 expect_eq "keda: one trigger per pool, on its stream" \
   "$(q keda '.[] | select(.kind == "ScaledObject") | [.spec.triggers[] | "\(.type) \(.metadata.stream) \(.metadata.consumerGroup) lag=\(.metadata.lagCount)"] | join("; ")')" \
   "redis-streams muster:q:default workers lag=128; redis-streams muster:q:diagnostics workers lag=128"
@@ -96,7 +96,7 @@ expect_eq "keda-pending: no init container, existing ConfigMap" \
   "$(q keda-pending '[.[] | select(.kind == "ConfigMap")] | length'),$(q keda-pending '.[] | select(.metadata.name == "muster-dispatcher" and .kind == "Deployment") | .spec.template.spec | "\(has("initContainers")) \(.volumes[] | select(.name == "workflows") | .configMap.name)"')" \
   "0,false incident-workflows"
 expect_eq "production: kinds" "$(kinds production)" \
-  "ConfigMap,Deployment,Deployment,HorizontalPodAutoscaler,NetworkPolicy,NetworkPolicy,PodDisruptionBudget,PodDisruptionBudget,Service,Service,ServiceAccount,ServiceMonitor"
+  "ConfigMap,Deployment,Deployment,Deployment,HorizontalPodAutoscaler,NetworkPolicy,NetworkPolicy,NetworkPolicy,PodDisruptionBudget,PodDisruptionBudget,Service,Service,Service,ServiceAccount,ServiceMonitor,ServiceMonitor"
 expect_eq "production: secrets referenced" \
   "$(q production '[.. | objects | .secretKeyRef? // empty | "\(.name)/\(.key)"] + [.. | objects | .secret? // empty | .secretName] + [.. | objects | .secretRef? // empty | .name] | unique | join(" ")')" \
   "muster-intake muster-kafka-sasl/password muster-kafka-sasl/username muster-kafka-tls muster-redis/password muster-redis/username muster-vendor-jira muster-vendor-pagerduty muster-vendor-slack"
@@ -105,6 +105,43 @@ expect_eq "production: secret files are where {secret: KEY} looks (secrets.dirs)
   /etc/muster/secrets/muster-vendor-pagerduty
 expect_eq "production: worker terminationGracePeriodSeconds" \
   "$(q production '.[] | select(.metadata.name == "muster-worker" and .kind == "Deployment") | .spec.template.spec.terminationGracePeriodSeconds')" 60
+
+expect_eq "keda-pending: metrics.enabled=false leaves muster-metrics out" \
+  "$(q keda-pending '[.[] | select(.metadata.labels["app.kubernetes.io/component"] == "metrics")] | length')" 0
+expect_eq "default: muster-metrics, one replica, on the events topic" \
+  "$(q default '.[] | select(.kind == "Deployment" and .metadata.name == "muster-metrics") | "\(.spec.replicas) \(.spec.template.spec.containers[0].args[0]) \(.spec.template.spec.containers[0].env[] | select(.name == "MUSTER_KAFKA_EVENTS_TOPIC") | .value)"')" \
+  "1 muster-metrics muster.events"
+expect_eq "production: a ServiceMonitor for muster-metrics, and the other one leaves it out" \
+  "$(q production '[.[] | select(.kind == "ServiceMonitor") | "\(.metadata.name):\(.spec.selector.matchLabels["app.kubernetes.io/component"] // (.spec.selector.matchExpressions[0].values | join("+")))"] | sort | join(" ")')" \
+  "muster-metrics:metrics muster:dispatcher+worker"
+
+# --- every metric the dashboard queries comes from a program the chart runs ----
+# The names each program registers are the string literals built into it
+# (a histogram's samples add _bucket, _sum and _count); the programs the
+# chart runs are its containers' commands.
+D=$SRC/deploy/grafana/muster.json
+jq -r '(.. | objects | .expr? // empty), (.templating.list[] | .definition? // empty)' "$D" |
+  grep -oE '\bmuster_[a-zA-Z0-9_:]+' | sort -u >"$E2E_DIR/dashboard.names"
+[ -s "$E2E_DIR/dashboard.names" ] || fail "no metric names found in $D"
+programs=(muster-dispatcher muster-worker muster-metrics)
+for p in "${programs[@]}"; do
+  strings -n 8 "$BIN/$p" | grep -xE 'muster_[a-zA-Z0-9_:]+' | sort -u >"$E2E_DIR/$p.names"
+  [ -s "$E2E_DIR/$p.names" ] || fail "$p registers no metric names"
+done
+deployed=$(q default '[.[] | select(.kind == "Deployment") | .spec.template.spec.containers[].args[0]] | unique | join(" ")')
+while read -r metric; do
+  base=$(sed -E 's/_(bucket|sum|count)$//' <<<"$metric")
+  from=()
+  for p in "${programs[@]}"; do
+    grep -qxF -e "$metric" -e "$base" "$E2E_DIR/$p.names" && from+=("$p")
+  done
+  [ ${#from[@]} -gt 0 ] || fail "the dashboard queries $metric, which no program registers"
+  for p in "${from[@]}"; do
+    [[ " $deployed " == *" $p "* ]] || fail "the dashboard queries $metric from $p, which the chart does not run ($deployed)"
+  done
+  echo "$metric ${from[*]}" >>"$E2E_DIR/dashboard.from"
+done <"$E2E_DIR/dashboard.names"
+pass "the dashboard's $(wc -l <"$E2E_DIR/dashboard.names") metrics come from $(awk '{ $1 = ""; print }' "$E2E_DIR/dashboard.from" | tr ' ' '\n' | sort -u | grep . | paste -sd, -), all run by the chart"
 
 # --- bad values stop the render, and say why -----------------------------------
 refuse() {
@@ -118,6 +155,7 @@ refuse "is a credential" --set 'settings.redis\.password=x'
 refuse "the dispatcher does not read \"worker.lease\"" --set 'dispatcher.settings.worker\.lease=1s'
 refuse "is set by the chart" --set 'worker.settings.worker\.grace=1s'
 refuse "is set by the chart" --set 'settings.status\.port=1'
+refuse "the metrics aggregator does not read \"worker.lease\"" --set 'metrics.settings.worker\.lease=1s'
 refuse "kafka.sasl.existingSecret is required" --set kafka.sasl.mechanism=PLAIN
 refuse "dispatcher.intake.tokenSecret.name is required" --set dispatcher.intake.enabled=true
 refuse "value must be one of" --set worker.keda.enabled=true --set worker.keda.metric=bogus

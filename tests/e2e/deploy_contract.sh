@@ -12,10 +12,10 @@
 # Then: every MUSTER_* name is one the program reads (its --help); the
 # probes' paths answer on the probed port; the init container's `muster
 # validate` passes on the ConfigMap; the workers and the dispatcher take an
-# alert through the chart's example workflow; the KEDA triggers' streams and
-# consumer group are the ones the workers read; Kafka TLS/SASL and Redis ACL
-# settings reach librdkafka and hiredis; each daemon stops on SIGTERM within
-# its pod's terminationGracePeriodSeconds.
+# alert through the chart's example workflow and muster-metrics counts it;
+# the KEDA triggers' streams and consumer group are the ones the workers
+# read; Kafka TLS/SASL and Redis ACL settings reach librdkafka and hiredis;
+# each daemon stops on SIGTERM within its pod's terminationGracePeriodSeconds.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
 eval "$(bash "$SRC/scripts/k8s-tools.sh" env)" || fail "scripts/k8s-tools.sh could not install the tools"
@@ -57,7 +57,7 @@ port_of() { jq -r --arg n "$2" '.ports[]? | select(.name == $n) | .containerPort
 
 # --- 1. every MUSTER_* name is a setting the program reads --------------------------
 for r in keda production; do
-  for d in muster-dispatcher muster-worker; do
+  for d in muster-dispatcher muster-worker muster-metrics; do
     for c in $(jq -r --arg d "$d" '.[] | select(.kind == "Deployment" and .metadata.name == $d) |
                  (.spec.template.spec.initContainers // []) + .spec.template.spec.containers | .[].name' "$E2E_DIR/$r.json"); do
       ctr=$(container "$r" "$d" "$c")
@@ -187,24 +187,34 @@ for i in 0 1; do
     MUSTER_STATUS_ADDRESS=127.0.0.1 "MUSTER_STATUS_PORT=${WPORTS[$i]}"
   WPIDS[$i]=$CPID
 done
+MPORT=$(free_port)
+start_container keda muster-metrics metrics muster-metrics-abc "${ADDR[@]}" \
+  MUSTER_STATUS_ADDRESS=127.0.0.1 "MUSTER_STATUS_PORT=$MPORT"
+KEDA_METRICS=$CPID
 wait_for 30 probes_ok keda muster-dispatcher dispatcher "$DPORT" ||
   fail "dispatcher probes: $(tail -3 "$E2E_DIR/muster-dispatcher-abc.log")"
 for i in 0 1; do
   wait_for 30 probes_ok keda muster-worker worker "${WPORTS[$i]}" ||
     fail "worker probes: $(tail -3 "$E2E_DIR/muster-worker-xyz-$i.log")"
 done
-pass "startup, liveness and readiness probes answer 200 on the status ports (dispatcher, 2 workers)"
+wait_for 30 probes_ok keda muster-metrics metrics "$MPORT" ||
+  fail "muster-metrics probes: $(tail -3 "$E2E_DIR/muster-metrics-abc.log")"
+pass "startup, liveness and readiness probes answer 200 on the status ports (dispatcher, 2 workers, muster-metrics)"
 curl -fsS "http://127.0.0.1:${WPORTS[0]}/metrics" | "$BIN/muster-promcheck" >/dev/null || fail "worker /metrics"
 curl -fsS "http://127.0.0.1:$DPORT/metrics" | "$BIN/muster-promcheck" >/dev/null || fail "dispatcher /metrics"
+curl -fsS "http://127.0.0.1:$MPORT/metrics" | "$BIN/muster-promcheck" >/dev/null || fail "muster-metrics /metrics"
 pass "/metrics (the ServiceMonitor's path) is Prometheus text"
 authed=$(redis-cli -p "$REDIS_PORT" CLIENT LIST | grep -c ' user=muster ' || true)
-[ "$authed" -ge 3 ] || fail "$authed Redis connections authenticated as the ACL user 'muster', want 3"
-pass "dispatcher and workers authenticate as ACL user 'muster' ($authed connections)"
+[ "$authed" -ge 4 ] || fail "$authed Redis connections authenticated as the ACL user 'muster', want 4"
+pass "dispatcher, workers and muster-metrics authenticate as ACL user 'muster' ($authed connections)"
 
 echo '{"source": "k8s", "summary": "chart example", "labels": {"muster_example": "true"}}' |
   "$BIN/muster" send-alert - >/dev/null || fail "send-alert"
 "$BIN/muster" wait --incidents 1 --timeout 60s >/dev/null || fail "the example workflow did not run"
 pass "an alert ran through the chart's example workflow"
+opened() { curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^muster_incidents_opened_total{.*} 1$'; }
+wait_for 30 opened || fail "muster-metrics did not count the incident: $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep -m3 incidents)"
+pass "muster-metrics counted the incident from the chart's events topic"
 
 # The KEDA triggers read the streams and group the workers use.
 for t in $(jq -r '.[] | select(.kind == "ScaledObject") | .spec.triggers[] | .metadata | "\(.stream)|\(.consumerGroup)|\(.address)"' "$E2E_DIR/keda.json"); do
@@ -281,6 +291,7 @@ stops_in_time "${WPIDS[0]}" "keda worker" "$(grace keda muster-worker)"
 stops_in_time "${WPIDS[1]}" "keda worker" "$(grace keda muster-worker)"
 stops_in_time "$PROD_WORKER" "production worker" "$(grace production muster-worker)"
 stops_in_time "$KEDA_DISPATCHER" "keda dispatcher" "$(grace keda muster-dispatcher)"
+stops_in_time "$KEDA_METRICS" "keda muster-metrics" "$(grace keda muster-metrics)"
 stops_in_time "$PROD_DISPATCHER" "production dispatcher" "$(grace production muster-dispatcher)"
 # No sanitizer report from any process this test ran.
 if grep -l "Sanitizer" "$E2E_DIR"/*.log >/dev/null 2>&1; then

@@ -336,7 +336,7 @@ static void test_markdown(void **state) {
         snprintf(needle, sizeof(needle), "| `%s` | `MUSTER_", keys[i]);
         if (!strstr(md, needle)) fail_msg("markdown lacks %s", keys[i]);
     }
-    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWC |"));
+    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWCM |"));
     assert_non_null(strstr(md, "| `worker.lease` | `MUSTER_WORKER_LEASE` | duration | `30s` | 100..86400000 | W |"));
     assert_non_null(strstr(md, "| `kafka.dlq_topic` | `MUSTER_KAFKA_DLQ_TOPIC` | string | `muster.alerts.dlq` |  | D |"));
     assert_non_null(strstr(md, "| `intake.port` | `MUSTER_INTAKE_PORT` | int | `-1` | -1..65535 | D |"));
@@ -379,7 +379,7 @@ static void test_conf_file(void **state) {
         if (!strstr(text, needle)) fail_msg("muster.conf lacks %s", keys[i]);
     }
     assert_non_null(strstr(text, "\n#redis.port = 6379\n"));
-    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT; muster-dispatcher, muster-worker, muster)\n"));
+    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT;\n#  muster-dispatcher, muster-worker, muster, muster-metrics)\n"));
 
     config cfg;
     assert_int_equal(config_init(&cfg, write_file("all-commented.conf", text), err, sizeof(err)), 0);

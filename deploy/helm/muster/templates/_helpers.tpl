@@ -20,6 +20,7 @@
 
 {{- define "muster.dispatcher" -}}{{ include "muster.fullname" . }}-dispatcher{{- end -}}
 {{- define "muster.worker" -}}{{ include "muster.fullname" . }}-worker{{- end -}}
+{{- define "muster.metrics" -}}{{ include "muster.fullname" . }}-metrics{{- end -}}
 
 {{- define "muster.workflowsConfigMap" -}}
 {{- .Values.workflows.existingConfigMap | default (printf "%s-workflows" (include "muster.fullname" .)) -}}
@@ -68,10 +69,11 @@ app.kubernetes.io/part-of: muster
 {{- end -}}
 
 {{/* The settings one daemon gets, as env entries. Arguments: root (the
-     chart's context), program ("D" or "W"), base (the settings the chart
-     derives from its values, which settings cannot override). Then
-     .Values.settings, where this program reads them, then
-     dispatcher.settings or worker.settings. The table of
+     chart's context), program ("D", "W" or "M": the dispatcher, the worker
+     or muster-metrics), base (the settings the chart derives from its
+     values, which settings cannot override). Then .Values.settings, where
+     this program reads them, then dispatcher.settings, worker.settings or
+     metrics.settings. The table of
      keys is files/settings.yaml, a copy of common/config.c's table; an
      unknown key, a credential, or a key the program does not read stops
      the render. The names follow the code's rule (common/config.c
@@ -81,7 +83,8 @@ app.kubernetes.io/part-of: muster
 {{- $root := .root -}}
 {{- $program := .program -}}
 {{- $table := $root.Files.Get "files/settings.yaml" | fromYaml -}}
-{{- $component := ternary "dispatcher" "worker" (eq $program "D") -}}
+{{- $component := get (dict "D" "dispatcher" "W" "worker" "M" "metrics") $program -}}
+{{- $who := get (dict "D" "dispatcher" "W" "worker" "M" "metrics aggregator") $program -}}
 {{- $credentials := list "kafka.sasl_password" "redis.password" "intake.token" -}}
 {{- $out := deepCopy .base -}}
 {{- range $pair := list (list "settings" $root.Values.settings) (list (printf "%s.settings" $component) (index $root.Values $component).settings) -}}
@@ -99,7 +102,7 @@ app.kubernetes.io/part-of: muster
 {{- if contains $program (get $table $k) -}}
 {{- $_ := set $out $k $v -}}
 {{- else if ne $where "settings" -}}
-{{- fail (printf "%s: the %s does not read %q" $where $component $k) -}}
+{{- fail (printf "%s: the %s does not read %q" $where $who $k) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -109,7 +112,7 @@ app.kubernetes.io/part-of: muster
 {{- end -}}
 {{- end -}}
 
-{{/* Settings both daemons read, from the chart's values. */}}
+{{/* Settings every daemon reads, from the chart's values. */}}
 {{- define "muster.commonSettings" -}}
 {{- $v := .Values -}}
 {{- $s := dict
@@ -226,4 +229,17 @@ topologySpreadConstraints:
 {{- with .priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
+{{- end -}}
+
+{{/* A ServiceMonitor's endpoint on the status port; takes interval,
+     scrapeTimeout and metricRelabelings. */}}
+{{- define "muster.scrapeEndpoint" -}}
+- port: status
+  path: /metrics
+  interval: {{ .interval }}
+  scrapeTimeout: {{ .scrapeTimeout }}
+  {{- with .metricRelabelings }}
+  metricRelabelings:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}
