@@ -29,6 +29,8 @@ static const char *const keys[] = {
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
+    "redis.sentinels",    "redis.master_name",   "redis.sentinel_password",
+    "redis.wait_replicas", "redis.wait_timeout",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -324,7 +326,8 @@ static void test_markdown(void **state) {
         snprintf(needle, sizeof(needle), "| `%s` | `MUSTER_", keys[i]);
         if (!strstr(md, needle)) fail_msg("markdown lacks %s", keys[i]);
     }
-    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWC |"));
+    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWCM |"));
+    assert_non_null(strstr(md, "| `redis.master_name` | `MUSTER_REDIS_MASTER_NAME` | string | `mymaster` |  | DWCM |"));
     assert_non_null(strstr(md, "| `worker.lease` | `MUSTER_WORKER_LEASE` | duration | `30s` | 100..86400000 | W |"));
     assert_non_null(strstr(md, "| `kafka.dlq_topic` | `MUSTER_KAFKA_DLQ_TOPIC` | string | `muster.alerts.dlq` |  | D |"));
     assert_non_null(strstr(md, "| `intake.port` | `MUSTER_INTAKE_PORT` | int | `-1` | -1..65535 | D |"));
@@ -348,6 +351,11 @@ static void test_help_by_program(void **state) {
     assert_non_null(strstr(disp, "kafka.dlq_topic"));
     assert_null(strstr(disp, "worker.concurrency"));
     assert_non_null(strstr(disp, "redis.host"));
+    /* muster-metrics keeps its aggregates in Redis too. */
+    char *metrics = capture(config_print_help, CFG_METRICS, 0);
+    assert_non_null(strstr(metrics, "redis.host"));
+    assert_non_null(strstr(metrics, "redis.sentinels"));
+    free(metrics);
     free(worker);
     free(disp);
 }
