@@ -7,13 +7,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,18 +32,6 @@ static pid_t replica_pid, sentinel_pid[NSENTINELS];
 static int replica_port, sentinel_port[NSENTINELS], dead_port;
 static char dir[256];
 static int have_sentinel;
-
-/* A loopback port nothing listens on now. */
-static int free_port(void) {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
 
 static redisReply *ask(int port, const char *fmt, ...) {
     struct timeval tv = {0, 500000};
@@ -126,7 +112,7 @@ static int setup(void **state) {
     if (system("command -v redis-sentinel >/dev/null 2>&1") != 0) return 0;
     have_sentinel = 1;
     if (redis_fixture_start(&primary) < 0 || tmpdir_make(dir, sizeof(dir), "sentinel") < 0) return -1;
-    replica_port = free_port();
+    replica_port = redis_fixture_free_port();
     snprintf(port, sizeof(port), "%d", replica_port);
     snprintf(master, sizeof(master), "%d", primary.port);
     const char *rargv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
@@ -134,7 +120,7 @@ static int setup(void **state) {
                            master, NULL};
     if (spawn(&replica_pid, rargv) < 0) return -1;
     for (int i = 0; i < NSENTINELS; i++) {
-        sentinel_port[i] = free_port();
+        sentinel_port[i] = redis_fixture_free_port();
         snprintf(path, sizeof(path), "%s/sentinel%d.conf", dir, i);
         FILE *f = fopen(path, "w");
         if (!f) return -1;
@@ -156,7 +142,7 @@ static int setup(void **state) {
         fprintf(stderr, "test_sentinel: the replica did not sync or sentinel 0 did not see it\n");
         return -1;
     }
-    dead_port = free_port();
+    dead_port = redis_fixture_free_port();
     return 0;
 }
 
