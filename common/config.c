@@ -65,6 +65,18 @@ static const setting settings[] = {
      "Redis password (AUTH); empty for none"},
     {"redis.prefix", T_STRING, S(redis_prefix), "muster", 0, 0, D | W | C | M,
      "Prefix of every Redis key muster writes"},
+    {"redis.sentinels", T_STRING, S(redis_sentinels), "", 0, 0, D | W | C | M,
+     "Comma-separated Sentinel host:port list; when set, the primary is asked of them and "
+     "redis.host and redis.port are not used"},
+    {"redis.master_name", T_STRING, S(redis_master_name), "mymaster", 0, 0, D | W | C | M,
+     "Name the sentinels monitor the primary under (sentinel monitor NAME ...)"},
+    {"redis.sentinel_password", T_STRING, S(redis_sentinel_password), "", 0, 0, D | W | C | M,
+     "Password the sentinels require (AUTH); empty for none"},
+    {"redis.wait_replicas", T_INT, S(redis_wait_replicas), "0", 0, 16, D | W | C | M,
+     "Replicas that must hold an alert's record and a task's completion before muster goes on "
+     "(WAIT); 0 does not wait"},
+    {"redis.wait_timeout", T_DURATION, S(redis_wait_timeout_ms), "500ms", 1, 60000, D | W | C | M,
+     "Longest wait for redis.wait_replicas; when it passes, muster stops waiting for 5 s"},
     {"workflows.dir", T_STRING, S(workflows_dir), "workflows", 0, 0, D | C,
      "Directory of workflow files (*.yaml, *.yml, *.json)"},
     {"oncall.dir", T_STRING, S(oncall_dir), "oncall", 0, 0, C,

@@ -24,6 +24,11 @@ typedef struct config {
     char *redis_user;
     char *redis_password;
     char *redis_prefix;
+    char *redis_sentinels;
+    char *redis_master_name;
+    char *redis_sentinel_password;
+    int64_t redis_wait_replicas;
+    int64_t redis_wait_timeout_ms;
     char *workflows_dir;
     char *oncall_dir;
     char *worker_id;
