@@ -118,6 +118,14 @@ static const setting settings[] = {
      "File the intake's bearer token is read from, trimmed (a Kubernetes Secret mount)"},
     {"intake.body_max", T_INT, S(intake_body_max), "1048576", 1024, 16777216, D,
      "Largest webhook body in bytes; a larger one is answered 413"},
+    {"dispatcher.stall", T_DURATION, S(dispatcher_stall_ms), "60s", 1000, 86400000, D,
+     "How long the dispatcher may fail to get past one message before /readyz says not ready"},
+    {"dispatcher.gap_hold", T_DURATION, S(dispatcher_gap_hold_ms), "1h", 0, 2592000000, D,
+     "How long /readyz says degraded after unread alerts were deleted by the broker; 0: until "
+     "restart"},
+    {"dispatcher.dlq_copy_max", T_INT, S(dispatcher_dlq_copy_max), "65536", 1024, 16777216, D,
+     "Bytes kept of a message too large for the dead-letter topic (the copy is truncated, and "
+     "its headers give the size and SHA-256 of the whole)"},
     {"kafka.metrics_topic", T_STRING, S(kafka_metrics_topic), "muster.metrics", 0, 0, M,
      "Topic the metrics aggregator (muster-metrics) publishes its rollups to"},
     {"metrics.group", T_STRING, S(metrics_group), "muster-metrics", 0, 0, M,

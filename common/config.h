@@ -52,6 +52,9 @@ typedef struct config {
     char *intake_token;
     char *intake_token_file;
     int64_t intake_body_max;
+    int64_t dispatcher_stall_ms;
+    int64_t dispatcher_gap_hold_ms;
+    int64_t dispatcher_dlq_copy_max;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;

@@ -29,6 +29,7 @@ static const char *const keys[] = {
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
+    "dispatcher.stall",   "dispatcher.gap_hold", "dispatcher.dlq_copy_max",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
