@@ -184,42 +184,56 @@ int kafka_too_large(rd_kafka_resp_err_t code) {
 
 int kafka_reset_partition(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t from,
                           int64_t *skipped, char *err, size_t errlen) {
-    int64_t low = -1, high = -1;
+    int64_t low = RD_KAFKA_OFFSET_BEGINNING, high = -1;
     int rc = -1;
-    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL, *committed = NULL;
+    rd_kafka_resp_err_t e;
     *skipped = 0;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, 10000);
-    if (e) {
-        snprintf(err, errlen, "kafka %s/%d: watermarks: %s", topic, (int)partition,
-                 rd_kafka_err2str(e));
-        return -1;
+    /* A group that never committed (from < 0) starts at the beginning and
+     * lost nothing it had read. A position below the log start lost what
+     * lay between; one past the end (a topic made again) is read from the
+     * start too. */
+    if (from >= 0) {
+        if ((e = rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, 10000))) {
+            snprintf(err, errlen, "kafka %s/%d: watermarks: %s", topic, (int)partition,
+                     rd_kafka_err2str(e));
+            return -1;
+        }
+        if (from < low) *skipped = low - from;
     }
-    /* A position below the log start lost what lay between; a group that
-     * never committed (from < 0) starts at the beginning and lost nothing
-     * it had read; a position past the end (a topic made again) is read
-     * from the start too. */
-    if (from >= 0 && from < low) *skipped = low - from;
     /* A partition whose reset failed stops fetching, and librdkafka refuses
-     * to seek it; assigning again restarts it. The others resume where the
-     * application is (their position), or at the committed offset. */
+     * to seek it; assigning again restarts it. Every partition gets an
+     * explicit start, or the others would look up their committed offsets
+     * again and fail the same way: where the application is, else the
+     * committed offset, else the beginning (a group's first start). */
     if ((e = rd_kafka_assignment(rk, &parts)) || !parts) {
         snprintf(err, errlen, "kafka assignment: %s", rd_kafka_err2str(e));
         goto out;
     }
     rd_kafka_position(rk, parts);
-    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, topic, partition);
-    if (!p) {
-        rc = 0; /* no longer ours: the next owner meets the same reset */
+    committed = rd_kafka_topic_partition_list_copy(parts);
+    if ((e = rd_kafka_committed(rk, committed, 10000))) {
+        snprintf(err, errlen, "kafka committed offsets: %s", rd_kafka_err2str(e));
         goto out;
     }
-    p->offset = low;
-    if ((e = rd_kafka_assign(rk, parts))) {
+    int found = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i], *c = &committed->elems[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+            p->offset = low;
+            found = 1;
+        } else if (p->offset < 0) {
+            p->offset = c->offset >= 0 ? c->offset : RD_KAFKA_OFFSET_BEGINNING;
+        }
+    }
+    /* Not ours any more: the next owner meets the same reset. */
+    if (found && (e = rd_kafka_assign(rk, parts))) {
         snprintf(err, errlen, "kafka assign: %s", rd_kafka_err2str(e));
         goto out;
     }
     rc = 0;
 out:
     if (parts) rd_kafka_topic_partition_list_destroy(parts);
+    if (committed) rd_kafka_topic_partition_list_destroy(committed);
     return rc;
 }

@@ -273,7 +273,7 @@ static void offset_reset(intake *in, const rd_kafka_message_t *m) {
         pause_retry(&delay);
     }
     if (skipped == 0) {
-        mlog(LOG_INFO, NULL, "%s/%d: reading from the log start (%s)", topic, (int)m->partition,
+        mlog(LOG_DEBUG, NULL, "%s/%d: reading from the log start (%s)", topic, (int)m->partition,
              rd_kafka_message_errstr(m));
         return;
     }
