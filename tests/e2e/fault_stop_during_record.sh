@@ -5,20 +5,13 @@
 # restarted dispatcher reads the alert again and opens its incident.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-mkdir -p "$E2E_DIR/workflows"
-cp "$SRC/tests/e2e/noop/noop.yaml" "$E2E_DIR/workflows/"
-start_redis
-start_kafka
+start_intake_stack
 start_dispatcher --set kafka.commit_interval=100ms
-alert() { echo "{\"source\":\"t\",\"summary\":\"alert $1\",\"labels\":{\"bench\":\"noop\",\"n\":\"$1\"}}" >"$E2E_DIR/a$1.json"
-  "$BIN/muster" send-alert "$E2E_DIR/a$1.json" >/dev/null; }
-incidents() { redis-cli -p "$REDIS_PORT" zcard muster:incidents; }
-at_least() { [ "$(incidents)" -ge "$1" ]; }
-alert 1
-wait_for 30 at_least 1 || fail "the dispatcher did not record the first alert"
+noop_alert 1 0
+wait_for 30 incidents_at_least 1 || fail "the dispatcher did not record the first alert"
 # Scripts that write now wait: the dispatcher's next attempt hangs in Redis.
 redis-cli -p "$REDIS_PORT" client pause 60000 write >/dev/null
-alert 2
+noop_alert 2 0
 sleep 2
 signal TERM dispatcher
 sleep 0.5
@@ -29,6 +22,6 @@ grep -q 'alert .* not recorded' "$E2E_DIR/dispatcher.log" || fail "the attempt d
 start_redis
 expect_eq "incidents before the restart" "$(incidents)" 1
 start_dispatcher --set kafka.commit_interval=100ms
-wait_for 40 at_least 2 || fail "the alert whose attempt failed at the stop was lost"
+wait_for 40 incidents_at_least 2 || fail "the alert whose attempt failed at the stop was lost"
 pass "the alert was read again and opened its incident"
 echo "1 passed, 0 failed"

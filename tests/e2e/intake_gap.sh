@@ -6,18 +6,11 @@
 # /readyz says degraded and `muster status` shows it; intake reads on.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-mkdir -p "$E2E_DIR/workflows"
-cp "$SRC/tests/e2e/noop/noop.yaml" "$E2E_DIR/workflows/"
-start_redis
-start_kafka
+start_intake_stack
 SP=$(free_port)
 start_dispatcher --set kafka.commit_interval=100ms --set status.port="$SP"
-alert() { echo "{\"source\":\"t\",\"summary\":\"alert $1\",\"labels\":{\"bench\":\"noop\",\"n\":\"$1\"}}" >"$E2E_DIR/a$1.json"
-  kcat -P -b "$MUSTER_KAFKA_BROKERS" -t muster.alerts -p 0 "$E2E_DIR/a$1.json"; }
-incidents() { redis-cli -p "$REDIS_PORT" zcard muster:incidents; }
-at_least() { [ "$(incidents)" -ge "$1" ]; }
-alert 1
-wait_for 30 at_least 1 || fail "the dispatcher did not record the first alert"
+noop_alert 1 0
+wait_for 30 incidents_at_least 1 || fail "the dispatcher did not record the first alert"
 sleep 0.5
 signal TERM dispatcher; reap dispatcher
 pass "dispatcher stopped at offset 1 of partition 0"
@@ -27,9 +20,9 @@ head -c 900000 /dev/zero | tr '\0' x >"$E2E_DIR/filler"
 for _ in 1 2 3 4 5 6 7; do
   kcat -P -b "$MUSTER_KAFKA_BROKERS" -t muster.alerts -p 0 "$E2E_DIR/filler" || fail "kcat: filler"
 done
-alert 2
+noop_alert 2 0
 start_dispatcher --set kafka.commit_interval=100ms --set status.port="$SP"
-wait_for 60 at_least 2 || fail "the alert after the gap was not processed"
+wait_for 60 incidents_at_least 2 || fail "the alert after the gap was not processed"
 pass "intake read on after the gap"
 metrics() { curl -s "http://127.0.0.1:$SP/metrics"; }
 skipped=$(metrics | awk '/^muster_dispatcher_skipped_offsets_total\{topic="muster.alerts",partition="0"\}/ {print $2}')
