@@ -119,6 +119,46 @@ static void print_queues(const json_t *st) {
     table_free(t);
 }
 
+/* The dispatchers' record of alerts the broker deleted before they were
+ * read (dispatcher/intake.c): {"topic/partition": {"skipped", "last_ms"}},
+ * or NULL when there were none or Redis did not answer. */
+static json_t *intake_gaps(store *s) {
+    const char *P = store_prefix(s);
+    redisReply *r = store_command(s, "HGETALL %s:intake:gaps", P);
+    redisReply *t = store_command(s, "HGETALL %s:intake:gap_times", P);
+    json_t *gaps = NULL;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements) {
+        gaps = json_object();
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            long long last = 0;
+            for (size_t j = 0; t && t->type == REDIS_REPLY_ARRAY && j + 1 < t->elements; j += 2)
+                if (strcmp(t->element[j]->str, r->element[i]->str) == 0)
+                    last = atoll(t->element[j + 1]->str);
+            json_object_set_new(gaps, r->element[i]->str,
+                                json_pack("{s:I, s:I}", "skipped",
+                                          (json_int_t)atoll(r->element[i + 1]->str), "last_ms",
+                                          (json_int_t)last));
+        }
+    }
+    freeReplyObject(r);
+    freeReplyObject(t);
+    return gaps;
+}
+
+static void print_gaps(const json_t *gaps) {
+    const char *tp;
+    json_t *g;
+    if (!gaps || !json_object_size(gaps)) return;
+    printf("\nERROR: alerts deleted unread by the broker (lost; see docs/guarantees.md):\n");
+    json_object_foreach((json_t *)gaps, tp, g) {
+        char when[40];
+        format_rfc3339((int64_t)json_integer_value(json_object_get(g, "last_ms")), when,
+                       sizeof(when));
+        printf("  %s: %lld offset(s), last at %s\n", tp,
+               (long long)json_integer_value(json_object_get(g, "skipped")), when);
+    }
+}
+
 int cmd_status(config *cfg, int argc, char **argv) {
     char err[256];
     if (cli_flag(argc, argv, "--help")) {
@@ -133,6 +173,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     json_t *st = store_status(s, err, sizeof(err));
+    json_t *gaps = st ? intake_gaps(s) : NULL;
     store_close(s);
     if (!st) {
         fprintf(stderr, "muster status: %s\n", err);
@@ -154,6 +195,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
     json_object_set_new(st, "consumer_lag_backlog", json_integer(lag_backlog));
     json_object_set_new(st, "outbox_in_flight", json_integer(outbox - outbox_old));
     json_object_set_new(st, "outbox_backlog", json_integer(outbox_old));
+    json_object_set_new(st, "intake_gaps", gaps ? gaps : json_object());
     if (cli_flag(argc, argv, "--json")) {
         print_json(st);
     } else {
@@ -182,6 +224,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
         table_free(t);
         printf("(in flight: on the way, gone in a moment; backlog: waiting %ds or more; alerts are read\n"
                " from %s)\n", IN_FLIGHT_MS / 1000, cfg->kafka_alerts_topic);
+        print_gaps(json_object_get(st, "intake_gaps"));
     }
     json_decref(st);
     return EXIT_OK;

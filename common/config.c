@@ -144,6 +144,14 @@ static const setting settings[] = {
      "name:token,... that may acknowledge over HTTP, as name; prefer MUSTER_INTAKE_ACK_TOKENS"},
     {"intake.ack_tokens_file", T_STRING, S(intake_ack_tokens_file), "", 0, 0, D,
      "File of name:token lines (# comments) that may acknowledge over HTTP, as name"},
+    {"dispatcher.stall", T_DURATION, S(dispatcher_stall_ms), "60s", 1000, 86400000, D,
+     "How long the dispatcher may fail to get past one message before /readyz says not ready"},
+    {"dispatcher.gap_hold", T_DURATION, S(dispatcher_gap_hold_ms), "1h", 0, 2592000000, D,
+     "How long /readyz says degraded after unread alerts were deleted by the broker; 0: until "
+     "restart"},
+    {"dispatcher.dlq_copy_max", T_INT, S(dispatcher_dlq_copy_max), "65536", 1024, 16777216, D,
+     "Bytes kept of a message too large for the dead-letter topic (the copy is truncated, and "
+     "its headers give the size and SHA-256 of the whole)"},
     {"kafka.metrics_topic", T_STRING, S(kafka_metrics_topic), "muster.metrics", 0, 0, M,
      "Topic the metrics aggregator (muster-metrics) publishes its rollups to"},
     {"metrics.group", T_STRING, S(metrics_group), "muster-metrics", 0, 0, M,

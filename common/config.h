@@ -64,6 +64,9 @@ typedef struct config {
     int64_t intake_request_timeout_ms;
     char *intake_ack_tokens;
     char *intake_ack_tokens_file;
+    int64_t dispatcher_stall_ms;
+    int64_t dispatcher_gap_hold_ms;
+    int64_t dispatcher_dlq_copy_max;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;

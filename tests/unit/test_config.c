@@ -33,6 +33,7 @@ static const char *const keys[] = {
     "intake.request_timeout", "intake.ack_tokens", "intake.ack_tokens_file",
     "redis.sentinels",    "redis.master_name",   "redis.sentinel_password",
     "redis.wait_replicas", "redis.wait_timeout",
+    "dispatcher.stall",   "dispatcher.gap_hold", "dispatcher.dlq_copy_max",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
