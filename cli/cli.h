@@ -22,6 +22,7 @@ int cmd_replay(config *cfg, int argc, char **argv);
 int cmd_ack(config *cfg, int argc, char **argv);
 int cmd_done(config *cfg, int argc, char **argv);
 int cmd_report(config *cfg, int argc, char **argv);
+int cmd_gc(config *cfg, int argc, char **argv);
 
 /* Connects to Redis or prints why not. */
 store *cli_store(const config *cfg);

@@ -10,6 +10,7 @@
 #include "cli/table.h"
 #include "common/incident.h"
 #include "common/kafka.h"
+#include "common/retention.h"
 #include "common/util.h"
 
 static void print_json(json_t *v) {
@@ -258,16 +259,43 @@ static void print_event(const json_t *ev) {
     printf("  %s  %-22s %s\n", str(ev, "time"), type, detail);
 }
 
+/* The timeline keeps the first TIMELINE_ALERTS_KEPT joined (resolved)
+ * alerts of an incident (lib.lua); the incident counts them all. */
+#define TIMELINE_ALERTS_KEPT 10
+
+static void print_omitted(const json_t *inc, const char *field, const char *what,
+                          const char *topic) {
+    long long all = atoll(str(inc, field));
+    if (all <= TIMELINE_ALERTS_KEPT) return;
+    char n[32];
+    table_thousands(all - TIMELINE_ALERTS_KEPT, n, sizeof(n));
+    printf("  %*s  ... and %s more %s (counted; every one is on %s)\n", 24, "", n, what, topic);
+}
+
 static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
     char err[256], idbuf[128];
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     const char *id = cli_incident(s, ref, idbuf, sizeof(idbuf));
     json_t *inc = id ? incident_show(s, id, err, sizeof(err)) : NULL;
+    int64_t expired = id && !inc ? retention_expired_at(s, id) : 0;
     store_close(s);
     if (!id) return EXIT_FAIL;
+    if (!inc && expired > 0) {
+        char when[40];
+        format_rfc3339(expired, when, sizeof(when));
+        fprintf(stderr,
+                "muster incident show: incident \"%s\" expired at %s, after retention.incidents "
+                "(%lldh); its events remain on %s\n",
+                id, when, (long long)(cfg->retention_incidents_ms / 3600000), cfg->kafka_events_topic);
+        return EXIT_FAIL;
+    }
     if (!inc) {
-        fprintf(stderr, "muster incident show: %s\n", err);
+        fprintf(stderr, "muster incident show: %s%s%s\n", err,
+                strstr(err, "no incident") ? "; it may have expired after retention.incidents, "
+                                             "and its events remain on "
+                                           : "",
+                strstr(err, "no incident") ? cfg->kafka_events_topic : "");
         return EXIT_FAIL;
     }
     if (as_json) {
@@ -286,9 +314,18 @@ static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
         print_time(str(i, "acknowledged_at"));
     }
     printf("\ntimeline:\n");
-    size_t n;
-    json_t *ev;
-    json_array_foreach(json_object_get(inc, "timeline"), n, ev) print_event(ev);
+    size_t n, last_joined = (size_t)-1, last_resolved = (size_t)-1;
+    json_t *ev, *tl = json_object_get(inc, "timeline");
+    json_array_foreach(tl, n, ev) {
+        if (!strcmp(str(ev, "type"), "incident.alert_joined")) last_joined = n;
+        if (!strcmp(str(ev, "type"), "incident.alert_resolved")) last_resolved = n;
+    }
+    json_array_foreach(tl, n, ev) {
+        print_event(ev);
+        if (n == last_joined) print_omitted(i, "alerts_joined", "joined", cfg->kafka_events_topic);
+        if (n == last_resolved)
+            print_omitted(i, "alerts_resolved", "resolved", cfg->kafka_events_topic);
+    }
     json_decref(inc);
     return EXIT_OK;
 }

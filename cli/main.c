@@ -22,6 +22,7 @@ static const struct {
     {"replay", cmd_replay, "run dead tasks again (ID, --incident, --workflow, --all; --dry-run)"},
     {"send-alert", cmd_send_alert, "send alert files (JSON) to the alerts topic"},
     {"validate", cmd_validate, "check workflow files; every problem with file:line:column"},
+    {"gc", cmd_gc, "expire finished incidents past retention now (--dry-run: only show)"},
     {"report", cmd_report, "the four yardsticks: MTTA, MTTR, automated actions, manual tasks"},
     {"config", cmd_config, "print the settings table (--markdown for docs)"},
 };
