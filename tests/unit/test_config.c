@@ -29,6 +29,8 @@ static const char *const keys[] = {
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
+    "retention.incidents", "retention.dead",     "retention.workers",
+    "retention.interval",  "retention.batch",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
