@@ -58,6 +58,15 @@ expect_eq "its events remain on muster.events" \
   "$(count_events ".type == \"incident.opened\" and .subject == \"$done_id\"")" 1
 pass "muster gc expires the finished incident, keeps the open one"
 
+# The timeline keeps the first 10 joined alerts and counts the rest.
+for _ in $(seq 14); do send gc-open firing; done
+joined14() { [ "$(redis-cli -p "$REDIS_PORT" hget "muster:{$open_id}:inc" alerts_joined)" = 14 ]; }
+wait_for 20 joined14 || fail "the alerts did not join $open_id"
+"$BIN/muster" incident show "$open_id" >"$E2E_DIR/show.txt"
+expect_eq "joined alerts in the timeline" "$(grep -c 'incident.alert_joined' "$E2E_DIR/show.txt")" 10
+grep -q "and 4 more joined" "$E2E_DIR/show.txt" || fail "no summary: $(cat "$E2E_DIR/show.txt")"
+pass "the timeline keeps 10 joined alerts and summarises the rest"
+
 # A worker expires by itself, at its interval, and counts it.
 send gc-open resolved
 "$BIN/muster" wait --incidents 1 --resolved 1 --timeout 30s >/dev/null || fail "gc-open did not resolve"
