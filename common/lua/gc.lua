@@ -15,7 +15,9 @@
 -- when it started: finish time, later while a dead task holds it),
 -- P:expired (tombstones: id by expiry time, as long as retention.incidents
 -- and at most TOMBSTONES_MAX), P:gc:leader (the lease), P:gc:stats (hash:
--- expired, bytes), P:gc:workers_cursor (HSCAN cursor of P:workers).
+-- expired, bytes), P:gc:workers_cursor (HSCAN cursor of P:workers),
+-- P:gc:backfill (hash: how far P:incidents was looked through for incidents
+-- that finished before P:finished existed).
 local mode, now = ARGV[2], tonumber(ARGV[3])
 local keep, keep_dead, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local holder, lease_ms, keep_workers = ARGV[7], ARGV[8], tonumber(ARGV[9])
@@ -142,6 +144,28 @@ for i = 1, #due, 2 do
     redis.call("ZREM", F, id)
     redis.call("ZADD", TOMBS, now, id)
     expired = expired + 1
+  end
+end
+
+-- Incidents that finished before retention existed are not in P:finished:
+-- one ZSCAN page of P:incidents per call adds those finished, until the scan
+-- is complete once (ZSCAN returns every member that stays in the set for the
+-- whole scan, whatever is deleted meanwhile).
+local bf = P .. ":gc:backfill"
+local cursor = redis.call("HMGET", bf, "cursor", "done")
+if not cursor[2] then
+  local page = redis.call("ZSCAN", P .. ":incidents", cursor[1] or "0", "COUNT", max)
+  for i = 1, #page[2], 2 do
+    local id = page[2][i]
+    local h = redis.call("HMGET", inc_key(id), "status", "run", "resolved_at", "run_finished_at")
+    if h[1] == "resolved" and h[2] ~= "running" and not redis.call("ZSCORE", F, id) then
+      redis.call("ZADD", F, math.max(tonumber(h[3]) or 0, tonumber(h[4]) or 0), id)
+    end
+  end
+  if page[1] == "0" then
+    redis.call("HSET", bf, "done", now)
+  else
+    redis.call("HSET", bf, "cursor", page[1])
   end
 end
 
