@@ -13,19 +13,21 @@ retention_policy retention_policy_of(const config *cfg) {
     return p;
 }
 
-/* Calls gc.lua in `mode` with the policy, `holder` and the preview rank. */
+/* Calls gc.lua in `mode` with the policy, `holder`, `arg` (an incident id or
+ * a rank) and whether the id came from the backfill. */
 static redisReply *gc_call(store *s, const char *mode, const retention_policy *p,
-                           const char *holder, long long from, char *err, size_t errlen) {
-    char now[24], keep[24], dead[24], max[24], lease[24], workers[24], rank[24];
+                           const char *holder, const char *arg, int backfill, char *err,
+                           size_t errlen) {
+    char now[24], keep[24], dead[24], max[24], lease[24], workers[24];
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     snprintf(keep, sizeof(keep), "%lld", (long long)p->incidents_ms);
     snprintf(dead, sizeof(dead), "%lld", (long long)p->dead_ms);
     snprintf(max, sizeof(max), "%zu", p->batch ? p->batch : 1);
     snprintf(lease, sizeof(lease), "%d", RETENTION_LEASE_MS);
     snprintf(workers, sizeof(workers), "%lld", (long long)p->workers_ms);
-    snprintf(rank, sizeof(rank), "%lld", from);
-    const char *argv[] = {mode, now, keep, dead, max, holder, lease, workers, rank};
-    return store_eval(s, SCRIPT_GC, 9, argv, err, errlen);
+    const char *argv[] = {mode,    now, keep, dead, max, holder, lease, workers, arg,
+                          backfill ? "1" : "0"};
+    return store_eval(s, SCRIPT_GC, 10, argv, err, errlen);
 }
 
 static long long int_at(const redisReply *r, size_t i) {
@@ -40,22 +42,49 @@ static const char *str_at(const redisReply *r, size_t i) {
                                                                           : "";
 }
 
+static int is(const redisReply *r, const char *word) {
+    return r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && !strcmp(str_at(r, 0), word);
+}
+
+/* Expires one incident if it is due; counts the outcome into out. Returns
+ * 0, 1 when the lease went to another holder (out->busy), -1. */
+static int expire_one(store *s, const retention_policy *p, const char *holder, const char *id,
+                      int backfill, retention_slice *out, char *err, size_t errlen) {
+    redisReply *r = gc_call(s, "expire", p, holder, id, backfill, err, errlen);
+    if (!r) return -1;
+    int rc = 0;
+    if (is(r, "busy")) {
+        out->busy = 1;
+        snprintf(out->holder, sizeof(out->holder), "%s", str_at(r, 1));
+        rc = 1;
+    } else if (is(r, "expired")) {
+        out->expired++;
+        out->bytes += int_at(r, 1);
+    } else if (is(r, "held")) {
+        out->held++;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 int retention_run(store *s, const retention_policy *p, const char *holder, retention_slice *out,
                   char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));
-    redisReply *r = gc_call(s, "run", p, holder, 0, err, errlen);
+    redisReply *r = gc_call(s, "slice", p, holder, "", 0, err, errlen);
     if (!r) return -1;
     int rc = -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && !strcmp(str_at(r, 0), "busy")) {
+    if (is(r, "busy")) {
         out->busy = 1;
         snprintf(out->holder, sizeof(out->holder), "%s", str_at(r, 1));
         rc = 0;
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 5 && !strcmp(str_at(r, 0), "done")) {
-        out->expired = int_at(r, 1);
-        out->bytes = int_at(r, 2);
-        out->held = int_at(r, 3);
-        out->more = int_at(r, 4) != 0;
+    } else if (is(r, "slice") && r->elements >= 4 &&
+               r->elements == 4 + (size_t)int_at(r, 2) + (size_t)int_at(r, 3)) {
+        size_t ndue = (size_t)int_at(r, 2);
+        out->more = int_at(r, 1) != 0;
         rc = 0;
+        for (size_t i = 4; i < r->elements && rc == 0; i++)
+            rc = expire_one(s, p, holder, str_at(r, i), i >= 4 + ndue, out, err, errlen);
+        if (rc > 0) rc = 0; /* busy: what was done is counted */
     } else {
         snprintf(err, errlen, "gc: unexpected reply");
     }
@@ -66,28 +95,37 @@ int retention_run(store *s, const retention_policy *p, const char *holder, reten
 void retention_release(store *s, const char *holder) {
     char err[256];
     retention_policy p = {0};
-    redisReply *r = gc_call(s, "release", &p, holder, 0, err, sizeof(err));
+    redisReply *r = gc_call(s, "release", &p, holder, "", 0, err, sizeof(err));
     if (r) freeReplyObject(r);
 }
 
 json_t *retention_preview(store *s, const retention_policy *p, long long *from, char *err,
                           size_t errlen) {
-    redisReply *r = gc_call(s, "preview", p, "", *from, err, errlen);
+    char rank[24];
+    snprintf(rank, sizeof(rank), "%lld", *from);
+    redisReply *r = gc_call(s, "page", p, "", rank, 0, err, errlen);
     if (!r) return NULL;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || (r->elements - 1) % 5) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || (r->elements - 1) % 2) {
         snprintf(err, errlen, "gc: unexpected reply");
         freeReplyObject(r);
         return NULL;
     }
     json_t *out = json_array();
     *from = int_at(r, 0);
-    for (size_t i = 1; i + 4 < r->elements; i += 5) {
-        const char *what = str_at(r, i + 2);
-        if (!strcmp(what, "skip")) continue; /* reopened or gone: not retention's */
-        json_array_append_new(
-            out, json_pack("{s:s, s:I, s:s, s:I, s:I}", "id", str_at(r, i), "finished_at",
-                           (json_int_t)int_at(r, i + 1), "action", what, "until",
-                           (json_int_t)int_at(r, i + 3), "bytes", (json_int_t)int_at(r, i + 4)));
+    for (size_t i = 1; i + 1 < r->elements; i += 2) {
+        redisReply *v = gc_call(s, "inspect", p, "", str_at(r, i), 0, err, errlen);
+        if (!v) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+        /* "skip": reopened or gone, not retention's. */
+        if (v->type == REDIS_REPLY_ARRAY && v->elements == 3 && strcmp(str_at(v, 0), "skip"))
+            json_array_append_new(
+                out, json_pack("{s:s, s:I, s:s, s:I, s:I}", "id", str_at(r, i), "finished_at",
+                               (json_int_t)int_at(r, i + 1), "action", str_at(v, 0), "until",
+                               (json_int_t)int_at(v, 1), "bytes", (json_int_t)int_at(v, 2)));
+        freeReplyObject(v);
     }
     freeReplyObject(r);
     return out;

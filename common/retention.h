@@ -30,19 +30,22 @@ typedef struct retention_slice {
     int more;           /* more incidents are due now */
 } retention_slice;
 
-/* Deletes up to p->batch finished incidents whose time has come, with their
- * keys and index entries, in one script call that first takes (or renews)
- * the gc lease for `holder`. Also forgets one page of workers gone for
- * retention.workers. Returns 0 (out filled; out->busy when another holder
- * has the lease) or -1 with err filled. */
+/* One slice: takes (or renews) the gc lease for `holder`, then deletes up
+ * to p->batch finished incidents whose time has come, with their keys and
+ * index entries, one script call per incident (a script touches one
+ * incident and the shared indexes). The slice also trims the tombstones,
+ * forgets one page of workers gone for retention.workers and looks at one
+ * page of incidents that finished before retention existed. Returns 0 (out
+ * filled; out->busy when another holder has the lease) or -1 with err
+ * filled. */
 int retention_run(store *s, const retention_policy *p, const char *holder, retention_slice *out,
                   char *err, size_t errlen);
 
 /* Gives the lease up, if `holder` has it. */
 void retention_release(store *s, const char *holder);
 
-/* One page of the dry run: up to p->batch incidents of P:finished from rank
- * *from, each {"id", "finished_at", "action": "expire"|"keep", "until",
+/* One page of the dry run: up to p->batch due incidents of P:finished from
+ * rank *from, each {"id", "finished_at", "action": "expire"|"keep", "until",
  * "bytes"} (keep: a dead task holds it until `until`). Changes nothing.
  * Sets *from to the rank to continue from, or -1 when no more are due.
  * Returns a new array, or NULL with err filled. */

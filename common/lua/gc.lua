@@ -1,40 +1,44 @@
 -- gc.lua - retention: finished incidents leave Redis after
 -- retention.incidents (retention.dead while one of their tasks is dead),
--- with every key they own and their entries in the shared indexes. One
--- bounded slice per call, under a lease so one leader works at a time.
--- ARGV: 1 prefix, 2 mode "run" | "preview" | "release", 3 now ms,
---       4 retention.incidents ms, 5 retention.dead ms, 6 most incidents,
---       7 holder, 8 lease ms, 9 retention.workers ms,
---       10 preview: rank in P:finished to start from
--- Returns, run: {"done", expired, bytes, held, more (0|1)} or {"busy", holder};
---   preview: {next rank (-1: no more due), then per due incident:
---             id, finished ms, "expire"|"keep"|"skip", until ms, bytes};
---   release: {"released"}.
+-- with every key they own and their entries in the shared indexes. Each
+-- call touches the shared indexes and at most one incident; all but
+-- "page" and "inspect" need the gc lease, so one leader works at a time.
+-- ARGV: 1 prefix, 2 mode, 3 now ms, 4 retention.incidents ms,
+--       5 retention.dead ms, 6 most entries, 7 holder, 8 lease ms,
+--       9 retention.workers ms, 10 incident id (expire, inspect) or rank
+--       (page), 11 "1": the id came from the backfill (expire)
+-- Modes and what they return:
+--   slice    takes or renews the lease; trims the tombstones, forgets one
+--            page of silent workers, reads one page of the backfill:
+--            {"slice", more (0|1), ndue, nbackfill, due ids..., backfill ids...}
+--            or {"busy", holder}
+--   expire   one incident, if it is due: {"expired", bytes} | {"held", until}
+--            | {"skip"} (gone, reopened, not finished) | {"notdue"} | {"busy", holder}
+--   release  gives the lease up if the holder has it: {"released"}
+--   page     due entries of P:finished from a rank, changing nothing:
+--            {next rank (-1: no more due), id, since, id, since, ...}
+--   inspect  what expire would do, changing nothing:
+--            {"expire"|"keep"|"skip", until ms, bytes}
 --
 -- Keys: P:finished (sorted set: incidents whose retention clock runs, by
 -- when it started: finish time, later while a dead task holds it),
 -- P:expired (tombstones: id by expiry time, as long as retention.incidents
 -- and at most TOMBSTONES_MAX), P:gc:leader (the lease), P:gc:stats (hash:
 -- expired, bytes), P:gc:workers_cursor (HSCAN cursor of P:workers),
--- P:gc:backfill (hash: how far P:incidents was looked through for incidents
--- that finished before P:finished existed).
+-- P:gc:backfill (hash: the ZSCAN cursor of P:incidents looking for
+-- incidents that finished before P:finished existed; done once complete).
 local mode, now = ARGV[2], tonumber(ARGV[3])
 local keep, keep_dead, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local holder, lease_ms, keep_workers = ARGV[7], ARGV[8], tonumber(ARGV[9])
+local arg = ARGV[10] or ""
 local F = P .. ":finished"
 local LEASE = P .. ":gc:leader"
 local TOMBS = P .. ":expired"
 local TOMBSTONES_MAX = 100000
-local WORKERS_PAGE = 100
 
 if mode == "release" then
   if redis.call("GET", LEASE) == holder then redis.call("DEL", LEASE) end
   return {"released"}
-end
-if mode == "run" then
-  local cur = redis.call("GET", LEASE)
-  if cur and cur ~= holder then return {"busy", cur} end
-  redis.call("SET", LEASE, holder, "PX", lease_ms)
 end
 
 local function decode_list(text)
@@ -59,12 +63,18 @@ local function keys_of(id, names)
   return ks
 end
 
--- Whether the incident may go: "skip" (gone, or running again: it leaves
--- P:finished), else the time it is kept until, and its step names.
+-- Whether the incident is finished: resolved, and its run ended.
+local function finished(ik)
+  local h = redis.call("HMGET", ik, "status", "run")
+  return h[1] == "resolved" and h[2] ~= "running"
+end
+
+-- "skip" when it is not retention's (gone, or running again), else the time
+-- it is kept until (retention.dead after its last dead task died, if
+-- later) and its step names.
 local function verdict(id, since)
   local ik = inc_key(id)
-  local h = redis.call("HMGET", ik, "status", "run")
-  if not h[1] or h[1] ~= "resolved" or h[2] == "running" then return "skip" end
+  if not finished(ik) then return "skip" end
   local names = steps_of(ik)
   local kept_until = since + keep
   for _, n in ipairs(names) do
@@ -84,111 +94,127 @@ local function bytes_of(ks)
   return b
 end
 
-if mode == "preview" then
-  local from = tonumber(ARGV[10] or "0")
+if mode == "page" then
+  local from = tonumber(arg) or 0
   local page = redis.call("ZRANGE", F, from, from + max - 1, "WITHSCORES")
   local out = {from + #page / 2}
   for i = 1, #page, 2 do
-    local id, since = page[i], tonumber(page[i + 1])
-    if since > now - keep then
+    if tonumber(page[i + 1]) > now - keep then
       out[1] = -1
       return out
     end
-    local kept_until, names = verdict(id, since)
-    if kept_until == "skip" then
-      for _, v in ipairs({id, since, "skip", 0, 0}) do out[#out + 1] = v end
-    else
-      local what = kept_until <= now and "expire" or "keep"
-      for _, v in ipairs({id, since, what, kept_until, bytes_of(keys_of(id, names))}) do
-        out[#out + 1] = v
-      end
-    end
+    out[#out + 1] = page[i]
+    out[#out + 1] = page[i + 1]
   end
   if #page < 2 * max then out[1] = -1 end
   return out
 end
 
--- mode "run": at most `max` due incidents.
-local due = redis.call("ZRANGEBYSCORE", F, "-inf", now - keep, "WITHSCORES", "LIMIT", 0, max)
-local expired, bytes, held = 0, 0, 0
-for i = 1, #due, 2 do
-  local id, since = due[i], tonumber(due[i + 1])
+if mode == "inspect" then
+  local since = tonumber(redis.call("ZSCORE", F, arg))
+  if not since then return {"skip", 0, 0} end
+  local kept_until, names = verdict(arg, since)
+  if kept_until == "skip" then return {"skip", 0, 0} end
+  return {kept_until <= now and "expire" or "keep", kept_until, bytes_of(keys_of(arg, names))}
+end
+
+-- What follows changes Redis: only under the lease.
+local cur = redis.call("GET", LEASE)
+if cur and cur ~= holder then return {"busy", cur} end
+
+if mode == "expire" then
+  local id = arg
+  local ik = inc_key(id)
+  if not cur then redis.call("SET", LEASE, holder, "PX", lease_ms) end
+  local since = tonumber(redis.call("ZSCORE", F, id))
+  if not since and ARGV[11] == "1" then
+    -- From the backfill: an incident that finished before P:finished.
+    if not finished(ik) then return {"skip"} end
+    local h = redis.call("HMGET", ik, "resolved_at", "run_finished_at")
+    since = math.max(tonumber(h[1]) or 0, tonumber(h[2]) or 0)
+    redis.call("ZADD", F, since, id)
+  end
+  if not since then return {"skip"} end
+  if since > now - keep then return {"notdue"} end
   local kept_until, names = verdict(id, since)
   if kept_until == "skip" then
     redis.call("ZREM", F, id)
-  elseif kept_until > now then
+    return {"skip"}
+  end
+  if kept_until > now then
     -- A dead task keeps it: due again when retention.dead has passed.
     redis.call("ZADD", F, kept_until - keep, id)
-    held = held + 1
-  else
-    local ik = inc_key(id)
-    local inc = redis.call("HMGET", ik, "group", "fingerprint")
-    if inc[1] then
-      for _, index in ipairs({P .. ":group", P .. ":lastgroup"}) do
-        if redis.call("HGET", index, inc[1]) == id then redis.call("HDEL", index, inc[1]) end
-      end
-    end
-    local fps = redis.call("SMEMBERS", P .. ":{" .. id .. "}:firing")
-    if inc[2] then fps[#fps + 1] = inc[2] end
-    for _, fp in ipairs(fps) do redis.call("SREM", P .. ":fp:" .. fp, id) end
-    for _, n in ipairs(names) do
-      local ref = id .. "/" .. n
-      redis.call("ZREM", P .. ":dead", ref)
-      redis.call("ZREM", P .. ":delayed", ref)
-      redis.call("SREM", P .. ":manual", ref)
-    end
-    redis.call("ZREM", P .. ":incidents", id)
-    local ks = keys_of(id, names)
-    bytes = bytes + bytes_of(ks)
-    redis.call("UNLINK", unpack(ks))
-    redis.call("ZREM", F, id)
-    redis.call("ZADD", TOMBS, now, id)
-    expired = expired + 1
+    return {"held", kept_until}
   end
+  local inc = redis.call("HMGET", ik, "group", "fingerprint")
+  if inc[1] then
+    for _, index in ipairs({P .. ":group", P .. ":lastgroup"}) do
+      if redis.call("HGET", index, inc[1]) == id then redis.call("HDEL", index, inc[1]) end
+    end
+  end
+  local fps = redis.call("SMEMBERS", P .. ":{" .. id .. "}:firing")
+  if inc[2] then fps[#fps + 1] = inc[2] end
+  for _, fp in ipairs(fps) do redis.call("SREM", P .. ":fp:" .. fp, id) end
+  for _, n in ipairs(names) do
+    local ref = id .. "/" .. n
+    redis.call("ZREM", P .. ":dead", ref)
+    redis.call("ZREM", P .. ":delayed", ref)
+    redis.call("SREM", P .. ":manual", ref)
+  end
+  redis.call("ZREM", P .. ":incidents", id)
+  local ks = keys_of(id, names)
+  local bytes = bytes_of(ks)
+  redis.call("UNLINK", unpack(ks))
+  redis.call("ZREM", F, id)
+  redis.call("ZADD", TOMBS, now, id)
+  redis.call("HINCRBY", P .. ":gc:stats", "expired", 1)
+  redis.call("HINCRBY", P .. ":gc:stats", "bytes", bytes)
+  return {"expired", bytes}
 end
 
--- Incidents that finished before retention existed are not in P:finished:
--- one ZSCAN page of P:incidents per call adds those finished, until the scan
--- is complete once (ZSCAN returns every member that stays in the set for the
--- whole scan, whatever is deleted meanwhile).
-local bf = P .. ":gc:backfill"
-local cursor = redis.call("HMGET", bf, "cursor", "done")
-if not cursor[2] then
-  local page = redis.call("ZSCAN", P .. ":incidents", cursor[1] or "0", "COUNT", max)
-  for i = 1, #page[2], 2 do
-    local id = page[2][i]
-    local h = redis.call("HMGET", inc_key(id), "status", "run", "resolved_at", "run_finished_at")
-    if h[1] == "resolved" and h[2] ~= "running" and not redis.call("ZSCORE", F, id) then
-      redis.call("ZADD", F, math.max(tonumber(h[3]) or 0, tonumber(h[4]) or 0), id)
-    end
-  end
-  if page[1] == "0" then
-    redis.call("HSET", bf, "done", now)
-  else
-    redis.call("HSET", bf, "cursor", page[1])
-  end
-end
+-- mode "slice"
+redis.call("SET", LEASE, holder, "PX", lease_ms)
 
 -- Tombstones last as long as the incidents did, and are capped.
 redis.call("ZREMRANGEBYSCORE", TOMBS, "-inf", "(" .. (now - keep))
 local over = redis.call("ZCARD", TOMBS) - TOMBSTONES_MAX
 if over > 0 then redis.call("ZPOPMIN", TOMBS, over) end
-if expired > 0 then
-  redis.call("HINCRBY", P .. ":gc:stats", "expired", expired)
-  redis.call("HINCRBY", P .. ":gc:stats", "bytes", bytes)
-end
 
 -- Workers that have not beaten for retention.workers are forgotten, one
 -- page of the hash per call.
 local wc = P .. ":gc:workers_cursor"
-local page = redis.call("HSCAN", P .. ":workers", redis.call("GET", wc) or "0",
-                        "COUNT", WORKERS_PAGE)
-for i = 1, #page[2], 2 do
-  if (tonumber(page[2][i + 1]) or 0) < now - keep_workers then
-    redis.call("HDEL", P .. ":workers", page[2][i])
+local wpage = redis.call("HSCAN", P .. ":workers", redis.call("GET", wc) or "0", "COUNT", max)
+for i = 1, #wpage[2], 2 do
+  if (tonumber(wpage[2][i + 1]) or 0) < now - keep_workers then
+    redis.call("HDEL", P .. ":workers", wpage[2][i])
   end
 end
-if page[1] == "0" then redis.call("DEL", wc) else redis.call("SET", wc, page[1]) end
+if wpage[1] == "0" then redis.call("DEL", wc) else redis.call("SET", wc, wpage[1]) end
 
-local more = redis.call("ZCOUNT", F, "-inf", now - keep) > 0 and 1 or 0
-return {"done", expired, bytes, held, more}
+local due = redis.call("ZRANGEBYSCORE", F, "-inf", now - keep, "LIMIT", 0, max)
+local more = redis.call("ZCOUNT", F, "-inf", now - keep) > #due and 1 or 0
+
+-- One ZSCAN page of P:incidents: ids not in P:finished, for "expire" to
+-- adopt if they finished before P:finished existed. ZSCAN returns every
+-- member that stays in the set for the whole scan, whatever is deleted
+-- meanwhile.
+local back = {}
+local bf = P .. ":gc:backfill"
+local b = redis.call("HMGET", bf, "cursor", "done")
+if not b[2] then
+  local page = redis.call("ZSCAN", P .. ":incidents", b[1] or "0", "COUNT", max)
+  for i = 1, #page[2], 2 do
+    if not redis.call("ZSCORE", F, page[2][i]) then back[#back + 1] = page[2][i] end
+  end
+  if page[1] == "0" then
+    redis.call("HSET", bf, "done", now)
+  else
+    redis.call("HSET", bf, "cursor", page[1])
+    more = 1
+  end
+end
+
+local out = {"slice", more, #due, #back}
+for _, id in ipairs(due) do out[#out + 1] = id end
+for _, id in ipairs(back) do out[#out + 1] = id end
+return out
