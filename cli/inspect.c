@@ -259,16 +259,15 @@ static void print_event(const json_t *ev) {
     printf("  %s  %-22s %s\n", str(ev, "time"), type, detail);
 }
 
-/* The timeline keeps the first TIMELINE_ALERTS_KEPT joined (resolved)
- * alerts of an incident (lib.lua); the incident counts them all. */
-#define TIMELINE_ALERTS_KEPT 10
-
-static void print_omitted(const json_t *inc, const char *field, const char *what,
+/* The timeline keeps the first few joined (resolved) alerts of an incident
+ * (lib.lua) and the incident counts them all in `field`: says how many more
+ * there were than the `shown` ones. */
+static void print_omitted(const json_t *inc, const char *field, size_t shown, const char *what,
                           const char *topic) {
     long long all = atoll(str(inc, field));
-    if (all <= TIMELINE_ALERTS_KEPT) return;
+    if (all <= (long long)shown) return;
     char n[32];
-    table_thousands(all - TIMELINE_ALERTS_KEPT, n, sizeof(n));
+    table_thousands(all - (long long)shown, n, sizeof(n));
     printf("  %*s  ... and %s more %s (counted; every one is on %s)\n", 24, "", n, what, topic);
 }
 
@@ -314,17 +313,23 @@ static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
         print_time(str(i, "acknowledged_at"));
     }
     printf("\ntimeline:\n");
-    size_t n, last_joined = (size_t)-1, last_resolved = (size_t)-1;
+    size_t n, last_joined = (size_t)-1, last_resolved = (size_t)-1, joined = 0, resolved = 0;
     json_t *ev, *tl = json_object_get(inc, "timeline");
     json_array_foreach(tl, n, ev) {
-        if (!strcmp(str(ev, "type"), "incident.alert_joined")) last_joined = n;
-        if (!strcmp(str(ev, "type"), "incident.alert_resolved")) last_resolved = n;
+        if (!strcmp(str(ev, "type"), "incident.alert_joined")) {
+            last_joined = n;
+            joined++;
+        } else if (!strcmp(str(ev, "type"), "incident.alert_resolved")) {
+            last_resolved = n;
+            resolved++;
+        }
     }
     json_array_foreach(tl, n, ev) {
         print_event(ev);
-        if (n == last_joined) print_omitted(i, "alerts_joined", "joined", cfg->kafka_events_topic);
+        if (n == last_joined)
+            print_omitted(i, "alerts_joined", joined, "joined", cfg->kafka_events_topic);
         if (n == last_resolved)
-            print_omitted(i, "alerts_resolved", "resolved", cfg->kafka_events_topic);
+            print_omitted(i, "alerts_resolved", resolved, "resolved", cfg->kafka_events_topic);
     }
     json_decref(inc);
     return EXIT_OK;
@@ -336,8 +341,10 @@ int cmd_incident(config *cfg, int argc, char **argv) {
         printf("Usage: muster incident list [--limit N] [--json]\n"
                "       muster incident show ID|latest [--json]\n\n"
                "Lists the newest incidents with their workflow, status, run and alert, or\n"
-               "shows one incident and its timeline: every event of its runs, in order.\n"
-               "'latest' is the newest incident.\n\n"
+               "shows one incident and its timeline: every event of its runs, in order\n"
+               "(of its joined and resolved alerts the first 10 each, and how many more).\n"
+               "'latest' is the newest incident. A finished incident expires after\n"
+               "retention.incidents (muster gc); its events remain on the events topic.\n\n"
                "Options:\n  --limit N  list at most N incidents (default 50)\n"
                "  --json     print JSON instead of text\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
