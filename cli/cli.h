@@ -14,6 +14,7 @@ int cmd_up(config *cfg, int argc, char **argv);
 int cmd_status(config *cfg, int argc, char **argv);
 int cmd_incident(config *cfg, int argc, char **argv);
 int cmd_wait(config *cfg, int argc, char **argv);
+int cmd_gc(config *cfg, int argc, char **argv);
 int cmd_send_alert(config *cfg, int argc, char **argv);
 int cmd_validate(config *cfg, int argc, char **argv);
 int cmd_config(config *cfg, int argc, char **argv);
@@ -22,7 +23,6 @@ int cmd_replay(config *cfg, int argc, char **argv);
 int cmd_ack(config *cfg, int argc, char **argv);
 int cmd_done(config *cfg, int argc, char **argv);
 int cmd_report(config *cfg, int argc, char **argv);
-int cmd_gc(config *cfg, int argc, char **argv);
 
 /* Connects to Redis or prints why not. */
 store *cli_store(const config *cfg);
