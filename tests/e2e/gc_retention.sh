@@ -81,4 +81,15 @@ counted() {
 }
 wait_for 10 counted || fail "no expiry count: $(curl -s "http://127.0.0.1:$W2_STATUS/metrics" | grep expired)"
 pass "a worker expires finished incidents by itself and counts them in /metrics"
+# muster-metrics mirrors the totals of every expiry (muster gc's and w2's).
+M_PORT=$(free_port)
+"$BIN/muster-metrics" -s status.port="$M_PORT" >>"$E2E_DIR/metrics.log" 2>&1 &
+E2E_PIDS+=($!)
+mirrored() {
+  curl -s "http://127.0.0.1:$M_PORT/metrics" >"$E2E_DIR/m.metrics" &&
+    grep -q '^muster_incidents_expired_total 2$' "$E2E_DIR/m.metrics" &&
+    grep -q '^muster_finished_incidents 0$' "$E2E_DIR/m.metrics"
+}
+wait_for 20 mirrored || fail "muster-metrics: $(grep -e expired -e finished "$E2E_DIR/m.metrics")"
+pass "muster-metrics shows the incidents expired by anyone"
 echo "1 passed, 0 failed"
