@@ -166,6 +166,9 @@ int cmd_status(config *cfg, int argc, char **argv) {
                (long long)json_integer_value(json_object_get(st, "delayed")),
                (long long)json_integer_value(json_object_get(st, "dead")),
                (long long)json_integer_value(json_object_get(st, "manual_waiting")));
+        printf("finished incidents kept for retention: %lld   expired so far: %lld\n",
+               (long long)json_integer_value(json_object_get(st, "finished_incidents")),
+               (long long)json_integer_value(json_object_get(st, "expired_incidents")));
         char lag_row[160], n1[24], n2[24], n3[24], n4[24];
         snprintf(lag_row, sizeof(lag_row), "alerts not yet read by %s", cfg->kafka_group);
         snprintf(n1, sizeof(n1), "%lld", lag ? lag_total(lag) - lag_backlog : 0);

@@ -53,6 +53,8 @@ grep -q "expired" "$E2E_DIR/show.err" && grep -q "muster.events" "$E2E_DIR/show.
 grep -q "may have expired" "$E2E_DIR/show2.err" || fail "unknown incident: $(cat "$E2E_DIR/show2.err")"
 "$BIN/muster" incident show "$open_id" >/dev/null || fail "the open incident went"
 expect_eq "incidents left" "$("$BIN/muster" incident list --json | jq length)" 1
+expect_eq "status: expired so far" "$("$BIN/muster" status --json | jq .expired_incidents)" 1
+expect_eq "status: finished and kept" "$("$BIN/muster" status --json | jq .finished_incidents)" 0
 settle_events
 expect_eq "its events remain on muster.events" \
   "$(count_events ".type == \"incident.opened\" and .subject == \"$done_id\"")" 1
