@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - muster's benchmark (make bench): six scenarios on this machine,
+# run.sh - muster's benchmark (make bench): seven scenarios on this machine,
 # one JSON object per scenario on stdout, results kept in
 # bench/results/latest.json and drawn in bench/results/latest.png.
 # docs/performance.md explains every figure and the method.
@@ -13,7 +13,7 @@ usage: bench/run.sh [--kafka embedded|real] [--quick] [--scenario N[,N...]] [-h]
                      embeds it (default)
   --kafka real       a real single-node Kafka broker (scripts/kafka.sh; needs Java,
                      fetches the broker jars once)
-  --quick            smaller loads and shorter windows (about 2.5 minutes)
+  --quick            smaller loads and shorter windows (about 3.5 minutes)
   --scenario LIST    run only these scenarios (1-7, comma-separated); their
                      entries in bench/results/latest.json are replaced, the
                      others kept
