@@ -10,6 +10,7 @@
 #include "cli/table.h"
 #include "common/incident.h"
 #include "common/kafka.h"
+#include "common/retention.h"
 #include "common/util.h"
 
 static void print_json(json_t *v) {
@@ -207,6 +208,9 @@ int cmd_status(config *cfg, int argc, char **argv) {
                (long long)json_integer_value(json_object_get(st, "delayed")),
                (long long)json_integer_value(json_object_get(st, "dead")),
                (long long)json_integer_value(json_object_get(st, "manual_waiting")));
+        printf("finished incidents kept for retention: %lld   expired so far: %lld\n",
+               (long long)json_integer_value(json_object_get(st, "finished_incidents")),
+               (long long)json_integer_value(json_object_get(st, "expired_incidents")));
         char lag_row[160], n1[24], n2[24], n3[24], n4[24];
         snprintf(lag_row, sizeof(lag_row), "alerts not yet read by %s", cfg->kafka_group);
         snprintf(n1, sizeof(n1), "%lld", lag ? lag_total(lag) - lag_backlog : 0);
@@ -301,16 +305,42 @@ static void print_event(const json_t *ev) {
     printf("  %s  %-22s %s\n", str(ev, "time"), type, detail);
 }
 
+/* The timeline keeps the first few joined (resolved) alerts of an incident
+ * (lib.lua) and the incident counts them all in `field`: says how many more
+ * there were than the `shown` ones. */
+static void print_omitted(const json_t *inc, const char *field, size_t shown, const char *what,
+                          const char *topic) {
+    long long all = atoll(str(inc, field));
+    if (all <= (long long)shown) return;
+    char n[32];
+    table_thousands(all - (long long)shown, n, sizeof(n));
+    printf("  %*s  ... and %s more %s (counted; every one is on %s)\n", 24, "", n, what, topic);
+}
+
 static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
     char err[256], idbuf[128];
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     const char *id = cli_incident(s, ref, idbuf, sizeof(idbuf));
     json_t *inc = id ? incident_show(s, id, err, sizeof(err)) : NULL;
+    int64_t expired = id && !inc ? retention_expired_at(s, id) : 0;
     store_close(s);
     if (!id) return EXIT_FAIL;
+    if (!inc && expired > 0) {
+        char when[40];
+        format_rfc3339(expired, when, sizeof(when));
+        fprintf(stderr,
+                "muster incident show: incident \"%s\" expired at %s, after retention.incidents "
+                "(%lldh); its events remain on %s\n",
+                id, when, (long long)(cfg->retention_incidents_ms / 3600000), cfg->kafka_events_topic);
+        return EXIT_FAIL;
+    }
     if (!inc) {
-        fprintf(stderr, "muster incident show: %s\n", err);
+        fprintf(stderr, "muster incident show: %s%s%s\n", err,
+                strstr(err, "no incident") ? "; it may have expired after retention.incidents, "
+                                             "and its events remain on "
+                                           : "",
+                strstr(err, "no incident") ? cfg->kafka_events_topic : "");
         return EXIT_FAIL;
     }
     if (as_json) {
@@ -329,9 +359,24 @@ static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
         print_time(str(i, "acknowledged_at"));
     }
     printf("\ntimeline:\n");
-    size_t n;
-    json_t *ev;
-    json_array_foreach(json_object_get(inc, "timeline"), n, ev) print_event(ev);
+    size_t n, last_joined = (size_t)-1, last_resolved = (size_t)-1, joined = 0, resolved = 0;
+    json_t *ev, *tl = json_object_get(inc, "timeline");
+    json_array_foreach(tl, n, ev) {
+        if (!strcmp(str(ev, "type"), "incident.alert_joined")) {
+            last_joined = n;
+            joined++;
+        } else if (!strcmp(str(ev, "type"), "incident.alert_resolved")) {
+            last_resolved = n;
+            resolved++;
+        }
+    }
+    json_array_foreach(tl, n, ev) {
+        print_event(ev);
+        if (n == last_joined)
+            print_omitted(i, "alerts_joined", joined, "joined", cfg->kafka_events_topic);
+        if (n == last_resolved)
+            print_omitted(i, "alerts_resolved", resolved, "resolved", cfg->kafka_events_topic);
+    }
     json_decref(inc);
     return EXIT_OK;
 }
@@ -342,8 +387,10 @@ int cmd_incident(config *cfg, int argc, char **argv) {
         printf("Usage: muster incident list [--limit N] [--json]\n"
                "       muster incident show ID|latest [--json]\n\n"
                "Lists the newest incidents with their workflow, status, run and alert, or\n"
-               "shows one incident and its timeline: every event of its runs, in order.\n"
-               "'latest' is the newest incident.\n\n"
+               "shows one incident and its timeline: every event of its runs, in order\n"
+               "(of its joined and resolved alerts the first 10 each, and how many more).\n"
+               "'latest' is the newest incident. A finished incident expires after\n"
+               "retention.incidents (muster gc); its events remain on the events topic.\n\n"
                "Options:\n  --limit N  list at most N incidents (default 50)\n"
                "  --json     print JSON instead of text\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;

@@ -158,6 +158,17 @@ static const setting settings[] = {
      "Consumer group of the metrics aggregators (muster-metrics) on the events topic"},
     {"metrics.rollup_interval", T_DURATION, S(metrics_rollup_interval_ms), "60s", 1000, 86400000,
      M, "Window of the rollups muster-metrics publishes on kafka.metrics_topic"},
+    {"retention.incidents", T_DURATION, S(retention_incidents_ms), "336h", 1, 9000000000000, W | C,
+     "How long a finished incident (resolved, its runs ended) stays in Redis; its events stay "
+     "on kafka.events_topic"},
+    {"retention.dead", T_DURATION, S(retention_dead_ms), "720h", 1, 9000000000000, W | C,
+     "How long an incident with a dead task is kept after the task died, for muster replay"},
+    {"retention.workers", T_DURATION, S(retention_workers_ms), "1h", 1, 9000000000000, W | C,
+     "How long a worker that stopped sending heartbeats stays listed in muster status"},
+    {"retention.interval", T_DURATION, S(retention_interval_ms), "1m", 10, 86400000, W,
+     "How often the workers look for finished incidents to expire (one worker at a time)"},
+    {"retention.batch", T_INT, S(retention_batch), "100", 1, 10000, W | C,
+     "Most incidents one expiry call deletes (each call is one Redis script)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

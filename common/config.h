@@ -70,6 +70,11 @@ typedef struct config {
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;
+    int64_t retention_incidents_ms;
+    int64_t retention_dead_ms;
+    int64_t retention_workers_ms;
+    int64_t retention_interval_ms;
+    int64_t retention_batch;
 } config;
 
 /* Which program a setting concerns; a program's --help lists its own. */

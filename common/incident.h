@@ -71,7 +71,8 @@ json_t *incident_list(store *s, size_t limit);
  * Returns a new object, or NULL (err filled) when unknown or unreachable. */
 json_t *incident_show(store *s, const char *id, char *err, size_t errlen);
 
-/* Queue depths, tasks in flight, dead tasks, outbox, workers, incidents. */
+/* Queue depths, tasks in flight, dead tasks, outbox, workers, incidents
+ * (finished ones kept for retention, and how many expired so far). */
 json_t *store_status(store *s, char *err, size_t errlen);
 
 #endif

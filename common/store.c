@@ -22,6 +22,7 @@ extern const char store_lua_replay[];
 extern const char store_lua_ack[];
 extern const char store_lua_done[];
 extern const char store_lua_aggregate[];
+extern const char store_lua_gc[];
 
 /* Bytes of unused read buffer a connection keeps between replies. */
 #define STORE_READER_KEEP (1024 * 1024)
@@ -44,6 +45,7 @@ static const char *const script_src[SCRIPT_COUNT] = {
     [SCRIPT_ACK] = store_lua_ack,
     [SCRIPT_DONE] = store_lua_done,
     [SCRIPT_AGGREGATE] = store_lua_aggregate,
+    [SCRIPT_GC] = store_lua_gc,
 };
 
 

@@ -62,6 +62,7 @@ local function close(id, outcome_event)
     emit(evbase, now, now_str, id, "workflow.started",
          {workflow = redis.call("HGET", ik, "workflow"), steps = #resolve, phase = "on_resolve"})
   end
+  mark_finished(id, now)
 end
 
 local out = {}
@@ -80,8 +81,9 @@ if status == "resolved" or status == "acknowledged" then
         close(id, "incident.resolved")
         table.insert(out, "resolved")
       else
+        local n = redis.call("HINCRBY", ik, "alerts_resolved", 1)
         emit(evbase, now, now_str, id, "incident.alert_resolved",
-             {fingerprint = fp, summary = alert.summary})
+             {fingerprint = fp, summary = alert.summary}, n > TIMELINE_ALERTS_KEPT)
         table.insert(out, "joined")
       end
     end
@@ -93,11 +95,13 @@ end
 
 local function join(id, why)
   redis.call("HINCRBY", inc_key(id), "alerts", 1)
+  local n = redis.call("HINCRBY", inc_key(id), "alerts_joined", 1)
   redis.call("SADD", P .. ":{" .. id .. "}:firing", fp)
   redis.call("SADD", fp_key, id)
+  -- Every join goes out on the outbox; the timeline keeps the first few.
   emit(evbase, now, now_str, id, "incident.alert_joined",
        {workflow = redis.call("HGET", inc_key(id), "workflow"), fingerprint = fp,
-        summary = alert.summary, by = why})
+        summary = alert.summary, by = why}, n > TIMELINE_ALERTS_KEPT)
   table.insert(out, "joined")
   table.insert(out, id)
 end

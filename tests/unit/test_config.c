@@ -25,6 +25,8 @@ static const char *const keys[] = {
     "exec.output_max",    "http.timeout",        "http.body_max", "http.max_redirects",
     "http.allow_hosts", "http.allow_private", "http.proxy", "exec.dirs", "secrets.dirs",
     "log.level",          "status.address",      "status.port",
+    "retention.incidents", "retention.dead",     "retention.workers",
+    "retention.interval",  "retention.batch",
     "intake.address",     "intake.port",         "intake.token",
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
