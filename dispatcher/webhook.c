@@ -46,6 +46,7 @@ typedef struct request {
     size_t received; /* every body byte, kept or not */
     int too_big;     /* outgrew the limit: the rest is read and dropped */
     size_t alerts;
+    char *key;       /* the Kafka key: alert_batch_key() of the body, malloc'd */
     enum { READING, QUEUED, ANSWERED } state;
     int64_t deadline; /* mono_ms() by which Kafka must have acknowledged */
     unsigned status;  /* the Kafka thread's answer: 202, 413 or 503 (ack: 200, 404, 503) */
@@ -221,8 +222,8 @@ static unsigned authenticate(const webhook_intake *w, struct MHD_Connection *c, 
 
 /* Produces one body and waits for its acknowledgement until deadline.
  * Returns the answer: 202, 413 (Kafka refused the size) or 503, with why. */
-static unsigned produce(webhook_intake *w, const char *body, size_t len, int64_t deadline,
-                        char *why, size_t whylen) {
+static unsigned produce(webhook_intake *w, const char *key, const char *body, size_t len,
+                        int64_t deadline, char *why, size_t whylen) {
     char err[512], fatal[256];
     int64_t left = deadline - mono_ms();
 
@@ -230,7 +231,7 @@ static unsigned produce(webhook_intake *w, const char *body, size_t len, int64_t
         snprintf(why, whylen, "kafka: no acknowledgement within %d ms", WEBHOOK_ACK_TIMEOUT_MS);
         return 503;
     }
-    if (kafka_produce_sync(w->producer, w->cfg->kafka_alerts_topic, NULL, body, len, NULL,
+    if (kafka_produce_sync(w->producer, w->cfg->kafka_alerts_topic, key, body, len, NULL,
                            (int)left, err, sizeof(err)) == 0)
         return 202;
     snprintf(why, whylen, "%s", err);
@@ -309,12 +310,13 @@ static void *kafka_loop(void *arg) {
         struct MHD_Connection *c = r->c;
         const char *body = r->body ? r->body : "";
         size_t len = r->len;
+        const char *key = r->key;
         int64_t deadline = r->deadline;
         pthread_mutex_unlock(&w->mu);
 
         char why[512] = "";
         unsigned status = r->ack[0] ? acknowledge(w, r->ack, r->by, body, len, why, sizeof(why))
-                                    : produce(w, body, len, deadline, why, sizeof(why));
+                                    : produce(w, key, body, len, deadline, why, sizeof(why));
 
         pthread_mutex_lock(&w->mu);
         r->status = status;
@@ -483,6 +485,9 @@ static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
         return refuse(r->c, r->peer, method, url, MHD_HTTP_BAD_REQUEST, reason, NULL, NULL);
     if (!r->ack[0]) {
         r->alerts = batch.n;
+        const char *key = alert_batch_key(&batch);
+        free(r->key);
+        r->key = key ? strdup(key) : NULL;
         alert_batch_free(&batch);
     }
 
@@ -534,6 +539,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     free(r->body);
+    free(r->key);
     free(r);
     *con_cls = NULL;
 }
