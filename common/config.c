@@ -132,6 +132,13 @@ static const setting settings[] = {
      "name:token,... that may acknowledge over HTTP, as name; prefer MUSTER_INTAKE_ACK_TOKENS"},
     {"intake.ack_tokens_file", T_STRING, S(intake_ack_tokens_file), "", 0, 0, D,
      "File of name:token lines (# comments) that may acknowledge over HTTP, as name"},
+    {"intake.public_url", T_STRING, S(intake_public_url), "", 0, 0, W,
+     "The intake's address as vendors and people reach it (https://muster.example.com): the "
+     "base of phone-call key presses and acknowledgement links"},
+    {"ack.link_secret", T_STRING, S(ack_link_secret), "", 0, 0, W,
+     "Name of the secret, read as a step's {secret: name} is, that signs acknowledgement links"},
+    {"ack.link_ttl", T_DURATION, S(ack_link_ttl_ms), "24h", 60000, 2592000000, W,
+     "How long a signed acknowledgement link stays valid"},
     {"kafka.metrics_topic", T_STRING, S(kafka_metrics_topic), "muster.metrics", 0, 0, M,
      "Topic the metrics aggregator (muster-metrics) publishes its rollups to"},
     {"metrics.group", T_STRING, S(metrics_group), "muster-metrics", 0, 0, M,

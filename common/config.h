@@ -59,6 +59,9 @@ typedef struct config {
     int64_t intake_request_timeout_ms;
     char *intake_ack_tokens;
     char *intake_ack_tokens_file;
+    char *intake_public_url;
+    char *ack_link_secret;
+    int64_t ack_link_ttl_ms;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;
