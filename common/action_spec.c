@@ -103,6 +103,7 @@ static const param_spec slack_params[] = {
     {"text", P_STRING, true, false},
     {"blocks", P_ANY, false, false},
     {"thread", P_BOOL, false, false},
+    {"buttons", P_BOOL, false, false},
     {"api_url", P_URL, false, false},
     {NULL, P_ANY, false, false},
 };
