@@ -114,6 +114,7 @@ static const param_spec teams_params[] = {
     {"text", P_STRING, false, false},
     {"facts", P_MAP, false, false},
     {"card", P_ANY, false, false},
+    {"ack_link", P_STRING, false, false},
     {NULL, P_ANY, false, false},
 };
 
@@ -149,6 +150,7 @@ static const param_spec email_params[] = {
     {"username", P_STRING, false, false},
     {"password", P_STRING, false, false},
     {"starttls", P_BOOL, false, false},
+    {"ack_link", P_STRING, false, false},
     {NULL, P_ANY, false, false},
 };
 
