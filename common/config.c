@@ -152,6 +152,13 @@ static const setting settings[] = {
     {"dispatcher.dlq_copy_max", T_INT, S(dispatcher_dlq_copy_max), "65536", 1024, 16777216, D,
      "Bytes kept of a message too large for the dead-letter topic (the copy is truncated, and "
      "its headers give the size and SHA-256 of the whole)"},
+    {"intake.public_url", T_STRING, S(intake_public_url), "", 0, 0, D | W,
+     "The intake's address as vendors and people reach it (https://muster.example.com): the "
+     "base of phone-call key presses and acknowledgement links"},
+    {"ack.link_secret", T_STRING, S(ack_link_secret), "", 0, 0, D | W,
+     "Name of the secret, read as a step's {secret: name} is, that signs acknowledgement links"},
+    {"ack.link_ttl", T_DURATION, S(ack_link_ttl_ms), "24h", 60000, 2592000000, W,
+     "How long a signed acknowledgement link stays valid"},
     {"kafka.metrics_topic", T_STRING, S(kafka_metrics_topic), "muster.metrics", 0, 0, M,
      "Topic the metrics aggregator (muster-metrics) publishes its rollups to"},
     {"metrics.group", T_STRING, S(metrics_group), "muster-metrics", 0, 0, M,

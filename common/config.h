@@ -67,6 +67,9 @@ typedef struct config {
     int64_t dispatcher_stall_ms;
     int64_t dispatcher_gap_hold_ms;
     int64_t dispatcher_dlq_copy_max;
+    char *intake_public_url;
+    char *ack_link_secret;
+    int64_t ack_link_ttl_ms;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;

@@ -27,7 +27,7 @@
 static const action_impl *const actions[] = {
     &action_webhook, &action_exec,      &action_noop,   &action_http_check, &action_tcp_check,
     &action_jira,    &action_servicenow, &action_github, &action_slack,      &action_teams,
-    &action_twilio,  &action_email,      &action_pagerduty,
+    &action_twilio,  &action_twilio_call, &action_email,  &action_pagerduty,
 };
 
 static const action_impl *find_action(const char *name) {

@@ -155,6 +155,7 @@ extern const action_impl action_github;
 extern const action_impl action_slack;
 extern const action_impl action_teams;
 extern const action_impl action_twilio;
+extern const action_impl action_twilio_call;
 extern const action_impl action_email;
 extern const action_impl action_pagerduty;
 

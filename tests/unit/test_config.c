@@ -36,6 +36,7 @@ static const char *const keys[] = {
     "redis.sentinels",    "redis.master_name",   "redis.sentinel_password",
     "redis.wait_replicas", "redis.wait_timeout",
     "dispatcher.stall",   "dispatcher.gap_hold", "dispatcher.dlq_copy_max",
+    "intake.public_url",  "ack.link_secret",     "ack.link_ttl",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
