@@ -59,6 +59,12 @@ typedef struct config {
     int64_t intake_request_timeout_ms;
     char *intake_ack_tokens;
     char *intake_ack_tokens_file;
+    char *intake_public_url;
+    char *slack_signing_secret;
+    char *slack_response_hosts;
+    char *twilio_auth_token;
+    char *pagerduty_webhook_secret;
+    char *ack_link_secret;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;

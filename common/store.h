@@ -18,6 +18,7 @@ typedef enum {
     SCRIPT_ACK,
     SCRIPT_DONE,
     SCRIPT_AGGREGATE,
+    SCRIPT_RESOLVE,
     SCRIPT_COUNT
 } store_script;
 
