@@ -31,6 +31,8 @@ static const char *const keys[] = {
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
     "intake.max_connections", "intake.max_connections_per_ip", "intake.header_timeout",
     "intake.request_timeout", "intake.ack_tokens", "intake.ack_tokens_file",
+    "intake.public_url", "slack.signing_secret", "slack.response_hosts", "twilio.auth_token",
+    "pagerduty.webhook_secret", "ack.link_secret",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
