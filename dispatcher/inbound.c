@@ -626,7 +626,7 @@ static void signed_link(const config *cfg, const oncall_set *people, store *s, c
                                         [-SIG_EXPIRED] = "This link has expired.",
                                         [-SIG_REPLAY] = "This link was used already.",
                                         [-SIG_ERROR] = "Please try again in a moment."};
-    const person *who = v == SIG_OK ? oncall_person(people, pid) : NULL;
+    const person *who = v == SIG_OK && people ? oncall_person(people, pid) : NULL;
     if (v == SIG_OK && !who) v = SIG_MISMATCH; /* someone no longer in oncall.dir */
     if (v == SIG_OK && rq->get) {
         /* Only a look: a GET (a mail scanner prefetching links) changes nothing. */
