@@ -204,3 +204,7 @@ for s in "$MUSTER_SECRET_SLACK_SIGNING_SECRET" "$MUSTER_SECRET_TWILIO_AUTH_TOKEN
   grep -qF "$s" "$E2E_DIR/dispatcher.log" && fail "a secret is in the log"
 done
 pass "no secret in the log"
+
+# A clean stop, with no sanitizer report on the ASan build.
+signal TERM dispatcher
+dispatcher_stopped
