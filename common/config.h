@@ -70,6 +70,10 @@ typedef struct config {
     char *intake_public_url;
     char *ack_link_secret;
     int64_t ack_link_ttl_ms;
+    char *slack_signing_secret;
+    char *slack_response_hosts;
+    char *twilio_auth_token;
+    char *pagerduty_webhook_secret;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;

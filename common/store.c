@@ -23,6 +23,7 @@ extern const char store_lua_ack[];
 extern const char store_lua_done[];
 extern const char store_lua_aggregate[];
 extern const char store_lua_gc[];
+extern const char store_lua_resolve[];
 
 /* Bytes of unused read buffer a connection keeps between replies. */
 #define STORE_READER_KEEP (1024 * 1024)
@@ -46,6 +47,7 @@ static const char *const script_src[SCRIPT_COUNT] = {
     [SCRIPT_DONE] = store_lua_done,
     [SCRIPT_AGGREGATE] = store_lua_aggregate,
     [SCRIPT_GC] = store_lua_gc,
+    [SCRIPT_RESOLVE] = store_lua_resolve,
 };
 
 

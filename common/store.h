@@ -19,6 +19,7 @@ typedef enum {
     SCRIPT_DONE,
     SCRIPT_AGGREGATE,
     SCRIPT_GC,
+    SCRIPT_RESOLVE,
     SCRIPT_COUNT
 } store_script;
 

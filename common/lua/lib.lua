@@ -160,3 +160,43 @@ local function bury(evbase, now, now_str, incident, wf, step, reason, err)
   end
   return steps_finished(evbase, now, now_str, incident, n)
 end
+
+-- Creates the tasks of a step list and queues those that need nothing.
+local function create_tasks(id, steps)
+  local names = {}
+  for i, s in ipairs(steps) do
+    names[i] = s.id
+    redis.call("HSET", task_key(id, s.id), "incident", id, "step", s.id, "pool", s.pool,
+               "state", "waiting", "unmet", s.needs, "needs", s.needs_ids,
+               "dependents", s.dependents, "def", s.def, "attempts", 0, "coe", s.coe,
+               "max_attempts", s.max_attempts, "replays", 0)
+  end
+  for _, s in ipairs(steps) do
+    if s.needs == 0 then queue_task(id, s.id, s.pool) end
+  end
+  return names
+end
+
+-- Resolves an open incident: status resolved, its group free for a new
+-- incident, the event (data gets the workflow), and its on_resolve steps
+-- queued. Every resolution goes through here: all alerts resolved
+-- (expand.lua) or a person resolving it (resolve.lua).
+local function close_incident(evbase, now, now_str, id, outcome_event, data)
+  local ik = inc_key(id)
+  local group = redis.call("HGET", ik, "group")
+  redis.call("HSET", ik, "status", "resolved", "resolved_at", now)
+  if group and redis.call("HGET", P .. ":group", group) == id then
+    redis.call("HDEL", P .. ":group", group)
+  end
+  data.workflow = redis.call("HGET", ik, "workflow")
+  emit(evbase, now, now_str, id, outcome_event, data)
+  local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
+  if #resolve > 0 then
+    local names = create_tasks(id, resolve)
+    redis.call("HSET", ik, "resolve_steps", cjson.encode(names), "run", "running", "run_started_at", now)
+    redis.call("HINCRBY", ik, "steps_left", #resolve)
+    emit(evbase, now, now_str, id, "workflow.started",
+         {workflow = redis.call("HGET", ik, "workflow"), steps = #resolve, phase = "on_resolve"})
+  end
+  mark_finished(id, now)
+end

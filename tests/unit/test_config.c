@@ -37,6 +37,8 @@ static const char *const keys[] = {
     "redis.wait_replicas", "redis.wait_timeout",
     "dispatcher.stall",   "dispatcher.gap_hold", "dispatcher.dlq_copy_max",
     "intake.public_url",  "ack.link_secret",     "ack.link_ttl",
+    "slack.signing_secret", "slack.response_hosts", "twilio.auth_token",
+    "pagerduty.webhook_secret",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
