@@ -39,6 +39,7 @@ struct route {
     int has_fail_until;
     double fail_until;
     struct answer ok, fail;
+    struct sink_interact *interact; /* NULL: none */
     atomic_ulong matched; /* the {{n}} counter */
     atomic_ulong sent;
 };
@@ -50,7 +51,7 @@ struct sink_routes {
 
 static const char *const known_fields[] = {
     "method", "path", "status", "body", "headers", "delay_ms", "fail_first",
-    "fail_status", "fail_body", "fail_headers", "fail_until", NULL,
+    "fail_status", "fail_body", "fail_headers", "fail_until", "then_interact", NULL,
 };
 
 /* ---- loading ---------------------------------------------------------- */
@@ -278,6 +279,9 @@ static int load_route(const json_t *rule, struct route *r, const char *where, ch
         r->has_fail_until = 1;
         r->fail_until = json_number_value(until);
     }
+    if ((v = json_object_get(rule, "then_interact")) &&
+        sink_interact_load(v, where, &r->interact, err, errlen) != 0)
+        return -1;
     if (load_answer(rule, "status", 200, "body", NULL, "headers", &r->ok, where, err, errlen) != 0)
         return -1;
     return load_answer(rule, "fail_status", 503, "fail_body", default_fail_body, "fail_headers",
@@ -304,6 +308,7 @@ void sink_routes_free(struct sink_routes *routes) {
         free(routes->v[i].path);
         answer_clear(&routes->v[i].ok);
         answer_clear(&routes->v[i].fail);
+        sink_interact_free(routes->v[i].interact);
     }
     free(routes->v);
     free(routes);
@@ -473,6 +478,7 @@ int sink_routes_answer(struct sink_routes *routes, int index, const char *path, 
     out->status = a->status;
     out->content_type = a->content_type;
     out->delay_ms = r->delay_ms;
+    out->injected = failing;
     if (a->body_is_json && strstr(a->body, "{{path}}")) {
         /* In JSON text "{{" only occurs inside strings, so the escaped
          * path always lands between quotes. */
@@ -497,6 +503,10 @@ out:
     if (rc != 0)
         sink_reply_clear(out);
     return rc;
+}
+
+struct sink_interact *sink_routes_interaction(const struct sink_routes *routes, int index) {
+    return routes->v[index].interact;
 }
 
 void sink_routes_note_sent(struct sink_routes *routes, int index) {
