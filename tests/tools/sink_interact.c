@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "common/signature.h"
+#include "sink_routes.h"
 #include "sink_utf8.h"
 
 #define URL_MAX 2048
@@ -174,23 +175,10 @@ int sink_interact_load(const json_t *spec, const char *where, struct sink_intera
                        char *err, size_t errlen) {
     int rc = -1;
     struct sink_interact *ia = NULL;
-    const char *key;
-    const json_t *v;
 
     *out = NULL;
-    if (!json_is_object(spec)) {
-        snprintf(err, errlen, "%s: \"then_interact\" must be an object", where);
+    if (sink_routes_check_object(spec, known_fields, "\"then_interact\": ", where, err, errlen) != 0)
         return -1;
-    }
-    json_object_foreach((json_t *)spec, key, v) {
-        size_t i = 0;
-        while (known_fields[i] && strcmp(known_fields[i], key) != 0)
-            i++;
-        if (!known_fields[i]) {
-            snprintf(err, errlen, "%s: \"then_interact\": unknown field \"%.64s\"", where, key);
-            return -1;
-        }
-    }
     if (!(ia = calloc(1, sizeof *ia))) {
         snprintf(err, errlen, "%s: out of memory", where);
         return -1;

@@ -1,5 +1,6 @@
 /* sink_routes.c - muster-sink's route table: which canned reply a request gets */
 #include "sink_routes.h"
+#include "sink_interact.h"
 #include "sink_utf8.h"
 
 #include <errno.h>
@@ -220,27 +221,36 @@ static int load_answer(const json_t *rule, const char *status_name, long long de
     return load_headers(rule, headers_name, a, where, err, errlen);
 }
 
+int sink_routes_check_object(const json_t *v, const char *const *known, const char *what,
+                             const char *where, char *err, size_t errlen) {
+    const char *key;
+    const json_t *field;
+
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "%s: %smust be an object", where, what);
+        return -1;
+    }
+    json_object_foreach((json_t *)v, key, field) {
+        size_t i = 0;
+        while (known[i] && strcmp(known[i], key) != 0)
+            i++;
+        if (!known[i]) {
+            snprintf(err, errlen, "%s: %sunknown field \"%.64s\"", where, what, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int load_route(const json_t *rule, struct route *r, const char *where, char *err,
                       size_t errlen) {
     const json_t *method, *path, *until, *v;
-    const char *key;
     long long n;
 
     atomic_init(&r->matched, 0);
     atomic_init(&r->sent, 0);
-    if (!json_is_object(rule)) {
-        snprintf(err, errlen, "%s: must be an object", where);
+    if (sink_routes_check_object(rule, known_fields, "", where, err, errlen) != 0)
         return -1;
-    }
-    json_object_foreach((json_t *)rule, key, v) {
-        size_t i = 0;
-        while (known_fields[i] && strcmp(known_fields[i], key) != 0)
-            i++;
-        if (!known_fields[i]) {
-            snprintf(err, errlen, "%s: unknown field \"%.64s\"", where, key);
-            return -1;
-        }
-    }
     if ((method = json_object_get(rule, "method"))) {
         if (!json_is_string(method) || !is_token(json_string_value(method), METHOD_MAX)) {
             snprintf(err, errlen, "%s: \"method\" must be an HTTP method such as \"POST\"", where);

@@ -1,5 +1,6 @@
 /* sink_server.c - muster-sink's HTTP server: answers requests from the route table */
 #include "sink_server.h"
+#include "sink_interact.h"
 #include "sink_timer.h"
 #include "sink_utf8.h"
 
