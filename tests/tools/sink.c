@@ -17,6 +17,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #define THREADS_MAX 64
 #define NOFILE_WANTED (1u << 16) /* room for the 20000-connection limit */
 
@@ -275,6 +277,11 @@ int main(int argc, char **argv) {
         return 2;
     snprintf(addr_text, sizeof addr_text, "%s:%lu", host_text, opts.port);
 
+    /* Before any thread: then_interact clicks are sent with libcurl. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, sizeof err, "cannot initialise libcurl");
+        goto fail;
+    }
     if ((opts.routes ? sink_routes_load(opts.routes, &routes, err, sizeof err)
                      : sink_routes_default(&routes, err, sizeof err)) != 0)
         goto fail;
@@ -322,5 +329,6 @@ out:
     sink_server_stop(srv);
     sink_log_close(log);
     sink_routes_free(routes);
+    curl_global_cleanup();
     return rc;
 }

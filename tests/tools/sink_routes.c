@@ -1,5 +1,6 @@
 /* sink_routes.c - muster-sink's route table: which canned reply a request gets */
 #include "sink_routes.h"
+#include "sink_interact.h"
 #include "sink_utf8.h"
 
 #include <errno.h>
@@ -39,6 +40,7 @@ struct route {
     int has_fail_until;
     double fail_until;
     struct answer ok, fail;
+    struct sink_interact *interact; /* NULL: none */
     atomic_ulong matched; /* the {{n}} counter */
     atomic_ulong sent;
 };
@@ -50,7 +52,7 @@ struct sink_routes {
 
 static const char *const known_fields[] = {
     "method", "path", "status", "body", "headers", "delay_ms", "fail_first",
-    "fail_status", "fail_body", "fail_headers", "fail_until", NULL,
+    "fail_status", "fail_body", "fail_headers", "fail_until", "then_interact", NULL,
 };
 
 /* ---- loading ---------------------------------------------------------- */
@@ -219,27 +221,36 @@ static int load_answer(const json_t *rule, const char *status_name, long long de
     return load_headers(rule, headers_name, a, where, err, errlen);
 }
 
+int sink_routes_check_object(const json_t *v, const char *const *known, const char *what,
+                             const char *where, char *err, size_t errlen) {
+    const char *key;
+    const json_t *field;
+
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "%s: %smust be an object", where, what);
+        return -1;
+    }
+    json_object_foreach((json_t *)v, key, field) {
+        size_t i = 0;
+        while (known[i] && strcmp(known[i], key) != 0)
+            i++;
+        if (!known[i]) {
+            snprintf(err, errlen, "%s: %sunknown field \"%.64s\"", where, what, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int load_route(const json_t *rule, struct route *r, const char *where, char *err,
                       size_t errlen) {
     const json_t *method, *path, *until, *v;
-    const char *key;
     long long n;
 
     atomic_init(&r->matched, 0);
     atomic_init(&r->sent, 0);
-    if (!json_is_object(rule)) {
-        snprintf(err, errlen, "%s: must be an object", where);
+    if (sink_routes_check_object(rule, known_fields, "", where, err, errlen) != 0)
         return -1;
-    }
-    json_object_foreach((json_t *)rule, key, v) {
-        size_t i = 0;
-        while (known_fields[i] && strcmp(known_fields[i], key) != 0)
-            i++;
-        if (!known_fields[i]) {
-            snprintf(err, errlen, "%s: unknown field \"%.64s\"", where, key);
-            return -1;
-        }
-    }
     if ((method = json_object_get(rule, "method"))) {
         if (!json_is_string(method) || !is_token(json_string_value(method), METHOD_MAX)) {
             snprintf(err, errlen, "%s: \"method\" must be an HTTP method such as \"POST\"", where);
@@ -278,6 +289,9 @@ static int load_route(const json_t *rule, struct route *r, const char *where, ch
         r->has_fail_until = 1;
         r->fail_until = json_number_value(until);
     }
+    if ((v = json_object_get(rule, "then_interact")) &&
+        sink_interact_load(v, where, &r->interact, err, errlen) != 0)
+        return -1;
     if (load_answer(rule, "status", 200, "body", NULL, "headers", &r->ok, where, err, errlen) != 0)
         return -1;
     return load_answer(rule, "fail_status", 503, "fail_body", default_fail_body, "fail_headers",
@@ -304,6 +318,7 @@ void sink_routes_free(struct sink_routes *routes) {
         free(routes->v[i].path);
         answer_clear(&routes->v[i].ok);
         answer_clear(&routes->v[i].fail);
+        sink_interact_free(routes->v[i].interact);
     }
     free(routes->v);
     free(routes);
@@ -473,6 +488,7 @@ int sink_routes_answer(struct sink_routes *routes, int index, const char *path, 
     out->status = a->status;
     out->content_type = a->content_type;
     out->delay_ms = r->delay_ms;
+    out->injected = failing;
     if (a->body_is_json && strstr(a->body, "{{path}}")) {
         /* In JSON text "{{" only occurs inside strings, so the escaped
          * path always lands between quotes. */
@@ -497,6 +513,10 @@ out:
     if (rc != 0)
         sink_reply_clear(out);
     return rc;
+}
+
+struct sink_interact *sink_routes_interaction(const struct sink_routes *routes, int index) {
+    return routes->v[index].interact;
 }
 
 void sink_routes_note_sent(struct sink_routes *routes, int index) {

@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+struct sink_interact; /* sink_interact.h */
+
 #define SINK_ROUTES_FILE_MAX (4u << 20) /* bytes in a --routes file */
 #define SINK_ROUTES_MAX 1024            /* rules in a --routes file */
 #define SINK_DELAY_MAX_MS 600000        /* largest delay_ms: ten minutes */
@@ -20,6 +22,7 @@ struct sink_reply {
     char **headers;           /* 2 * nheaders malloc'd strings: name, value */
     size_t nheaders;
     unsigned long delay_ms;   /* hold the reply this long before sending */
+    int injected;             /* the rule's failure reply, not its normal one */
 };
 
 struct sink_routes;
@@ -49,6 +52,15 @@ int sink_routes_match(const struct sink_routes *routes, const char *method, cons
  * Caller clears out with sink_reply_clear(). */
 int sink_routes_answer(struct sink_routes *routes, int index, const char *path, double now,
                        struct sink_reply *out);
+
+/* Checks that v is an object whose fields are all in known (NULL-ended).
+ * what names v in the message ("" for a rule itself, else e.g.
+ * "\"then_interact\": "). Returns 0, or -1 with err naming where. */
+int sink_routes_check_object(const json_t *v, const char *const *known, const char *what,
+                             const char *where, char *err, size_t errlen);
+
+/* Rule index's then_interact, or NULL. */
+struct sink_interact *sink_routes_interaction(const struct sink_routes *routes, int index);
 
 /* Records that a reply for rule index was sent (for sink_routes_stats). */
 void sink_routes_note_sent(struct sink_routes *routes, int index);

@@ -1,8 +1,10 @@
 /* sink_server.c - muster-sink's HTTP server: answers requests from the route table */
 #include "sink_server.h"
+#include "sink_interact.h"
 #include "sink_timer.h"
 #include "sink_utf8.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,6 +31,9 @@ struct sink_server {
     atomic_ulong sent;          /* replies sent, stats excluded */
     atomic_ulong unmatched;     /* of which route -1 */
     atomic_long delayed;        /* suspended or resumed, not yet answered */
+    struct sink_interact_stats clicks;
+    struct sink_interact_ctx click_ctx;
+    char response_url[INET6_ADDRSTRLEN + sizeof SINK_RESPONSE_PATH + 32];
 };
 
 /* One HTTP request, from its request line to MHD's completion callback. */
@@ -40,6 +45,7 @@ struct request {
     int too_big;       /* body past SINK_BODY_MAX: answer 413 */
     int delayed;       /* suspended for reply.delay_ms, counted in srv->delayed */
     int replied;
+    int builtin; /* answered by the sink itself, not a rule */
     char *body;
     size_t body_len, body_cap;
     int route; /* matched rule, or -1 */
@@ -226,7 +232,7 @@ static enum MHD_Result send_reply(struct sink_server *srv, struct MHD_Connection
     atomic_fetch_add(&srv->sent, 1);
     if (req->route >= 0)
         sink_routes_note_sent(srv->routes, req->route);
-    else
+    else if (!req->builtin)
         atomic_fetch_add(&srv->unmatched, 1);
     ret = MHD_queue_response(conn, r->status, resp);
     MHD_destroy_response(resp);
@@ -242,10 +248,11 @@ static enum MHD_Result send_stats(struct sink_server *srv, struct MHD_Connection
     enum MHD_Result ret = MHD_NO;
 
     req->replied = 1;
-    doc = json_pack("{s:I, s:I, s:I, s:o}", "requests", (json_int_t)atomic_load(&srv->sent),
+    doc = json_pack("{s:I, s:I, s:I, s:o, s:o}", "requests", (json_int_t)atomic_load(&srv->sent),
                     "unmatched", (json_int_t)atomic_load(&srv->unmatched), "delayed",
                     (json_int_t)atomic_load(&srv->delayed), "by_route",
-                    sink_routes_stats(srv->routes));
+                    sink_routes_stats(srv->routes), "interactions",
+                    sink_interact_stats_json(&srv->clicks));
     if (!doc || !(text = json_dumps(doc, JSON_COMPACT)))
         goto out;
     if (!(resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)))
@@ -260,6 +267,25 @@ out:
     return ret;
 }
 
+/* When req's rule has then_interact, queues the button click it asks for
+ * on the timer. A click that cannot be queued is counted as failed. */
+static void queue_click(struct sink_server *srv, struct request *req) {
+    struct sink_interact *ia = sink_routes_interaction(srv->routes, req->route);
+    struct sink_interact_job *job = NULL;
+
+    if (!ia || req->reply.injected)
+        return;
+    if (sink_interact_prepare(ia, req->route, req->body ? req->body : "", req->body_len,
+                              req->reply.body, req->reply.body_len, &srv->click_ctx, &job) != 0) {
+        fprintf(stderr, "muster-sink: route %d: out of memory preparing an interaction\n",
+                req->route);
+        atomic_fetch_add(&srv->clicks.failed, 1);
+        return;
+    }
+    if (job && sink_timer_call(srv->timer, sink_interact_send, job, sink_interact_delay(ia)) != 0)
+        sink_interact_send(job, 1); /* stopping: logs and frees it */
+}
+
 /* Decides req's reply, then sends it now or suspends the connection until
  * the rule's delay has passed (the timer resumes it and MHD calls
  * on_request again, which sends it). */
@@ -272,6 +298,9 @@ static enum MHD_Result answer(struct sink_server *srv, struct MHD_Connection *co
                               "{\"error\":\"request body over 1048576 bytes\"}");
     } else if (strcmp(method, "GET") == 0 && strcmp(req->target, SINK_STATS_PATH) == 0) {
         return send_stats(srv, conn, req);
+    } else if (strcmp(method, "POST") == 0 && strcmp(req->target, SINK_RESPONSE_PATH) == 0) {
+        req->builtin = 1; /* a response_url handed out with a click: log it, answer as Slack */
+        rc = sink_reply_fixed(&req->reply, MHD_HTTP_OK, "{\"ok\":true}");
     } else if ((req->route = sink_routes_match(srv->routes, method, req->target)) < 0) {
         rc = sink_reply_fixed(&req->reply, MHD_HTTP_NOT_FOUND, "{\"error\":\"no route\"}");
     } else if (sink_routes_answer(srv->routes, req->route, req->target, req->time,
@@ -281,6 +310,7 @@ static enum MHD_Result answer(struct sink_server *srv, struct MHD_Connection *co
         rc = sink_reply_fixed(&req->reply, MHD_HTTP_INTERNAL_SERVER_ERROR,
                               "{\"error\":\"sink could not render the reply\"}");
     } else {
+        queue_click(srv, req);
         rc = 0;
     }
     if (rc != 0)
@@ -385,6 +415,21 @@ static unsigned connection_limit(void) {
     return CONNECTION_LIMIT;
 }
 
+/* The response_url a click carries: this sink, as bound. */
+static void self_response_url(struct sink_server *srv, const struct sockaddr *addr) {
+    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+    int v6 = addr->sa_family == AF_INET6;
+
+    if (v6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr, host,
+                  sizeof host);
+    else
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)addr)->sin_addr, host,
+                  sizeof host);
+    snprintf(srv->response_url, sizeof srv->response_url, "http://%s%s%s:%u%s", v6 ? "[" : "",
+             host, v6 ? "]" : "", sink_server_port(srv), SINK_RESPONSE_PATH);
+}
+
 int sink_server_start(const struct sink_server_config *cfg, struct sink_server **out, char *err,
                       size_t errlen) {
     int rc = -1;
@@ -404,6 +449,11 @@ int sink_server_start(const struct sink_server_config *cfg, struct sink_server *
     atomic_init(&srv->sent, 0);
     atomic_init(&srv->unmatched, 0);
     atomic_init(&srv->delayed, 0);
+    atomic_init(&srv->clicks.scheduled, 0);
+    atomic_init(&srv->clicks.answered, 0);
+    atomic_init(&srv->clicks.failed, 0);
+    atomic_init(&srv->clicks.skipped, 0);
+    atomic_init(&srv->clicks.last_status, 0);
     if (sink_timer_new(&srv->timer, err, errlen) != 0)
         goto out;
     /* The logger goes first: MHD reports the options after it with it. */
@@ -420,6 +470,9 @@ int sink_server_start(const struct sink_server_config *cfg, struct sink_server *
         snprintf(err, errlen, "%s: cannot start the HTTP server", cfg->addr_text);
         goto out;
     }
+    self_response_url(srv, cfg->addr);
+    srv->click_ctx = (struct sink_interact_ctx){
+        .log = srv->log, .stats = &srv->clicks, .response_url = srv->response_url};
     *out = srv;
     srv = NULL;
     rc = 0;

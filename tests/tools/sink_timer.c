@@ -1,4 +1,4 @@
-/* sink_timer.c - muster-sink's delay queue: resumes suspended connections when due */
+/* sink_timer.c - muster-sink's delay queue: runs delayed jobs on one thread when due */
 #include "sink_timer.h"
 
 #include <errno.h>
@@ -15,7 +15,8 @@
 
 struct pending {
     uint64_t due_ms; /* CLOCK_MONOTONIC */
-    struct MHD_Connection *conn;
+    sink_timer_fn fn;
+    void *arg;
 };
 
 /* A binary min-heap on due_ms, fed by the MHD worker threads and drained
@@ -42,9 +43,9 @@ static void heap_swap(struct pending *a, struct pending *b) {
     *b = t;
 }
 
-/* Removes and returns the earliest connection. Needs len > 0 and the lock. */
-static struct MHD_Connection *heap_pop(struct sink_timer *t) {
-    struct MHD_Connection *conn = t->heap[0].conn;
+/* Removes and returns the earliest job. Needs len > 0 and the lock. */
+static struct pending heap_pop(struct sink_timer *t) {
+    struct pending first = t->heap[0];
     size_t i = 0;
 
     t->heap[0] = t->heap[--t->len];
@@ -59,20 +60,28 @@ static struct MHD_Connection *heap_pop(struct sink_timer *t) {
         heap_swap(&t->heap[i], &t->heap[m]);
         i = m;
     }
-    return conn;
+    return first;
 }
 
-/* Runs on the timer thread only. Resumes connections outside the lock so
- * MHD's own mutex is never taken while ours is held. */
+/* A delayed reply is due, or the timer stops: either way it goes out now. */
+static void resume(void *conn, int cancelled) {
+    (void)cancelled;
+    MHD_resume_connection(conn);
+}
+
+/* Runs on the timer thread only. Runs jobs outside the lock so MHD's own
+ * mutex is never taken while ours is held, and a slow job does not block
+ * sink_timer_add(). */
 static void *timer_main(void *arg) {
     struct sink_timer *t = arg;
 
     pthread_mutex_lock(&t->lock);
     for (;;) {
         if (t->len > 0 && (t->stopping || t->heap[0].due_ms <= monotonic_ms())) {
-            struct MHD_Connection *conn = heap_pop(t);
+            struct pending job = heap_pop(t);
+            int cancelled = t->stopping;
             pthread_mutex_unlock(&t->lock);
-            MHD_resume_connection(conn);
+            job.fn(job.arg, cancelled);
             pthread_mutex_lock(&t->lock);
             continue;
         }
@@ -140,7 +149,7 @@ out:
     return rc;
 }
 
-int sink_timer_add(struct sink_timer *t, struct MHD_Connection *conn, unsigned long delay_ms) {
+int sink_timer_call(struct sink_timer *t, sink_timer_fn fn, void *arg, unsigned long delay_ms) {
     int rc = -1;
     size_t i;
 
@@ -159,7 +168,8 @@ int sink_timer_add(struct sink_timer *t, struct MHD_Connection *conn, unsigned l
     }
     i = t->len++;
     t->heap[i].due_ms = monotonic_ms() + delay_ms;
-    t->heap[i].conn = conn;
+    t->heap[i].fn = fn;
+    t->heap[i].arg = arg;
     while (i > 0 && t->heap[(i - 1) / 2].due_ms > t->heap[i].due_ms) {
         heap_swap(&t->heap[(i - 1) / 2], &t->heap[i]);
         i = (i - 1) / 2;
@@ -170,6 +180,10 @@ int sink_timer_add(struct sink_timer *t, struct MHD_Connection *conn, unsigned l
 out:
     pthread_mutex_unlock(&t->lock);
     return rc;
+}
+
+int sink_timer_add(struct sink_timer *t, struct MHD_Connection *conn, unsigned long delay_ms) {
+    return sink_timer_call(t, resume, conn, delay_ms);
 }
 
 void sink_timer_stop(struct sink_timer *t) {

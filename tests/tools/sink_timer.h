@@ -1,4 +1,4 @@
-/* sink_timer.h - muster-sink's delay queue: resumes suspended connections when due */
+/* sink_timer.h - muster-sink's delay queue: runs delayed jobs on one thread when due */
 #ifndef MUSTER_SINK_TIMER_H
 #define MUSTER_SINK_TIMER_H
 
@@ -18,7 +18,18 @@ int sink_timer_new(struct sink_timer **out, char *err, size_t errlen);
 int sink_timer_add(struct sink_timer *timer, struct MHD_Connection *conn,
                    unsigned long delay_ms);
 
-/* Resumes every queued connection at once, ends the thread and waits for
+/* A job for sink_timer_call(). Runs on the timer thread; cancelled is 1
+ * when the timer is stopping, and the job must then only clean up. The job
+ * owns arg and frees it either way. */
+typedef void (*sink_timer_fn)(void *arg, int cancelled);
+
+/* Schedules fn(arg, 0) in delay_ms milliseconds. Safe from any thread.
+ * Returns 0, or -1 when the timer is stopping or its queue is full (arg is
+ * then still the caller's). */
+int sink_timer_call(struct sink_timer *timer, sink_timer_fn fn, void *arg,
+                    unsigned long delay_ms);
+
+/* Resumes every queued connection at once, cancels the other jobs, ends the thread and waits for
  * it; later sink_timer_add() calls fail. Call before MHD_stop_daemon(),
  * which must not meet a suspended connection. Idempotent. */
 void sink_timer_stop(struct sink_timer *timer);
