@@ -20,6 +20,8 @@ extern const char store_lua_replay[];
 extern const char store_lua_ack[];
 extern const char store_lua_done[];
 extern const char store_lua_aggregate[];
+extern const char store_lua_page[];
+extern const char store_lua_timers[];
 
 /* Bytes of unused read buffer a connection keeps between replies. */
 #define STORE_READER_KEEP (1024 * 1024)
@@ -35,6 +37,8 @@ static const char *const script_src[SCRIPT_COUNT] = {
     [SCRIPT_ACK] = store_lua_ack,
     [SCRIPT_DONE] = store_lua_done,
     [SCRIPT_AGGREGATE] = store_lua_aggregate,
+    [SCRIPT_PAGE] = store_lua_page,
+    [SCRIPT_TIMERS] = store_lua_timers,
 };
 
 

@@ -18,6 +18,8 @@ typedef enum {
     SCRIPT_ACK,
     SCRIPT_DONE,
     SCRIPT_AGGREGATE,
+    SCRIPT_PAGE,
+    SCRIPT_TIMERS,
     SCRIPT_COUNT
 } store_script;
 

@@ -54,6 +54,8 @@ local function close(id, outcome_event)
   end
   emit(evbase, now, now_str, id, outcome_event,
        {workflow = redis.call("HGET", ik, "workflow"), fingerprint = fp, summary = alert.summary})
+  -- paging: a resolved incident pages nobody any more
+  paging_stop(evbase, now, now_str, id, {resolved = true})
   local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
   if #resolve > 0 then
     local names = create_tasks(id, resolve)
