@@ -1,0 +1,354 @@
+/* test_paging.c - the page step's scripts against a real redis-server: a
+ * level armed as timers, notifications made into tasks once, escalation,
+ * exhaustion, and acknowledgement or resolve stopping every page; the
+ * on-call set through Redis; page steps checked against on-call files */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alert.h"
+#include "common/config.h"
+#include "common/incident.h"
+#include "common/oncall_store.h"
+#include "common/page_check.h"
+#include "common/paging.h"
+#include "common/queue.h"
+#include "common/store.h"
+#include "common/workflow.h"
+#include "tests/harness/redis_fixture.h"
+
+static redis_fixture fx;
+static config cfg;
+static char wfdir[] = "/tmp/muster-test-page-XXXXXX";
+static char *pools[] = {"default"};
+
+static const char workflow_yaml[] =
+    "name: paged\n"
+    "triggers:\n  - matchers: ['env=\"prod\"']\n"
+    "steps:\n"
+    "  - {id: page, action: page, with: {targets: [{person: alice}], message: \"{{ alert.summary }}\"}}\n"
+    "  - {id: announce, action: noop, needs: [page], with: {echo: \"{{ steps.page.output.acknowledged_by }}\"}}\n";
+
+static int setup(void **state) {
+    (void)state;
+    char port[16], err[256], path[300];
+    if (redis_fixture_start(&fx) < 0) return -1;
+    config_defaults(&cfg);
+    snprintf(port, sizeof(port), "%d", fx.port);
+    config_set(&cfg, "redis.port", port, err, sizeof(err));
+    if (!mkdtemp(wfdir)) return -1;
+    snprintf(path, sizeof(path), "%s/paged.yaml", wfdir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(workflow_yaml, f);
+    fclose(f);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[300];
+    redis_fixture_stop(&fx);
+    config_free(&cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", wfdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct fixture {
+    store *s;
+    workflow_set *set;
+    char id[96];
+    lease_item page;
+} fixture;
+
+/* A fresh Redis with one incident whose page step is leased and started. */
+static void open_incident(fixture *x, const char *status) {
+    char err[256];
+    alert_batch b;
+    wf_diag d = {0};
+    memset(x, 0, sizeof(*x));
+    assert_non_null(x->s = store_open(&cfg, err, sizeof(err)));
+    redisReply *r = store_command(x->s, "FLUSHALL");
+    assert_non_null(r);
+    freeReplyObject(r);
+    assert_int_equal(queue_prepare(x->s, pools, 1), 0);
+    assert_non_null(x->set = workflow_load(wfdir, &d));
+    wf_diag_free(&d);
+    char json[200];
+    snprintf(json, sizeof(json), "{\"source\":\"t\",\"summary\":\"db\",\"status\":\"%s\",\"labels\":{\"env\":\"prod\"}}", status);
+    assert_int_equal(alert_decode(json, strlen(json), &b, err, sizeof(err)), 0);
+    if (strcmp(status, "firing") == 0)
+        assert_int_equal(incident_record(x->s, &b.items[0], x->set->items[0], NULL, x->id,
+                                         sizeof(x->id), err, sizeof(err)),
+                         RECORD_OPENED);
+    else
+        assert_true(incident_record(x->s, &b.items[0], x->set->items[0], NULL, x->id,
+                                    sizeof(x->id), err, sizeof(err)) >= 0);
+    alert_batch_free(&b);
+}
+
+static void fixture_free(fixture *x) {
+    workflow_set_free(x->set);
+    store_close(x->s);
+}
+
+static int lease(fixture *x, lease_item *items, size_t max) {
+    return queue_lease(x->s, "w1", pools, 1, max, 0, items);
+}
+
+/* Starts the leased task li and arms `plan` as its level; returns what
+ * queue_task_complete() returned. */
+static int arm(fixture *x, const lease_item *li, const char *plan) {
+    task_run run;
+    char err[256];
+    assert_int_equal(queue_task_start(x->s, "w1", li, &run, err, sizeof(err)), 1);
+    task_result res = {.succeeded = 1, .page_plan = (char *)plan};
+    int rc = queue_task_complete(x->s, "w1", li, &run, &res, err, sizeof(err));
+    task_run_clear(&run);
+    return rc;
+}
+
+static const char *task_field(fixture *x, const char *step, const char *f, char *buf, size_t len) {
+    redisReply *r = store_command(x->s, "HGET %s:{%s}:task:%s %s", store_prefix(x->s), x->id, step, f);
+    snprintf(buf, len, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
+    if (r) freeReplyObject(r);
+    return buf;
+}
+
+static long long count(fixture *x, const char *cmd_fmt, const char *key_tail) {
+    redisReply *r = store_command(x->s, cmd_fmt, store_prefix(x->s), key_tail);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    return n;
+}
+
+static bool timeline_has(fixture *x, const char *needle) {
+    redisReply *r = store_command(x->s, "LRANGE %s:{%s}:timeline 0 -1", store_prefix(x->s), x->id);
+    bool found = false;
+    for (size_t i = 0; r && i < r->elements; i++) found |= strstr(r->element[i]->str, needle) != NULL;
+    if (r) freeReplyObject(r);
+    return found;
+}
+
+/* A level of alice: Slack now, SMS much later; escalation after delay_ms. */
+static void plan_text(char *buf, size_t len, int pass, int delay_ms, int last) {
+    snprintf(buf, len,
+             "{\"pass\":%d,\"level\":%d,\"round\":1,\"last\":%s,\"delay_ms\":%d,"
+             "\"targets\":[{\"person\":\"alice\"}],\"notes\":["
+             "{\"person\":\"alice\",\"channel\":\"slack\",\"after_ms\":0,\"task\":\"page#%d.alice.slack\","
+             "\"def\":\"{\\\"id\\\":\\\"page#%d.alice.slack\\\",\\\"action\\\":\\\"noop\\\",\\\"level\\\":%d,\\\"with\\\":{}}\"},"
+             "{\"person\":\"alice\",\"channel\":\"sms\",\"after_ms\":600000,\"task\":\"page#%d.alice.sms\","
+             "\"def\":\"{\\\"id\\\":\\\"page#%d.alice.sms\\\",\\\"action\\\":\\\"noop\\\",\\\"level\\\":%d,\\\"with\\\":{}}\"}]}",
+             pass, pass, last ? "true" : "false", delay_ms, pass, pass, pass, pass, pass, pass);
+}
+
+static void test_level_notifies_once_and_ack_stops_all(void **state) {
+    (void)state;
+    fixture x;
+    lease_item items[4];
+    char plan[2048], buf[512], err[256], outcome[32], first[64];
+    open_incident(&x, "firing");
+    assert_int_equal(lease(&x, items, 4), 1);
+    assert_string_equal(items[0].step, "page");
+    plan_text(plan, sizeof(plan), 1, 600000, 0);
+    assert_int_equal(arm(&x, &items[0], plan), 0);
+    assert_string_equal(task_field(&x, "page", "state", buf, sizeof(buf)), "paging");
+    assert_string_equal(task_field(&x, "page", "lease", buf, sizeof(buf)), "");
+    assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 3);
+
+    /* The Slack timer is due: one task, made once even if it fired again. */
+    assert_int_equal(paging_fire(x.s, 100), 1);
+    assert_int_equal(paging_fire(x.s, 100), 0);
+    assert_string_equal(task_field(&x, "page#1.alice.slack", "state", buf, sizeof(buf)), "queued");
+    assert_string_equal(task_field(&x, "page#1.alice.slack", "page_of", buf, sizeof(buf)), "page");
+    assert_int_equal(lease(&x, items, 4), 1);
+    assert_string_equal(items[0].step, "page#1.alice.slack");
+    task_run run;
+    assert_int_equal(queue_task_start(x.s, "w1", &items[0], &run, err, sizeof(err)), 1);
+    task_result ok = {.succeeded = 1, .duration_ms = 1};
+    assert_int_equal(queue_task_complete(x.s, "w1", &items[0], &run, &ok, err, sizeof(err)), 0);
+    task_run_clear(&run);
+    assert_true(timeline_has(&x, "\"type\":\"page.sent\""));
+    assert_true(timeline_has(&x, "\"channel\":\"slack\""));
+
+    /* The acknowledgement: the pending SMS and the escalation are gone, the
+     * step succeeds with who, the level and ack_ms, and announce runs. */
+    assert_int_equal(incident_ack(x.s, x.id, "alice", "cli", outcome, sizeof(outcome), first,
+                                  sizeof(first), err, sizeof(err)), 0);
+    assert_string_equal(outcome, "acknowledged");
+    assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 0);
+    assert_string_equal(task_field(&x, "page", "state", buf, sizeof(buf)), "succeeded");
+    json_t *out = json_loads(task_field(&x, "page", "output", buf, sizeof(buf)), 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(out, "acknowledged_by")), "alice");
+    assert_int_equal(json_integer_value(json_object_get(out, "level")), 1);
+    assert_true(json_is_integer(json_object_get(out, "ack_ms")));
+    json_decref(out);
+    assert_true(timeline_has(&x, "\"channel\":\"cli\""));
+    assert_int_equal(lease(&x, items, 4), 1);
+    assert_string_equal(items[0].step, "announce");
+    fixture_free(&x);
+}
+
+static void test_arm_is_fenced(void **state) {
+    (void)state;
+    fixture x;
+    lease_item items[4];
+    char plan[2048], err[256];
+    open_incident(&x, "firing");
+    assert_int_equal(lease(&x, items, 4), 1);
+    task_run run;
+    assert_int_equal(queue_task_start(x.s, "w1", &items[0], &run, err, sizeof(err)), 1);
+    plan_text(plan, sizeof(plan), 1, 600000, 0);
+    /* Another worker's lease: nothing is armed. */
+    assert_int_equal(paging_arm(x.s, "w2", &items[0], plan, err, sizeof(err)), 1);
+    assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 0);
+    assert_int_equal(paging_arm(x.s, "w1", &items[0], plan, err, sizeof(err)), 0);
+    assert_int_equal(paging_arm(x.s, "w1", &items[0], plan, err, sizeof(err)), 1);
+    assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 3);
+    task_run_clear(&run);
+    fixture_free(&x);
+}
+
+static void test_escalates_then_exhausts(void **state) {
+    (void)state;
+    fixture x;
+    lease_item items[4];
+    char plan[2048], buf[256];
+    open_incident(&x, "firing");
+    assert_int_equal(lease(&x, items, 4), 1);
+    plan_text(plan, sizeof(plan), 1, 0, 0);
+    assert_int_equal(arm(&x, &items[0], plan), 0);
+    /* Level 1's Slack note and its escalation are both due now. */
+    assert_int_equal(paging_fire(x.s, 100), 2);
+    assert_string_equal(task_field(&x, "page", "state", buf, sizeof(buf)), "queued");
+    assert_int_equal(lease(&x, items, 4), 2);
+    const lease_item *pg = strcmp(items[0].step, "page") == 0 ? &items[0] : &items[1];
+    plan_text(plan, sizeof(plan), 2, 0, 1);
+    assert_int_equal(arm(&x, pg, plan), 0);
+    assert_true(timeline_has(&x, "\"type\":\"incident.escalated\""));
+    assert_string_equal(task_field(&x, "page", "page_level", buf, sizeof(buf)), "2");
+    /* The last level's delay runs out: dead, and what needs it is skipped;
+     * the SMS of the dead page never becomes a task. */
+    assert_int_equal(paging_fire(x.s, 100), 2);
+    assert_string_equal(task_field(&x, "page", "state", buf, sizeof(buf)), "dead");
+    assert_string_equal(task_field(&x, "page", "dead_reason", buf, sizeof(buf)), "escalation exhausted");
+    assert_string_equal(task_field(&x, "announce", "state", buf, sizeof(buf)), "skipped");
+    redisReply *r = store_command(x.s, "ZRANGE %s:timers 0 -1", store_prefix(x.s));
+    for (size_t i = 0; r && i < r->elements; i++) assert_null(strstr(r->element[i]->str, "escalate"));
+    if (r) freeReplyObject(r);
+    fixture_free(&x);
+}
+
+static void test_resolve_stops_paging(void **state) {
+    (void)state;
+    fixture x;
+    lease_item items[4];
+    char plan[2048], buf[512];
+    open_incident(&x, "firing");
+    assert_int_equal(lease(&x, items, 4), 1);
+    plan_text(plan, sizeof(plan), 1, 600000, 0);
+    assert_int_equal(arm(&x, &items[0], plan), 0);
+    char id[96];
+    snprintf(id, sizeof(id), "%s", x.id);
+    workflow_set_free(x.set);
+    store_close(x.s);
+    /* the same alert, resolved (open_incident does not flush twice) */
+    char err[256];
+    alert_batch b;
+    wf_diag d = {0};
+    x.s = store_open(&cfg, err, sizeof(err));
+    x.set = workflow_load(wfdir, &d);
+    wf_diag_free(&d);
+    const char *json = "{\"source\":\"t\",\"summary\":\"db\",\"status\":\"resolved\",\"labels\":{\"env\":\"prod\"}}";
+    assert_int_equal(alert_decode(json, strlen(json), &b, err, sizeof(err)), 0);
+    assert_int_equal(incident_record(x.s, &b.items[0], x.set->items[0], NULL, x.id, sizeof(x.id), err, sizeof(err)),
+                     RECORD_RESOLVED);
+    alert_batch_free(&b);
+    assert_string_equal(x.id, id);
+    assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 0);
+    json_t *out = json_loads(task_field(&x, "page", "output", buf, sizeof(buf)), 0, NULL);
+    assert_true(json_is_true(json_object_get(out, "resolved")));
+    json_decref(out);
+    assert_int_equal(paging_fire(x.s, 100), 0);
+    fixture_free(&x);
+}
+
+static const char oncall_yaml[] =
+    "people:\n"
+    "  - {id: alice, name: Alice, timezone: UTC, contacts: {slack: U0ALICE01}, notify: [{channel: slack, after: 0s}]}\n"
+    "schedules:\n"
+    "  - id: primary\n    name: Primary\n    timezone: UTC\n    layers:\n"
+    "      - rotations: [{participants: [alice], turn: weekly, start: 2026-01-05}]\n"
+    "policies:\n"
+    "  - {id: esc, name: Esc, levels: [{targets: [{schedule: primary}], delay: 2s}]}\n";
+
+static void test_oncall_set_travels_through_redis(void **state) {
+    (void)state;
+    char dir[] = "/tmp/muster-test-oncall-XXXXXX", path[300], err[256], v1[32], v2[32];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/oncall.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(oncall_yaml, f);
+    fclose(f);
+    wf_diag d = {0};
+    json_t *doc = NULL;
+    oncall_set *set = oncall_load_merged(dir, &d, &doc);
+    assert_non_null(set);
+    assert_non_null(doc);
+    store *s = store_open(&cfg, err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(oncall_publish(s, doc, v1, sizeof(v1)), 0);
+    assert_int_equal(oncall_publish(s, doc, v2, sizeof(v2)), 0);
+    assert_string_equal(v1, v2); /* a hash of the content */
+    oncall_cache c = {0};
+    const oncall_set *got = oncall_fetch(s, &c, err, sizeof(err));
+    assert_non_null(got);
+    assert_non_null(oncall_policy(got, "esc"));
+    assert_ptr_equal(oncall_fetch(s, &c, err, sizeof(err)), got); /* cached by version */
+    const person *p = NULL;
+    assert_int_equal(oncall_now(s, got, oncall_schedule(got, "primary"), 1800000000, &p, err, sizeof(err)), 0);
+    assert_non_null(p);
+    assert_string_equal(p->id, "alice");
+
+    /* page steps and oncall templates are checked against the files */
+    wf_diag wd = {0};
+    workflow_set *ws = workflow_load(wfdir, &wd);
+    assert_non_null(ws);
+    page_check(ws, set, &wd);
+    assert_int_equal(wd.n, 0);
+    page_check(ws, NULL, &wd);
+    assert_int_equal(wd.n, 1);
+    assert_non_null(strstr(wd.msgs[0], "person \"alice\""));
+    assert_true(oncall_template_path_ok("oncall.primary.phone"));
+    assert_false(oncall_template_path_ok("oncall.primary.pager"));
+    assert_false(oncall_template_path_ok("oncall..name"));
+    wf_diag_free(&wd);
+    workflow_set_free(ws);
+
+    oncall_cache_clear(&c);
+    store_close(s);
+    json_decref(doc);
+    oncall_set_free(set);
+    wf_diag_free(&d);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_level_notifies_once_and_ack_stops_all),
+        cmocka_unit_test(test_arm_is_fenced),
+        cmocka_unit_test(test_escalates_then_exhausts),
+        cmocka_unit_test(test_resolve_stops_paging),
+        cmocka_unit_test(test_oncall_set_travels_through_redis),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
