@@ -68,4 +68,5 @@ expect_eq "acknowledged by bob at level 2" \
   "$(count_events ".subject == \"$acked\" and .type == \"incident.acknowledged\" and .data.person == \"bob\" and .data.channel == \"cli\" and .data.level == 2")" 1
 expect_eq "the unanswered page died once" \
   "$(count_events ".subject == \"$exhaust\" and .type == \"task.dead\" and .data.step == \"page\"")" 1
+stop_all_clean
 echo "1 passed, 0 failed"

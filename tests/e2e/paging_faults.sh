@@ -46,4 +46,5 @@ for inc in "$killed" "$restarted"; do
     "$(count_events ".subject == \"$inc\" and .type == \"incident.escalated\"" ) $(count_events ".subject == \"$inc\" and .type == \"incident.escalated\" and .data.level == 3")" "2 1"
   expect_eq "$inc: died once" "$(count_events ".subject == \"$inc\" and .type == \"task.dead\"")" 1
 done
+stop_all_clean
 echo "1 passed, 0 failed"

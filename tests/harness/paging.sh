@@ -37,3 +37,14 @@ pages() {
 task_field() { redis-cli -p "$REDIS_PORT" --raw hget "muster:{$1}:task:$2" "$3"; }
 step_is() { [ "$(task_field "$1" "$2" state)" = "$3" ]; }
 level_is() { step_is "$1" page paging && [ "$(task_field "$1" page page_pass)" = "$2" ]; }
+
+# stop_all_clean: stops the dispatcher and workers with SIGTERM and checks
+# that each exited without a sanitizer report (the ASan pass runs this too).
+stop_all_clean() {
+  local n
+  for n in "${!PIDS[@]}"; do kill -TERM "${PIDS[$n]}" 2>/dev/null || true; done
+  dispatcher_stopped
+  for n in "${!PIDS[@]}"; do reap "$n"; done
+  if grep -l "Sanitizer" "$E2E_DIR"/*.log 2>/dev/null; then fail "sanitizer report in a log"; fi
+  pass "every part stopped without a sanitizer report"
+}
