@@ -8,10 +8,7 @@
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
 . "$SRC/tests/harness/paging.sh"
-start_paging_stack
-start_worker w1
-start_worker w2
-A=+4915112345601 B=+4915112345602
+start_paging
 
 # The resolve: during level 1, after alice's Slack page and before her SMS.
 resolved=$(page resolved)

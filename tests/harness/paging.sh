@@ -4,8 +4,13 @@
 export MUSTER_SECRET_SLACK_TOKEN=xoxb-t MUSTER_SECRET_TWILIO_TOKEN=t-twilio
 export MUSTER_ONCALL_DIR=$SRC/tests/e2e/paging/oncall
 
-start_paging_stack() {
+# start_paging: the stack and workers w1 and w2; A and B are alice's and
+# bob's phone numbers.
+start_paging() {
   start_stack "$SRC/docs/examples/sink-routes.json" "$SRC/tests/e2e/paging/workflows"
+  start_worker w1
+  start_worker w2
+  A=+4915112345601 B=+4915112345602
 }
 
 # page ID: fires an alert whose summary is ID, and prints its incident.

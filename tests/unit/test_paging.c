@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/alert.h"
 #include "common/config.h"
@@ -23,10 +22,11 @@
 #include "common/store.h"
 #include "common/workflow.h"
 #include "tests/harness/redis_fixture.h"
+#include "tests/harness/tmpdir.h"
 
 static redis_fixture fx;
 static config cfg;
-static char wfdir[] = "/tmp/muster-test-page-XXXXXX";
+static char wfdir[96];
 static char *pools[] = {"default"};
 
 static const char workflow_yaml[] =
@@ -36,29 +36,32 @@ static const char workflow_yaml[] =
     "  - {id: page, action: page, with: {targets: [{person: alice}], message: \"{{ alert.summary }}\"}}\n"
     "  - {id: announce, action: noop, needs: [page], with: {echo: \"{{ steps.page.output.acknowledged_by }}\"}}\n";
 
+/* Writes text to dir/name. Returns 0 or -1. */
+static int write_file(const char *dir, const char *name, const char *text) {
+    char path[300];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
 static int setup(void **state) {
     (void)state;
-    char port[16], err[256], path[300];
+    char port[16], err[256];
     if (redis_fixture_start(&fx) < 0) return -1;
     config_defaults(&cfg);
     snprintf(port, sizeof(port), "%d", fx.port);
     config_set(&cfg, "redis.port", port, err, sizeof(err));
-    if (!mkdtemp(wfdir)) return -1;
-    snprintf(path, sizeof(path), "%s/paged.yaml", wfdir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fputs(workflow_yaml, f);
-    fclose(f);
-    return 0;
+    if (tmpdir_make(wfdir, sizeof(wfdir), "page") < 0) return -1;
+    return write_file(wfdir, "paged.yaml", workflow_yaml);
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
     redis_fixture_stop(&fx);
     config_free(&cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", wfdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(wfdir);
 }
 
 typedef struct fixture {
@@ -68,10 +71,23 @@ typedef struct fixture {
     lease_item page;
 } fixture;
 
-/* A fresh Redis with one incident whose page step is leased and started. */
-static void open_incident(fixture *x, const char *status) {
-    char err[256];
+/* Records the alert of the workflow with `status`; returns the outcome. */
+static int record(fixture *x, const char *status) {
+    char err[256], json[200];
     alert_batch b;
+    snprintf(json, sizeof(json),
+             "{\"source\":\"t\",\"summary\":\"db\",\"status\":\"%s\",\"labels\":{\"env\":\"prod\"}}",
+             status);
+    assert_int_equal(alert_decode(json, strlen(json), &b, err, sizeof(err)), 0);
+    int rc = incident_record(x->s, &b.items[0], x->set->items[0], NULL, x->id, sizeof(x->id), err,
+                             sizeof(err));
+    alert_batch_free(&b);
+    return rc;
+}
+
+/* A fresh Redis with one incident whose page step is queued. */
+static void open_incident(fixture *x) {
+    char err[256];
     wf_diag d = {0};
     memset(x, 0, sizeof(*x));
     assert_non_null(x->s = store_open(&cfg, err, sizeof(err)));
@@ -81,17 +97,7 @@ static void open_incident(fixture *x, const char *status) {
     assert_int_equal(queue_prepare(x->s, pools, 1), 0);
     assert_non_null(x->set = workflow_load(wfdir, &d));
     wf_diag_free(&d);
-    char json[200];
-    snprintf(json, sizeof(json), "{\"source\":\"t\",\"summary\":\"db\",\"status\":\"%s\",\"labels\":{\"env\":\"prod\"}}", status);
-    assert_int_equal(alert_decode(json, strlen(json), &b, err, sizeof(err)), 0);
-    if (strcmp(status, "firing") == 0)
-        assert_int_equal(incident_record(x->s, &b.items[0], x->set->items[0], NULL, x->id,
-                                         sizeof(x->id), err, sizeof(err)),
-                         RECORD_OPENED);
-    else
-        assert_true(incident_record(x->s, &b.items[0], x->set->items[0], NULL, x->id,
-                                    sizeof(x->id), err, sizeof(err)) >= 0);
-    alert_batch_free(&b);
+    assert_int_equal(record(x, "firing"), RECORD_OPENED);
 }
 
 static void fixture_free(fixture *x) {
@@ -154,7 +160,7 @@ static void test_level_notifies_once_and_ack_stops_all(void **state) {
     fixture x;
     lease_item items[4];
     char plan[2048], buf[512], err[256], outcome[32], first[64];
-    open_incident(&x, "firing");
+    open_incident(&x);
     assert_int_equal(lease(&x, items, 4), 1);
     assert_string_equal(items[0].step, "page");
     plan_text(plan, sizeof(plan), 1, 600000, 0);
@@ -201,7 +207,7 @@ static void test_arm_is_fenced(void **state) {
     fixture x;
     lease_item items[4];
     char plan[2048], err[256];
-    open_incident(&x, "firing");
+    open_incident(&x);
     assert_int_equal(lease(&x, items, 4), 1);
     task_run run;
     assert_int_equal(queue_task_start(x.s, "w1", &items[0], &run, err, sizeof(err)), 1);
@@ -221,7 +227,7 @@ static void test_escalates_then_exhausts(void **state) {
     fixture x;
     lease_item items[4];
     char plan[2048], buf[256];
-    open_incident(&x, "firing");
+    open_incident(&x);
     assert_int_equal(lease(&x, items, 4), 1);
     plan_text(plan, sizeof(plan), 1, 0, 0);
     assert_int_equal(arm(&x, &items[0], plan), 0);
@@ -251,26 +257,13 @@ static void test_resolve_stops_paging(void **state) {
     fixture x;
     lease_item items[4];
     char plan[2048], buf[512];
-    open_incident(&x, "firing");
+    open_incident(&x);
     assert_int_equal(lease(&x, items, 4), 1);
     plan_text(plan, sizeof(plan), 1, 600000, 0);
     assert_int_equal(arm(&x, &items[0], plan), 0);
     char id[96];
     snprintf(id, sizeof(id), "%s", x.id);
-    workflow_set_free(x.set);
-    store_close(x.s);
-    /* the same alert, resolved (open_incident does not flush twice) */
-    char err[256];
-    alert_batch b;
-    wf_diag d = {0};
-    x.s = store_open(&cfg, err, sizeof(err));
-    x.set = workflow_load(wfdir, &d);
-    wf_diag_free(&d);
-    const char *json = "{\"source\":\"t\",\"summary\":\"db\",\"status\":\"resolved\",\"labels\":{\"env\":\"prod\"}}";
-    assert_int_equal(alert_decode(json, strlen(json), &b, err, sizeof(err)), 0);
-    assert_int_equal(incident_record(x.s, &b.items[0], x.set->items[0], NULL, x.id, sizeof(x.id), err, sizeof(err)),
-                     RECORD_RESOLVED);
-    alert_batch_free(&b);
+    assert_int_equal(record(&x, "resolved"), RECORD_RESOLVED);
     assert_string_equal(x.id, id);
     assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 0);
     json_t *out = json_loads(task_field(&x, "page", "output", buf, sizeof(buf)), 0, NULL);
@@ -291,13 +284,9 @@ static const char oncall_yaml[] =
 
 static void test_oncall_set_travels_through_redis(void **state) {
     (void)state;
-    char dir[] = "/tmp/muster-test-oncall-XXXXXX", path[300], err[256], v1[32], v2[32];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/oncall.yaml", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(oncall_yaml, f);
-    fclose(f);
+    char dir[96], err[256], v1[32], v2[32];
+    assert_int_equal(tmpdir_make(dir, sizeof(dir), "oncall"), 0);
+    assert_int_equal(write_file(dir, "oncall.yaml", oncall_yaml), 0);
     wf_diag d = {0};
     json_t *doc = NULL;
     oncall_set *set = oncall_load_merged(dir, &d, &doc);
@@ -338,8 +327,7 @@ static void test_oncall_set_travels_through_redis(void **state) {
     json_decref(doc);
     oncall_set_free(set);
     wf_diag_free(&d);
-    unlink(path);
-    rmdir(dir);
+    assert_int_equal(tmpdir_remove(dir), 0);
 }
 
 int main(void) {
