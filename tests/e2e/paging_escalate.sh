@@ -4,7 +4,7 @@
 # is paged once per person and channel, then the step is dead; muster ack
 # during level 2 stops level 3 and the pending SMS, and the step's output
 # says who, at which level, after how long; (6) a resolve during the wait
-# stops paging.
+# stops paging; a dead page step replays from level 1.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
 . "$SRC/tests/harness/paging.sh"
@@ -65,5 +65,16 @@ expect_eq "acknowledged by bob at level 2" \
   "$(count_events ".subject == \"$acked\" and .type == \"incident.acknowledged\" and .data.person == \"bob\" and .data.channel == \"cli\" and .data.level == 2")" 1
 expect_eq "the unanswered page died once" \
   "$(count_events ".subject == \"$exhaust\" and .type == \"task.dead\" and .data.step == \"page\"")" 1
+# Dead and replayable: a replay pages from level 1 again, under new task
+# ids, and an acknowledgement then ends it.
+"$BIN/muster" replay "$exhaust/page" | grep -q replayed || fail "exhaust: replay refused"
+wait_for 10 level_is "$exhaust" 1 || fail "exhaust: the replay did not page: $(task_field "$exhaust" page state)"
+wait_for 10 eval '[ "$(pages exhaust U0ALICE01 slack)" = 2 ]' || fail "exhaust: the replay did not reach alice"
+[ -n "$(task_field "$exhaust" 'page#r1-1.alice.slack' state)" ] || fail "exhaust: no task page#r1-1.alice.slack"
+"$BIN/muster" ack "$exhaust" --by alice >/dev/null || fail "exhaust: muster ack"
+wait_for 10 step_is "$exhaust" page succeeded || fail "exhaust: replayed page is $(task_field "$exhaust" page state)"
+wait_for 10 step_is "$exhaust" announce succeeded || fail "exhaust: announce did not run after the replay"
+expect_eq "exhaust: replayed page acknowledged at level 1" \
+  "$(task_field "$exhaust" page output | jq -c '{acknowledged_by, level}')" '{"acknowledged_by":"alice","level":1}'
 stop_all_clean
 echo "1 passed, 0 failed"
