@@ -21,6 +21,7 @@
 #include "common/queue.h"
 #include "common/store.h"
 #include "common/workflow.h"
+#include "tests/harness/action_run.h"
 #include "tests/harness/redis_fixture.h"
 #include "tests/harness/tmpdir.h"
 
@@ -330,6 +331,95 @@ static void test_oncall_set_travels_through_redis(void **state) {
     assert_int_equal(tmpdir_remove(dir), 0);
 }
 
+static const char policy_yaml[] =
+    "people:\n"
+    "  - {id: alice, name: Alice, timezone: UTC, contacts: {slack: U0ALICE01, phone: \"+4915112345601\"},\n"
+    "     notify: [{channel: slack, after: 0s}, {channel: sms, after: 2s}]}\n"
+    "  - {id: bob, name: Bob, timezone: UTC, contacts: {slack: U0BOB0002}, notify: [{channel: slack, after: 1s}]}\n"
+    "schedules:\n"
+    "  - id: primary\n    name: Primary\n    timezone: UTC\n    layers:\n"
+    "      - rotations: [{participants: [alice], turn: weekly, start: 2026-01-05}]\n"
+    "policies:\n"
+    "  - id: twice\n    name: Twice\n    repeat: 1\n    levels:\n"
+    "      - {targets: [{schedule: primary}], delay: 2s}\n"
+    "      - {targets: [{person: alice}, {channel: \"#ops\"}, {schedule: primary}], delay: 3s}\n";
+
+/* Runs the page action for the step whose hash says page_pass = pass - 1
+ * and returns its plan (caller frees). */
+static json_t *page_plan(action_env *e, int pass) {
+    redisReply *r = store_command(e->w->store, "HSET muster:{%s}:task:page page_pass %d",
+                                  ACTION_TEST_INCIDENT, pass - 1);
+    assert_non_null(r);
+    freeReplyObject(r);
+    json_t *with = json_pack("{s:s, s:s, s:{s:{s:s}}}", "policy", "twice", "message", "{{ alert.summary }}",
+                             "channels", "slack", "token", "xoxb-t");
+    task *t = action_task(NULL, "page", "page", with, false);
+    assert_int_equal(action_run(e, t), 0);
+    assert_true(t->res.succeeded);
+    assert_non_null(t->res.page_plan);
+    json_t *plan = json_loads(t->res.page_plan, 0, NULL);
+    task_free(e->w, t);
+    return plan;
+}
+
+static void test_page_action_resolves_levels(void **state) {
+    (void)state;
+    char dir[96], v[32];
+    action_env e;
+    assert_int_equal(action_env_init(&e, fx.port), 0);
+    redisReply *r = store_command(e.w->store, "FLUSHALL");
+    freeReplyObject(r);
+    assert_int_equal(tmpdir_make(dir, sizeof(dir), "policy"), 0);
+    assert_int_equal(write_file(dir, "oncall.yaml", policy_yaml), 0);
+    wf_diag d = {0};
+    json_t *doc = NULL;
+    oncall_set *set = oncall_load_merged(dir, &d, &doc);
+    assert_non_null(set);
+    assert_int_equal(oncall_publish(e.w->store, doc, v, sizeof(v)), 0);
+    /* bob takes the primary over by an override in Redis */
+    r = store_command(e.w->store, "HSET muster:oncall:{primary}:overrides o1 "
+                      "{\"id\":\"o1\",\"who\":\"bob\",\"from\":0,\"to\":4000000000,\"created_ms\":1}");
+    freeReplyObject(r);
+
+    /* Level 1: the schedule is bob now; his one rule; nothing on the last level. */
+    json_t *plan = page_plan(&e, 1);
+    assert_int_equal(json_integer_value(json_object_get(plan, "level")), 1);
+    assert_int_equal(json_integer_value(json_object_get(plan, "round")), 1);
+    assert_false(json_is_true(json_object_get(plan, "last")));
+    assert_int_equal(json_integer_value(json_object_get(plan, "delay_ms")), 2000);
+    json_t *notes = json_object_get(plan, "notes");
+    assert_int_equal(json_array_size(notes), 1);
+    json_t *n0 = json_array_get(notes, 0);
+    assert_string_equal(json_string_value(json_object_get(n0, "task")), "page#1.bob.slack");
+    assert_int_equal(json_integer_value(json_object_get(n0, "after_ms")), 1000);
+    json_t *def = json_loads(json_string_value(json_object_get(n0, "def")), 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(def, "action")), "slack");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(def, "with"), "channel")), "U0BOB0002");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(def, "with"), "text")), "{{ alert.summary }}");
+    json_decref(def);
+    json_decref(plan);
+
+    /* Pass 4 is the second round's level 2, the last: alice's Slack (her
+     * SMS has no channel settings), the channel, and bob from the schedule. */
+    plan = page_plan(&e, 4);
+    assert_int_equal(json_integer_value(json_object_get(plan, "level")), 2);
+    assert_int_equal(json_integer_value(json_object_get(plan, "round")), 2);
+    assert_true(json_is_true(json_object_get(plan, "last")));
+    notes = json_object_get(plan, "notes");
+    assert_int_equal(json_array_size(notes), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(notes, 0), "task")), "page#4.alice.slack");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(notes, 1), "task")), "page#4.#ops.slack");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(notes, 2), "task")), "page#4.bob.slack");
+    assert_int_equal(json_array_size(json_object_get(plan, "targets")), 3);
+    json_decref(plan);
+
+    json_decref(doc);
+    oncall_set_free(set);
+    wf_diag_free(&d);
+    assert_int_equal(tmpdir_remove(dir), 0);
+    action_env_free(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_level_notifies_once_and_ack_stops_all),
@@ -337,6 +427,7 @@ int main(void) {
         cmocka_unit_test(test_escalates_then_exhausts),
         cmocka_unit_test(test_resolve_stops_paging),
         cmocka_unit_test(test_oncall_set_travels_through_redis),
+        cmocka_unit_test(test_page_action_resolves_levels),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
