@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - muster's benchmark (make bench): six scenarios on this machine,
+# run.sh - muster's benchmark (make bench): seven scenarios on this machine,
 # one JSON object per scenario on stdout, results kept in
 # bench/results/latest.json and drawn in bench/results/latest.png.
 # docs/performance.md explains every figure and the method.
@@ -13,8 +13,8 @@ usage: bench/run.sh [--kafka embedded|real] [--quick] [--scenario N[,N...]] [-h]
                      embeds it (default)
   --kafka real       a real single-node Kafka broker (scripts/kafka.sh; needs Java,
                      fetches the broker jars once)
-  --quick            smaller loads and shorter windows (about 2.5 minutes)
-  --scenario LIST    run only these scenarios (1-6, comma-separated); their
+  --quick            smaller loads and shorter windows (about 3.5 minutes)
+  --scenario LIST    run only these scenarios (1-7, comma-separated); their
                      entries in bench/results/latest.json are replaced, the
                      others kept
 
@@ -23,7 +23,8 @@ in the same sitting on the same Redis settings: a raw hiredis Streams loop,
 bench-rawqueue, and BullMQ from npm, bench/bullmq/; and against the raw Redis
 limit of muster's own command mix, measured with redis-benchmark), 2 alert intake (with consumer lag), 3 latency (open
 loop at 1k, 5k and 20k alerts/s), 4 HTTP fan-out (1 ms and 50 ms server,
-steps in flight), 5 exec steps (against a raw posix_spawn loop), 6 memory.
+steps in flight), 5 exec steps (against a raw posix_spawn loop), 6 memory,
+7 soak (100,000 incidents opened, resolved and expired; Redis memory after).
 
 Environment: MUSTER_BIN_DIR (default build/), BENCH_KEEP=1 keeps the work
 directory, BENCH_LOG_LEVEL (default info) for the daemons, BENCH_WORKER_ENV
@@ -41,7 +42,7 @@ BB=$BIN/bench
 RESULTS=$SRC/bench/results
 KAFKA_MODE=embedded
 QUICK=0
-SCENARIOS="1,2,3,4,5,6"
+SCENARIOS="1,2,3,4,5,6,7"
 
 while [ $# -gt 0 ]; do
   case $1 in
@@ -55,7 +56,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $KAFKA_MODE in embedded|real) ;; *) echo "run.sh: --kafka wants embedded or real" >&2; exit 2 ;; esac
-[[ $SCENARIOS =~ ^[1-6](,[1-6])*$ ]] || { echo "run.sh: --scenario wants numbers 1-6" >&2; exit 2; }
+[[ $SCENARIOS =~ ^[1-7](,[1-7])*$ ]] || { echo "run.sh: --scenario wants numbers 1-7" >&2; exit 2; }
 want() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
 
 for t in muster-dispatcher muster-worker muster-sink bench/bench-loadgen bench/bench-events \
@@ -130,7 +131,7 @@ LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 log "load average before start: $(cut -d' ' -f1-3 /proc/loadavg)"
 TAGS="idle s2 s1 s1b"
 for r in $S3_RATES; do TAGS="$TAGS s3-$r"; done
-TAGS="$TAGS s4-http1 s4-http50 s4-hold s5"
+TAGS="$TAGS s4-http1 s4-http50 s4-hold s5 s7"
 topics=()
 for t in $TAGS; do read -ra tt <<<"$(topics_of "$t")"; topics+=("${tt[@]}"); done
 start_kafka "$KAFKA_MODE" "${topics[@]}"
@@ -703,6 +704,123 @@ scenario_5() {
       '{scenario: 5, name: "exec steps"} + . + {targets: [$t]}' <<<"$res")"
 }
 
+# --- scenario 7: soak ------------------------------------------------------
+
+# s7_alerts FILE STATUS FIRST N: one Alertmanager webhook (one Kafka
+# message) of N soak alerts, fingerprints soak-FIRST.., all STATUS.
+s7_alerts() {
+  awk -v status="$2" -v first="$3" -v n="$4" 'BEGIN {
+    printf "{\"version\":\"4\",\"groupKey\":\"soak\",\"status\":\"%s\",\"receiver\":\"muster\",", status
+    printf "\"groupLabels\":{},\"commonLabels\":{\"bench\":\"soak\"},\"commonAnnotations\":{},\"externalURL\":\"\",\"alerts\":["
+    for (i = first; i < first + n; i++)
+      printf "%s{\"status\":\"%s\",\"labels\":{\"alertname\":\"Soak\",\"bench\":\"soak\",\"n\":\"%d\"},\"annotations\":{\"summary\":\"soak %d\"},\"startsAt\":\"2026-01-01T00:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":\"soak-%d\"}", (i > first ? "," : ""), status, i, i, i
+    printf "]}\n"
+  }' >"$1"
+}
+
+# s7_opened: incidents recorded so far (those still held plus those expired),
+# read in one call so an expiry in between cannot be counted twice.
+s7_opened() {
+  rcli eval "return redis.call('zcard', KEYS[1]) + (tonumber(redis.call('hget', KEYS[2], 'expired')) or 0)" \
+    2 muster:incidents muster:gc:stats
+}
+
+s7_mem() { rcli info memory | awk -F: '$1 == "used_memory" { print $2 + 0 }'; }
+
+# s7_rounds FROM TO: rounds FROM..TO-1 of S7_PER alerts. A round's alerts
+# resolve once all of them are recorded (a resolved alert that overtakes its
+# firing one on another partition resolves nothing); the next round fires
+# at the same time. Notes the highest used_memory seen in S7_PEAK.
+s7_rounds() {
+  local from=$1 to=$2 round st m files
+  "$BIN/muster" send-alert "$WORK/s7-alerts/fire-$from.json" >/dev/null || die "send-alert failed"
+  for ((round = from; round < to; round++)); do
+    st=$(now_ms)
+    until [ "$(s7_opened)" -ge $(( (round + 1) * S7_PER + 1 )) ]; do
+      [ $(( $(now_ms) - st )) -lt 60000 ] || die "7: round $round not recorded in 60 s"
+      sleep 0.05
+    done
+    m=$(s7_mem); [ "$m" -gt "$S7_PEAK" ] && S7_PEAK=$m
+    files=("$WORK/s7-alerts/resolve-$round.json")
+    [ $((round + 1)) -lt "$to" ] && files+=("$WORK/s7-alerts/fire-$((round + 1)).json")
+    "$BIN/muster" send-alert "${files[@]}" >/dev/null || die "send-alert failed"
+  done
+}
+
+# s7_drain N: until N incidents have expired (the warm-up incident of the
+# dispatcher stays open), the queue and the outbox are empty and the
+# tombstones have aged out; then Redis shrinks its emptied hash tables
+# (serverCron). Bounded: 300 s.
+s7_drain() {
+  local want=$1 st expired len pend out
+  st=$(now_ms)
+  while :; do
+    expired=$(rcli hget muster:gc:stats expired); expired=${expired:-0}
+    read -r len pend out <<<"$(queue_state)"
+    [ "$expired" -ge "$want" ] && [ "$(rcli zcard muster:incidents)" -le 1 ] && [ "$len" -eq 0 ] &&
+      [ "$out" -eq 0 ] && [ "$(rcli zcard muster:expired)" -eq 0 ] && break
+    [ $(( $(now_ms) - st )) -lt 300000 ] || { log "7: not drained in 300 s: expired $expired, queue $len, outbox $out"; break; }
+    sleep 0.2
+  done
+  sleep 2
+}
+
+# Scenario 7: a soak. S7 incidents are opened, resolved and expired
+# (retention.incidents 1s) in rounds of 1,000 alerts, through the real path
+# (Alertmanager webhooks on Kafka, the dispatcher, two workers that run the
+# step, relay the events and expire). Redis used_memory must come back to
+# within 10% of where it started: measured after a warm-up round through the
+# same path, since Redis keeps some memory once used that is no data (the
+# Lua heap, buffers); the cold figure is reported too. The number of keys
+# must come back exactly.
+scenario_7() {
+  local tag=s7 n rounds round cold m0 m1 k0 k1 t0 t1 opened expired
+  if [ "$QUICK" = 1 ]; then n=20000; else n=100000; fi
+  S7_PER=1000; S7_PEAK=0
+  rounds=$((n / S7_PER))
+  [ -x "$BIN/muster" ] || die "$BIN/muster is missing (make build)"
+  log "7: soak: $n incidents opened, resolved and expired (retention.incidents 1s)"
+  start_redis "$WORK/$tag"
+  use_topics "$tag"
+  start_dispatcher "$tag"
+  start_workers "$tag" 2 MUSTER_RETENTION_INCIDENTS=1s MUSTER_RETENTION_INTERVAL=200ms
+  mkdir -p "$WORK/$tag-alerts"
+  for ((round = 0; round <= rounds; round++)); do
+    s7_alerts "$WORK/$tag-alerts/fire-$round.json" firing $((round * S7_PER)) "$S7_PER"
+    s7_alerts "$WORK/$tag-alerts/resolve-$round.json" resolved $((round * S7_PER)) "$S7_PER"
+  done
+  sleep 1
+  cold=$(s7_mem)
+  s7_rounds 0 1
+  s7_drain "$S7_PER"
+  m0=$(s7_mem); k0=$(rcli dbsize)
+  rcli info all >"$WORK/$tag-info-start"
+  t0=$(now_ms)
+  s7_rounds 1 $((rounds + 1))
+  s7_drain $(( (rounds + 1) * S7_PER ))
+  t1=$(now_ms)
+  m1=$(s7_mem); k1=$(rcli dbsize)
+  rcli info all >"$WORK/$tag-info-end"
+  opened=$(( $(s7_opened) - 1 - S7_PER ))
+  expired=$(( $(rcli hget muster:gc:stats expired) - S7_PER ))
+  log "7: used_memory $cold cold, $m0 after the warm-up round, $S7_PEAK at the peak seen, $m1 after $expired of $opened incidents expired; keys $k0 before, $k1 after"
+  emit "$(jq -nc --argjson n "$n" --argjson opened "$opened" --argjson expired "$expired" \
+      --argjson cold "$cold" --argjson m0 "$m0" --argjson m1 "$m1" --argjson peak "$S7_PEAK" \
+      --argjson k0 "$k0" --argjson k1 "$k1" --argjson t0 "$t0" --argjson t1 "$t1" \
+      --argjson t "$(target 'Redis used_memory after the soak, share of before' \
+                      "$(awk -v a="$m1" -v b="$m0" 'BEGIN { printf "%.3f", a / b }')" '<=' 1.10 'ratio')" \
+      --argjson tk "$(target 'Redis keys after the soak, more than before' "$((k1 - k0))" '<=' 0 'keys')" '
+    {scenario: 7, name: "soak", incidents: $n, opened: $opened, expired: $expired,
+     seconds: (($t1 - $t0) / 1000), incidents_per_s: ($expired * 1000 / ($t1 - $t0)),
+     redis_used_memory: {cold: $cold, before: $m0, peak_seen: $peak, after: $m1,
+                         after_over_before: ($m1 / $m0), after_over_cold: ($m1 / $cold)},
+     redis_keys: {before: $k0, after: $k1},
+     targets: [$t, $tk]}')"
+  stop_workers
+  stop_pid "$DISP_PID" 20
+  stop_redis
+}
+
 scenario_6() {
   local rows
   rows=$(printf '%s\n' "${mem_rows[@]+"${mem_rows[@]}"}" | jq -Rsc '
@@ -726,6 +844,7 @@ if want 3; then scenario_3; fi
 if want 4; then scenario_4; fi
 if want 5; then scenario_5; fi
 if want 6; then scenario_6; fi
+if want 7; then scenario_7; fi
 log "scenarios done in ${SECONDS}s; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Keep the last results: this run's scenarios replace their entries.

@@ -14,6 +14,7 @@ int cmd_up(config *cfg, int argc, char **argv);
 int cmd_status(config *cfg, int argc, char **argv);
 int cmd_incident(config *cfg, int argc, char **argv);
 int cmd_wait(config *cfg, int argc, char **argv);
+int cmd_gc(config *cfg, int argc, char **argv);
 int cmd_send_alert(config *cfg, int argc, char **argv);
 int cmd_validate(config *cfg, int argc, char **argv);
 int cmd_config(config *cfg, int argc, char **argv);

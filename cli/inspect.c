@@ -10,6 +10,7 @@
 #include "cli/table.h"
 #include "common/incident.h"
 #include "common/kafka.h"
+#include "common/retention.h"
 #include "common/util.h"
 
 static void print_json(json_t *v) {
@@ -119,6 +120,46 @@ static void print_queues(const json_t *st) {
     table_free(t);
 }
 
+/* The dispatchers' record of alerts the broker deleted before they were
+ * read (dispatcher/intake.c): {"topic/partition": {"skipped", "last_ms"}},
+ * or NULL when there were none or Redis did not answer. */
+static json_t *intake_gaps(store *s) {
+    const char *P = store_prefix(s);
+    redisReply *r = store_command(s, "HGETALL %s:intake:gaps", P);
+    redisReply *t = store_command(s, "HGETALL %s:intake:gap_times", P);
+    json_t *gaps = NULL;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements) {
+        gaps = json_object();
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            long long last = 0;
+            for (size_t j = 0; t && t->type == REDIS_REPLY_ARRAY && j + 1 < t->elements; j += 2)
+                if (strcmp(t->element[j]->str, r->element[i]->str) == 0)
+                    last = atoll(t->element[j + 1]->str);
+            json_object_set_new(gaps, r->element[i]->str,
+                                json_pack("{s:I, s:I}", "skipped",
+                                          (json_int_t)atoll(r->element[i + 1]->str), "last_ms",
+                                          (json_int_t)last));
+        }
+    }
+    freeReplyObject(r);
+    freeReplyObject(t);
+    return gaps;
+}
+
+static void print_gaps(const json_t *gaps) {
+    const char *tp;
+    json_t *g;
+    if (!gaps || !json_object_size(gaps)) return;
+    printf("\nERROR: alerts deleted unread by the broker (lost; see docs/guarantees.md):\n");
+    json_object_foreach((json_t *)gaps, tp, g) {
+        char when[40];
+        format_rfc3339((int64_t)json_integer_value(json_object_get(g, "last_ms")), when,
+                       sizeof(when));
+        printf("  %s: %lld offset(s), last at %s\n", tp,
+               (long long)json_integer_value(json_object_get(g, "skipped")), when);
+    }
+}
+
 int cmd_status(config *cfg, int argc, char **argv) {
     char err[256];
     if (cli_flag(argc, argv, "--help")) {
@@ -133,6 +174,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     json_t *st = store_status(s, err, sizeof(err));
+    json_t *gaps = st ? intake_gaps(s) : NULL;
     store_close(s);
     if (!st) {
         fprintf(stderr, "muster status: %s\n", err);
@@ -154,6 +196,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
     json_object_set_new(st, "consumer_lag_backlog", json_integer(lag_backlog));
     json_object_set_new(st, "outbox_in_flight", json_integer(outbox - outbox_old));
     json_object_set_new(st, "outbox_backlog", json_integer(outbox_old));
+    json_object_set_new(st, "intake_gaps", gaps ? gaps : json_object());
     if (cli_flag(argc, argv, "--json")) {
         print_json(st);
     } else {
@@ -165,6 +208,9 @@ int cmd_status(config *cfg, int argc, char **argv) {
                (long long)json_integer_value(json_object_get(st, "delayed")),
                (long long)json_integer_value(json_object_get(st, "dead")),
                (long long)json_integer_value(json_object_get(st, "manual_waiting")));
+        printf("finished incidents kept for retention: %lld   expired so far: %lld\n",
+               (long long)json_integer_value(json_object_get(st, "finished_incidents")),
+               (long long)json_integer_value(json_object_get(st, "expired_incidents")));
         char lag_row[160], n1[24], n2[24], n3[24], n4[24];
         snprintf(lag_row, sizeof(lag_row), "alerts not yet read by %s", cfg->kafka_group);
         snprintf(n1, sizeof(n1), "%lld", lag ? lag_total(lag) - lag_backlog : 0);
@@ -182,6 +228,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
         table_free(t);
         printf("(in flight: on the way, gone in a moment; backlog: waiting %ds or more; alerts are read\n"
                " from %s)\n", IN_FLIGHT_MS / 1000, cfg->kafka_alerts_topic);
+        print_gaps(json_object_get(st, "intake_gaps"));
     }
     json_decref(st);
     return EXIT_OK;
@@ -258,16 +305,42 @@ static void print_event(const json_t *ev) {
     printf("  %s  %-22s %s\n", str(ev, "time"), type, detail);
 }
 
+/* The timeline keeps the first few joined (resolved) alerts of an incident
+ * (lib.lua) and the incident counts them all in `field`: says how many more
+ * there were than the `shown` ones. */
+static void print_omitted(const json_t *inc, const char *field, size_t shown, const char *what,
+                          const char *topic) {
+    long long all = atoll(str(inc, field));
+    if (all <= (long long)shown) return;
+    char n[32];
+    table_thousands(all - (long long)shown, n, sizeof(n));
+    printf("  %*s  ... and %s more %s (counted; every one is on %s)\n", 24, "", n, what, topic);
+}
+
 static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
     char err[256], idbuf[128];
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     const char *id = cli_incident(s, ref, idbuf, sizeof(idbuf));
     json_t *inc = id ? incident_show(s, id, err, sizeof(err)) : NULL;
+    int64_t expired = id && !inc ? retention_expired_at(s, id) : 0;
     store_close(s);
     if (!id) return EXIT_FAIL;
+    if (!inc && expired > 0) {
+        char when[40];
+        format_rfc3339(expired, when, sizeof(when));
+        fprintf(stderr,
+                "muster incident show: incident \"%s\" expired at %s, after retention.incidents "
+                "(%lldh); its events remain on %s\n",
+                id, when, (long long)(cfg->retention_incidents_ms / 3600000), cfg->kafka_events_topic);
+        return EXIT_FAIL;
+    }
     if (!inc) {
-        fprintf(stderr, "muster incident show: %s\n", err);
+        fprintf(stderr, "muster incident show: %s%s%s\n", err,
+                strstr(err, "no incident") ? "; it may have expired after retention.incidents, "
+                                             "and its events remain on "
+                                           : "",
+                strstr(err, "no incident") ? cfg->kafka_events_topic : "");
         return EXIT_FAIL;
     }
     if (as_json) {
@@ -286,9 +359,24 @@ static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
         print_time(str(i, "acknowledged_at"));
     }
     printf("\ntimeline:\n");
-    size_t n;
-    json_t *ev;
-    json_array_foreach(json_object_get(inc, "timeline"), n, ev) print_event(ev);
+    size_t n, last_joined = (size_t)-1, last_resolved = (size_t)-1, joined = 0, resolved = 0;
+    json_t *ev, *tl = json_object_get(inc, "timeline");
+    json_array_foreach(tl, n, ev) {
+        if (!strcmp(str(ev, "type"), "incident.alert_joined")) {
+            last_joined = n;
+            joined++;
+        } else if (!strcmp(str(ev, "type"), "incident.alert_resolved")) {
+            last_resolved = n;
+            resolved++;
+        }
+    }
+    json_array_foreach(tl, n, ev) {
+        print_event(ev);
+        if (n == last_joined)
+            print_omitted(i, "alerts_joined", joined, "joined", cfg->kafka_events_topic);
+        if (n == last_resolved)
+            print_omitted(i, "alerts_resolved", resolved, "resolved", cfg->kafka_events_topic);
+    }
     json_decref(inc);
     return EXIT_OK;
 }
@@ -299,8 +387,10 @@ int cmd_incident(config *cfg, int argc, char **argv) {
         printf("Usage: muster incident list [--limit N] [--json]\n"
                "       muster incident show ID|latest [--json]\n\n"
                "Lists the newest incidents with their workflow, status, run and alert, or\n"
-               "shows one incident and its timeline: every event of its runs, in order.\n"
-               "'latest' is the newest incident.\n\n"
+               "shows one incident and its timeline: every event of its runs, in order\n"
+               "(of its joined and resolved alerts the first 10 each, and how many more).\n"
+               "'latest' is the newest incident. A finished incident expires after\n"
+               "retention.incidents (muster gc); its events remain on the events topic.\n\n"
                "Options:\n  --limit N  list at most N incidents (default 50)\n"
                "  --json     print JSON instead of text\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;

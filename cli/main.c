@@ -23,6 +23,7 @@ static const struct {
     {"send-alert", cmd_send_alert, "send alert files (JSON) to the alerts topic"},
     {"oncall", cmd_oncall, "who is on call, a schedule's rota, and overrides"},
     {"validate", cmd_validate, "check workflow files; every problem with file:line:column"},
+    {"gc", cmd_gc, "expire finished incidents past retention now (--dry-run: only show)"},
     {"report", cmd_report, "the four yardsticks: MTTA, MTTR, automated actions, manual tasks"},
     {"config", cmd_config, "print the settings table (--markdown for docs, --conf as a file)"},
 };

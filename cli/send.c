@@ -33,8 +33,21 @@ int cmd_send_alert(config *cfg, int argc, char **argv) {
             rc = EXIT_FAIL;
             continue;
         }
-        if (kafka_produce_sync(rk, cfg->kafka_alerts_topic, NULL, buf, len, NULL, 30000, err,
-                               sizeof(err)) < 0) {
+        /* Keyed like the webhook intake's messages, so an alert's firing and
+         * its resolution land on one partition, in order. Undecodable input
+         * goes unkeyed: the dispatcher dead-letters it wherever it lands. */
+        alert_batch batch;
+        char why[256];
+        char *key = NULL;
+        if (alert_decode(buf, len, &batch, why, sizeof(why)) == 0) {
+            const char *k = alert_batch_key(&batch);
+            key = k ? strdup(k) : NULL;
+            alert_batch_free(&batch);
+        }
+        int sent_rc = kafka_produce_sync(rk, cfg->kafka_alerts_topic, key, buf, len, NULL, 30000,
+                                         err, sizeof(err));
+        free(key);
+        if (sent_rc < 0) {
             fprintf(stderr, "muster send-alert: %s: %s\n", argv[i], err);
             rc = EXIT_FAIL;
         } else {

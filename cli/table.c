@@ -64,3 +64,15 @@ void table_print(const table *t, FILE *out) {
         }
     }
 }
+
+void table_thousands(long long n, char *buf, size_t len) {
+    char digits[32];
+    int nd = snprintf(digits, sizeof(digits), "%lld", n < 0 ? -n : n);
+    size_t o = 0;
+    if (n < 0 && o + 1 < len) buf[o++] = '-';
+    for (int i = 0; i < nd && o + 1 < len; i++) {
+        if (i > 0 && (nd - i) % 3 == 0 && o + 2 < len) buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    if (len) buf[o < len ? o : len - 1] = '\0';
+}

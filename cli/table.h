@@ -20,4 +20,7 @@ int table_add(table *t, const char *const *cells);
  * (the last one not padded), two spaces apart. */
 void table_print(const table *t, FILE *out);
 
+/* Formats n with a comma between thousands ("19,800") into buf. */
+void table_thousands(long long n, char *buf, size_t len);
+
 #endif

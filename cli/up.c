@@ -243,6 +243,15 @@ static void print_next(const char *exe, const char *examples, const char *env_fi
            muster, alerts, muster, muster, muster, muster, resolved, muster, muster);
 }
 
+/* The mock cluster keeps only the newest ~5 MB of each partition (a fixed
+ * limit in librdkafka 2.0: rd_kafka_mock_* offers no segment or retention
+ * setting), and deletes older batches even if nobody read them. Capacity
+ * therefore comes from partitions: 64 of them hold ~320 MB of alerts, and
+ * as much of events, about a million small alerts, so that a storm is read
+ * before it is deleted. Memory grows with what was sent, up to that. */
+#define UP_PARTITIONS 64
+#define UP_DLQ_PARTITIONS 4
+
 int cmd_up(config *cfg, int argc, char **argv) {
     const char *workers_opt = cli_option(argc, argv, "--workers");
     const char *dir_opt = cli_option(argc, argv, "--state-dir");
@@ -317,7 +326,8 @@ int cmd_up(config *cfg, int argc, char **argv) {
             fprintf(stderr, "muster up: cannot start the embedded Kafka\n");
             goto out;
         }
-        for (int i = 0; i < 3; i++) rd_kafka_mock_topic_create(mc, topics[i], 3, 1);
+        for (int i = 0; i < 3; i++)
+            rd_kafka_mock_topic_create(mc, topics[i], i == 2 ? UP_DLQ_PARTITIONS : UP_PARTITIONS, 1);
         brokers = rd_kafka_mock_cluster_bootstraps(mc);
     }
 

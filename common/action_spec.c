@@ -103,6 +103,7 @@ static const param_spec slack_params[] = {
     {"text", P_STRING, true, false},
     {"blocks", P_ANY, false, false},
     {"thread", P_BOOL, false, false},
+    {"buttons", P_BOOL, false, false},
     {"api_url", P_URL, false, false},
     {NULL, P_ANY, false, false},
 };
@@ -113,6 +114,7 @@ static const param_spec teams_params[] = {
     {"text", P_STRING, false, false},
     {"facts", P_MAP, false, false},
     {"card", P_ANY, false, false},
+    {"ack_link", P_STRING, false, false},
     {NULL, P_ANY, false, false},
 };
 
@@ -127,6 +129,17 @@ static const param_spec twilio_params[] = {
     {NULL, P_ANY, false, false},
 };
 
+static const param_spec twilio_call_params[] = {
+    {"account_sid", P_STRING, true, false},
+    {"auth_token", P_STRING, true, false},
+    {"to", P_STRING, true, false},
+    {"from", P_STRING, true, false},
+    {"message", P_STRING, true, false},
+    {"voice", P_STRING, false, false},
+    {"api_url", P_URL, false, false},
+    {NULL, P_ANY, false, false},
+};
+
 static const param_spec email_params[] = {
     {"url", P_URL, true, false},
     {"from", P_STRING, true, false},
@@ -137,6 +150,7 @@ static const param_spec email_params[] = {
     {"username", P_STRING, false, false},
     {"password", P_STRING, false, false},
     {"starttls", P_BOOL, false, false},
+    {"ack_link", P_STRING, false, false},
     {NULL, P_ANY, false, false},
 };
 
@@ -181,6 +195,8 @@ static const action_spec specs[] = {
     {"slack", slack_params, "Slack message (chat.postMessage or incoming webhook), threaded per incident"},
     {"teams", teams_params, "Microsoft Teams message with an Adaptive Card through a webhook"},
     {"twilio", twilio_params, "SMS through Twilio's Messages API"},
+    {"twilio_call", twilio_call_params,
+     "phone call through Twilio's Calls API: reads the message, press 1 to acknowledge"},
     {"email", email_params, "email over SMTP or SMTPS"},
     {"pagerduty", pagerduty_params, "PagerDuty Events v2: trigger, acknowledge, resolve"},
     {"page", page_params, "page people by an escalation policy (or targets) until one acknowledges"},

@@ -392,3 +392,10 @@ json_t *alert_match_fields(const alert *a) {
     json_object_set_new(f, "status", json_string(a->status));
     return f;
 }
+
+const char *alert_batch_key(const alert_batch *b) {
+    if (!b || b->n == 0) return NULL;
+    const char *group =
+        json_string_value(json_object_get(b->items[0].annotations, "muster_group_key"));
+    return group && *group ? group : b->items[0].fingerprint;
+}

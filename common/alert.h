@@ -54,6 +54,13 @@ int alert_decode(const char *buf, size_t len, alert_batch *out, char *err,
 
 void alert_batch_free(alert_batch *b);
 
+/* The Kafka key a message of this batch goes with, so that every message
+ * about one alert lands on one partition and is read in order (a firing
+ * alert before its resolution): an Alertmanager group's key, which all of
+ * the group's notifications carry, else the first alert's fingerprint.
+ * Borrowed from b; NULL for an empty batch. */
+const char *alert_batch_key(const alert_batch *b);
+
 /* The alert as a JSON object (templates, Redis records, events). */
 json_t *alert_to_json(const alert *a);
 

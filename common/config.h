@@ -24,6 +24,11 @@ typedef struct config {
     char *redis_user;
     char *redis_password;
     char *redis_prefix;
+    char *redis_sentinels;
+    char *redis_master_name;
+    char *redis_sentinel_password;
+    int64_t redis_wait_replicas;
+    int64_t redis_wait_timeout_ms;
     char *workflows_dir;
     char *oncall_dir;
     char *worker_id;
@@ -59,9 +64,24 @@ typedef struct config {
     int64_t intake_request_timeout_ms;
     char *intake_ack_tokens;
     char *intake_ack_tokens_file;
+    int64_t dispatcher_stall_ms;
+    int64_t dispatcher_gap_hold_ms;
+    int64_t dispatcher_dlq_copy_max;
+    char *intake_public_url;
+    char *ack_link_secret;
+    int64_t ack_link_ttl_ms;
+    char *slack_signing_secret;
+    char *slack_response_hosts;
+    char *twilio_auth_token;
+    char *pagerduty_webhook_secret;
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;
+    int64_t retention_incidents_ms;
+    int64_t retention_dead_ms;
+    int64_t retention_workers_ms;
+    int64_t retention_interval_ms;
+    int64_t retention_batch;
 } config;
 
 /* Which program a setting concerns; a program's --help lists its own. */

@@ -73,14 +73,14 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 
 static enum MHD_Result ready(httpd *h, struct MHD_Connection *c) {
     char why[HTTPD_REASON_MAX] = "";
-    if (!h->ready || h->ready(h->arg, why, sizeof(why)))
-        return reply_text(c, MHD_HTTP_OK, "ready\n");
+    int r = h->ready ? h->ready(h->arg, why, sizeof(why)) : 1;
     why[sizeof(why) - 1] = '\0';
+    if (r && (r != HTTPD_DEGRADED || !why[0])) return reply_text(c, MHD_HTTP_OK, "ready\n");
     char *body = malloc(HTTPD_REASON_MAX + 16);
     if (!body) return MHD_NO;
     size_t len =
         (size_t)snprintf(body, HTTPD_REASON_MAX + 16, "%s\n", why[0] ? why : "not ready");
-    return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, body, len, free, NULL);
+    return reply(c, r ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, body, len, free, NULL);
 }
 
 static enum MHD_Result serve_metrics(httpd *h, struct MHD_Connection *c) {

@@ -10,7 +10,9 @@
  * GET (or HEAD):
  *   /healthz  200 "ok\n" while the process is alive
  *   /readyz   200 "ready\n" when ready() returns non-zero, else 503 with the
- *             reason ready() wrote (or "not ready") and a "\n"
+ *             reason ready() wrote (or "not ready") and a "\n"; when it
+ *             returns HTTPD_DEGRADED, 200 with the reason (ready, but
+ *             something needs a person)
  *   /metrics  200 metrics_render(m), Content-Type
  *             "text/plain; version=0.0.4; charset=utf-8"
  * Other paths answer 404; other methods on these paths 405 with
@@ -37,6 +39,7 @@
 #define HTTPD_HEAD_MS 5000
 #define HTTPD_TIMEOUT_S 10
 #define HTTPD_REASON_MAX 256 /* bytes ready() may write, with the NUL */
+#define HTTPD_DEGRADED 2      /* ready() result: serving, reason in the body */
 
 typedef struct httpd httpd;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/queue.h"
+#include "common/sig_crypto.h"
 #include "common/util.h"
 
 static const char *outcome_names[] = {"opened", "joined", "resolved", "ignored", "duplicate"};
@@ -257,11 +258,16 @@ json_t *store_status(store *s, char *err, size_t errlen) {
     long long delayed = int_reply(store_command(s, "ZCARD %s:delayed", p));
     long long dead = int_reply(store_command(s, "ZCARD %s:dead", p));
     long long manual = int_reply(store_command(s, "SCARD %s:manual", p));
-    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "queues", queues, "workers",
-                     workers, "incidents", (json_int_t)incidents, "open_incidents",
+    long long finished = int_reply(store_command(s, "ZCARD %s:finished", p));
+    redisReply *x = store_command(s, "HGET %s:gc:stats expired", p);
+    long long expired = x && x->type == REDIS_REPLY_STRING ? atoll(x->str) : 0;
+    if (x) freeReplyObject(x);
+    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "queues", queues,
+                     "workers", workers, "incidents", (json_int_t)incidents, "open_incidents",
                      (json_int_t)open, "outbox", (json_int_t)outbox, "delayed",
                      (json_int_t)delayed, "dead", (json_int_t)dead, "manual_waiting",
-                     (json_int_t)manual);
+                     (json_int_t)manual, "finished_incidents", (json_int_t)finished,
+                     "expired_incidents", (json_int_t)expired);
 }
 
 /* Runs a script whose reply is {outcome, detail}. */
@@ -281,15 +287,37 @@ static int two_strings(store *s, store_script script, int argc, const char **arg
     return rc;
 }
 
-int incident_ack(store *s, const char *id, const char *by, const char *via, char *outcome,
-                 size_t olen, char *first_by, size_t blen, char *err, size_t errlen) {
+/* ack.lua and resolve.lua: a person acts on an incident, now. */
+static int person_acts(store *s, store_script script, const char *id, const char *by,
+                       const char *via, char *outcome, size_t olen, char *who, size_t blen,
+                       char *err, size_t errlen) {
     char ms[24], rfc[40], evbase[48];
     int64_t now = now_ms();
     snprintf(ms, sizeof(ms), "%lld", (long long)now);
     format_rfc3339(now, rfc, sizeof(rfc));
     id_new("evt-", evbase, sizeof(evbase));
     const char *argv[] = {id, by, via, ms, rfc, evbase};
-    return two_strings(s, SCRIPT_ACK, 6, argv, outcome, olen, first_by, blen, err, errlen);
+    return two_strings(s, script, 6, argv, outcome, olen, who, blen, err, errlen);
+}
+
+int incident_ack(store *s, const char *id, const char *by, const char *via, char *outcome,
+                 size_t olen, char *first_by, size_t blen, char *err, size_t errlen) {
+    return person_acts(s, SCRIPT_ACK, id, by, via, outcome, olen, first_by, blen, err, errlen);
+}
+
+int incident_resolve(store *s, const char *id, const char *by, const char *via, char *outcome,
+                     size_t olen, char *resolved_by, size_t blen, char *err, size_t errlen) {
+    return person_acts(s, SCRIPT_RESOLVE, id, by, via, outcome, olen, resolved_by, blen, err,
+                       errlen);
+}
+
+void incident_code(const char *id, char out[INCIDENT_CODE_LEN + 1]) {
+    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    unsigned char d[SIG_SHA256_LEN];
+    if (sig_sha256(id, strlen(id), d) < 0) memset(d, 0, sizeof(d));
+    uint32_t bits = (uint32_t)d[0] << 16 | (uint32_t)d[1] << 8 | d[2];
+    for (int i = 0; i < INCIDENT_CODE_LEN; i++) out[i] = crockford[(bits >> (19 - 5 * i)) & 31];
+    out[INCIDENT_CODE_LEN] = '\0';
 }
 
 int incident_step_done(store *s, const char *id, const char *step, const char *by,

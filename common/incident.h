@@ -56,6 +56,22 @@ const char *record_outcome_name(int outcome);
 int incident_ack(store *s, const char *id, const char *by, const char *via, char *outcome,
                  size_t olen, char *first_by, size_t blen, char *err, size_t errlen);
 
+/* A person resolves the open incident now, as if all its alerts resolved:
+ * status resolved, incident.resolved with by and via, its on_resolve steps
+ * queued. Fills outcome ("resolved", "already" when it was not open,
+ * "missing") and who resolved it (for "already", whoever did, if a
+ * person). Returns 0 or -1 with err filled. */
+int incident_resolve(store *s, const char *id, const char *by, const char *via, char *outcome,
+                     size_t olen, char *resolved_by, size_t blen, char *err, size_t errlen);
+
+/* A short code for the incident, for a person to name it in an SMS reply
+ * ("ACK 7F3K"): INCIDENT_CODE_LEN characters of Crockford's base32 (no I,
+ * L, O, U) of the SHA-256 of id, so it reads aloud and types without
+ * doubt. Not unique over all incidents; unique enough among one person's
+ * open pages. out holds at least INCIDENT_CODE_LEN + 1 bytes. */
+#define INCIDENT_CODE_LEN 4
+void incident_code(const char *id, char out[INCIDENT_CODE_LEN + 1]);
+
 /* A person marks the manual step done. Fills outcome ("done", "not manual",
  * "missing") and the step's state. Returns 0 or -1 with err filled. */
 int incident_step_done(store *s, const char *id, const char *step, const char *by,
@@ -71,7 +87,8 @@ json_t *incident_list(store *s, size_t limit);
  * Returns a new object, or NULL (err filled) when unknown or unreachable. */
 json_t *incident_show(store *s, const char *id, char *err, size_t errlen);
 
-/* Queue depths, tasks in flight, dead tasks, outbox, workers, incidents. */
+/* Queue depths, tasks in flight, dead tasks, outbox, workers, incidents
+ * (finished ones kept for retention, and how many expired so far). */
 json_t *store_status(store *s, char *err, size_t errlen);
 
 #endif

@@ -84,6 +84,11 @@ rd_kafka_t *kafka_producer_new(const config *cfg,
 }
 
 rd_kafka_t *kafka_consumer_new(const config *cfg, const char *topic, char *err, size_t errlen) {
+    return kafka_consumer_open(cfg, topic, 0, err, errlen);
+}
+
+rd_kafka_t *kafka_consumer_open(const config *cfg, const char *topic, int report_resets,
+                                char *err, size_t errlen) {
     char e[512], interval[24], session[24];
     snprintf(interval, sizeof(interval), "%lld", (long long)cfg->kafka_commit_interval_ms);
     snprintf(session, sizeof(session), "%lld", (long long)cfg->kafka_session_timeout_ms);
@@ -96,7 +101,7 @@ rd_kafka_t *kafka_consumer_new(const config *cfg, const char *topic, char *err, 
         set(conf, "auto.commit.interval.ms", interval, err, errlen) < 0 ||
         set(conf, "session.timeout.ms", session, err, errlen) < 0 ||
         set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
-        set(conf, "auto.offset.reset", "earliest", err, errlen) < 0 ||
+        set(conf, "auto.offset.reset", report_resets ? "error" : "earliest", err, errlen) < 0 ||
         set(conf, "enable.partition.eof", "false", err, errlen) < 0 ||
         set(conf, "allow.auto.create.topics", "true", err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
@@ -135,9 +140,10 @@ void kafka_sync_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     st->done = 1;
 }
 
-int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const char *key, const void *payload,
-                       size_t len, rd_kafka_headers_t *headers, int timeout_ms, char *err,
-                       size_t errlen) {
+rd_kafka_resp_err_t kafka_produce_wait(rd_kafka_t *rk, const char *topic, const char *key,
+                                       const void *payload, size_t len,
+                                       rd_kafka_headers_t *headers, int timeout_ms, char *err,
+                                       size_t errlen) {
     sync_state st = {0, RD_KAFKA_RESP_ERR_NO_ERROR};
     rd_kafka_resp_err_t rc = rd_kafka_producev(
         rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
@@ -146,7 +152,7 @@ int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const char *key, const
     if (rc) {
         if (headers) rd_kafka_headers_destroy(headers);
         snprintf(err, errlen, "kafka produce to %s: %s", topic, rd_kafka_err2str(rc));
-        return -1;
+        return rc;
     }
     /* The delivery callback (kafka_sync_dr) fills st. */
     for (int waited = 0; !st.done && waited < timeout_ms; waited += 50) rd_kafka_poll(rk, 50);
@@ -156,11 +162,78 @@ int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const char *key, const
         rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         while (!st.done) rd_kafka_poll(rk, 50);
         snprintf(err, errlen, "kafka produce to %s: no acknowledgement in %d ms", topic, timeout_ms);
-        return -1;
+        return RD_KAFKA_RESP_ERR__TIMED_OUT;
     }
-    if (st.err) {
-        snprintf(err, errlen, "kafka produce to %s: %s", topic, rd_kafka_err2str(st.err));
-        return -1;
+    if (st.err) snprintf(err, errlen, "kafka produce to %s: %s", topic, rd_kafka_err2str(st.err));
+    return st.err;
+}
+
+int kafka_produce_sync(rd_kafka_t *rk, const char *topic, const char *key, const void *payload,
+                       size_t len, rd_kafka_headers_t *headers, int timeout_ms, char *err,
+                       size_t errlen) {
+    return kafka_produce_wait(rk, topic, key, payload, len, headers, timeout_ms, err, errlen)
+               ? -1
+               : 0;
+}
+
+int kafka_too_large(rd_kafka_resp_err_t code) {
+    return code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           code == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           code == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
+}
+
+int kafka_reset_partition(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t from,
+                          int64_t *skipped, char *err, size_t errlen) {
+    int64_t low = RD_KAFKA_OFFSET_BEGINNING, high = -1;
+    int rc = -1;
+    rd_kafka_topic_partition_list_t *parts = NULL, *committed = NULL;
+    rd_kafka_resp_err_t e;
+    *skipped = 0;
+    /* A group that never committed (from < 0) starts at the beginning and
+     * lost nothing it had read. A position below the log start lost what
+     * lay between; one past the end (a topic made again) is read from the
+     * start too. */
+    if (from >= 0) {
+        if ((e = rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, 10000))) {
+            snprintf(err, errlen, "kafka %s/%d: watermarks: %s", topic, (int)partition,
+                     rd_kafka_err2str(e));
+            return -1;
+        }
+        if (from < low) *skipped = low - from;
     }
-    return 0;
+    /* A partition whose reset failed stops fetching, and librdkafka refuses
+     * to seek it; assigning again restarts it. Every partition gets an
+     * explicit start, or the others would look up their committed offsets
+     * again and fail the same way: where the application is, else the
+     * committed offset, else the beginning (a group's first start). */
+    if ((e = rd_kafka_assignment(rk, &parts)) || !parts) {
+        snprintf(err, errlen, "kafka assignment: %s", rd_kafka_err2str(e));
+        goto out;
+    }
+    rd_kafka_position(rk, parts);
+    committed = rd_kafka_topic_partition_list_copy(parts);
+    if ((e = rd_kafka_committed(rk, committed, 10000))) {
+        snprintf(err, errlen, "kafka committed offsets: %s", rd_kafka_err2str(e));
+        goto out;
+    }
+    int found = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i], *c = &committed->elems[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+            p->offset = low;
+            found = 1;
+        } else if (p->offset < 0) {
+            p->offset = c->offset >= 0 ? c->offset : RD_KAFKA_OFFSET_BEGINNING;
+        }
+    }
+    /* Not ours any more: the next owner meets the same reset. */
+    if (found && (e = rd_kafka_assign(rk, parts))) {
+        snprintf(err, errlen, "kafka assign: %s", rd_kafka_err2str(e));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (parts) rd_kafka_topic_partition_list_destroy(parts);
+    if (committed) rd_kafka_topic_partition_list_destroy(committed);
+    return rc;
 }

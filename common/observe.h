@@ -17,6 +17,14 @@ typedef struct observe {
     atomic_int redis;     /* the last Redis call got through */
     atomic_int kafka;     /* Kafka reachable (cleared when every broker is down) */
     atomic_int workflows; /* workflows loaded (always 1 for workers) */
+    /* Dispatcher only (0 elsewhere): since when (mono_ms) intake has failed
+     * to get past one message, and when the broker last deleted alerts
+     * intake had not read, with how many. */
+    atomic_llong blocked_since;
+    atomic_llong gap_at;
+    atomic_llong gap_skipped;
+    int64_t stall_ms;    /* blocked longer than this: not ready */
+    int64_t gap_hold_ms; /* degraded this long after a gap; 0: until restart */
 } observe;
 
 /* Creates the registry and, unless status.port is -1, serves /healthz,

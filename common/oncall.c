@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/util.h"
@@ -240,3 +241,22 @@ const policy *oncall_policy(const oncall_set *set, const char *id) {
     return find(set, &kinds[2], id);
 }
 
+
+const person *oncall_person_by_contact(const oncall_set *set, oncall_channel channel,
+                                       const char *value) {
+    const person *found = NULL;
+    if (!set || !value || !*value) return NULL;
+    for (size_t i = 0; i < set->npeople; i++) {
+        const person *p = &set->people[i];
+        const char *c = channel == CH_SLACK ? p->slack
+                        : channel == CH_EMAIL ? p->email
+                        : channel == CH_TEAMS ? p->teams
+                                              : p->phone;
+        if (!c) continue;
+        if (channel == CH_EMAIL || channel == CH_TEAMS ? strcasecmp(c, value) : strcmp(c, value))
+            continue;
+        if (found) return NULL;
+        found = p;
+    }
+    return found;
+}

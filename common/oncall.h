@@ -43,4 +43,13 @@ const person *oncall_person(const oncall_set *set, const char *id);
 const schedule *oncall_schedule(const oncall_set *set, const char *id);
 const policy *oncall_policy(const oncall_set *set, const char *id);
 
+/* The person whose contact for channel is value: the Slack user id
+ * (CH_SLACK), the E.164 phone number (CH_SMS, CH_PHONE), the e-mail
+ * address in any case (CH_EMAIL) or the Teams address (CH_TEAMS). Exact
+ * otherwise: what a vendor says its user is, verified, names one person or
+ * none. NULL when nobody has it, or when two people share it (which of
+ * them acted would be a guess). */
+const person *oncall_person_by_contact(const oncall_set *set, oncall_channel channel,
+                                       const char *value);
+
 #endif

@@ -123,3 +123,20 @@ int sig_unb64url(const char *in, size_t n, unsigned char *out, size_t cap, size_
     *outlen = o;
     return 0;
 }
+
+long sig_form_decode(const char *s, size_t n, char *out) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            out[o++] = ' ';
+        } else if (s[i] == '%') {
+            int hi, lo;
+            if (i + 2 >= n || (hi = sig_hexval(s[i + 1])) < 0 || (lo = sig_hexval(s[i + 2])) < 0) return -1;
+            out[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    return (long)o;
+}

@@ -47,4 +47,9 @@ size_t sig_b64(const unsigned char *in, size_t n, char *out, bool url);
  * has exactly one encoding. Returns 0 and the length in *outlen, or -1. */
 int sig_unb64url(const char *in, size_t n, unsigned char *out, size_t cap, size_t *outlen);
 
+/* Decodes application/x-www-form-urlencoded text s[0..n) ('+' is a
+ * space, %XX a byte) into out, which has room for n bytes. Returns the
+ * decoded length, or -1 for a bad %XX. */
+long sig_form_decode(const char *s, size_t n, char *out);
+
 #endif

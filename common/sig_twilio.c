@@ -21,25 +21,6 @@ typedef struct form {
     char *buf; /* the decoded text the params point into */
 } form;
 
-/* Decodes application/x-www-form-urlencoded text s[0..n) into out, which
- * has room for n bytes. Returns the decoded length, or -1 for a bad %XX. */
-static long decode(const char *s, size_t n, char *out) {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        } else if (s[i] == '%') {
-            int hi, lo;
-            if (i + 2 >= n || (hi = sig_hexval(s[i + 1])) < 0 || (lo = sig_hexval(s[i + 2])) < 0) return -1;
-            out[o++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    return (long)o;
-}
-
 static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn) {
     int c = memcmp(a, b, an < bn ? an : bn);
     return c ? c : (an > bn) - (an < bn);
@@ -79,10 +60,10 @@ static int form_parse(const char *body, size_t len, form *f) {
                 cap = ncap;
             }
             param *p = &f->p[f->n++];
-            long dn = decode(body + i, nend - i, f->buf + o);
+            long dn = sig_form_decode(body + i, nend - i, f->buf + o);
             if (dn < 0) goto fail;
             p->name = f->buf + o, p->nlen = (size_t)dn, o += (size_t)dn;
-            long dv = eq ? decode(eq + 1, end - nend - 1, f->buf + o) : 0;
+            long dv = eq ? sig_form_decode(eq + 1, end - nend - 1, f->buf + o) : 0;
             if (dv < 0) goto fail;
             p->value = f->buf + o, p->vlen = (size_t)dv, o += (size_t)dv;
         }

@@ -18,6 +18,8 @@ typedef enum {
     SCRIPT_ACK,
     SCRIPT_DONE,
     SCRIPT_AGGREGATE,
+    SCRIPT_GC,
+    SCRIPT_RESOLVE,
     SCRIPT_PAGE,
     SCRIPT_TIMERS,
     SCRIPT_COUNT
@@ -25,9 +27,12 @@ typedef enum {
 
 typedef struct store store;
 
-/* Connects to the Redis that cfg names and loads the scripts. Returns the
- * store (caller frees with store_close()) or NULL with err filled. The store
- * copies what it needs from cfg. Not thread-safe: one thread uses a store. */
+/* Connects to the Redis that cfg names and loads the scripts. With
+ * redis.sentinels set, the primary is the one the sentinels name and that
+ * says so itself (ROLE); it is asked for again whenever the connection is
+ * lost or a reply says READONLY. Returns the store (caller frees with
+ * store_close()) or NULL with err filled. The store copies what it needs
+ * from cfg. Not thread-safe: one thread uses a store. */
 store *store_open(const config *cfg, char *err, size_t errlen);
 
 void store_close(store *s);
@@ -40,18 +45,29 @@ int store_connected(const store *s);
 
 /* Runs one command (hiredis format). Returns the reply (caller frees with
  * freeReplyObject()), or NULL when Redis cannot be reached; the connection is
- * then dropped and made again by the next call. An error reply is returned
- * as a reply of type REDIS_REPLY_ERROR. */
+ * then dropped and made again by the next call. A READONLY reply (the server
+ * was demoted) reconnects and sends the command once more. Any other error
+ * reply is returned as a reply of type REDIS_REPLY_ERROR. */
 redisReply *store_command(store *s, const char *fmt, ...);
 
 /* Same with an argument vector (binary safe). */
 redisReply *store_command_argv(store *s, int argc, const char **argv, const size_t *lens);
 
 /* Runs a script with no KEYS and the prefix as ARGV[1] followed by argv.
- * Reloads the script when Redis has forgotten it. Returns the reply or NULL
- * with err filled (connection lost, or the script raised an error). */
+ * Reloads the script when Redis has forgotten it. The scripts that record an
+ * alert and complete a task then call store_wait_replicas(). Returns the
+ * reply or NULL with err filled (connection lost, or the script raised an
+ * error). */
 redisReply *store_eval(store *s, store_script script, int argc, const char **argv,
                        char *err, size_t errlen);
+
+/* With redis.wait_replicas N > 0: WAIT until N replicas hold every write
+ * made on this connection, for at most redis.wait_timeout. When fewer
+ * confirm in time, it logs once and does not wait for the next 5 s, so a
+ * primary left without replicas slows nothing for long. Returns 0, or -1
+ * when the connection was lost (whether replicas hold the writes is then
+ * unknown). */
+int store_wait_replicas(store *s);
 
 /* Creates a stream's consumer group if it does not exist (MKSTREAM).
  * Returns 0 or -1. */

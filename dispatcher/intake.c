@@ -1,6 +1,7 @@
 /* intake.c - alerts from Kafka into incidents and queued steps in Redis */
 #include "dispatcher/intake.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,24 +12,116 @@
 #include "common/log.h"
 #include "common/oncall_store.h"
 #include "common/queue.h"
+#include "common/sha256.h"
 #include "common/util.h"
 
+/* Entries kept in the Redis dead-letter stream (XADD MAXLEN ~). */
+#define REDIS_DLQ_MAX 10000
+
+typedef struct origin {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    char text[320]; /* topic/partition/offset */
+} origin;
+
+static void add_header(rd_kafka_headers_t *h, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_header(rd_kafka_headers_t *h, const char *name, const char *fmt, ...) {
+    char v[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof(v), fmt, ap);
+    va_end(ap);
+    rd_kafka_header_add(h, name, -1, v, -1);
+}
+
+/* The headers of a dead letter: why, and where it was read. A truncated
+ * copy also says how large the whole was and its SHA-256, so the original
+ * can be found again (or recognised) on the alerts topic. */
+static rd_kafka_headers_t *dlq_headers(const origin *o, const char *reason, size_t len,
+                                       const char *sha) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    rd_kafka_header_add(h, "muster-error", -1, reason, -1);
+    rd_kafka_header_add(h, "muster-origin", -1, o->text, -1);
+    rd_kafka_header_add(h, "muster-topic", -1, o->topic, -1);
+    add_header(h, "muster-partition", "%d", (int)o->partition);
+    add_header(h, "muster-offset", "%lld", (long long)o->offset);
+    if (sha) {
+        add_header(h, "muster-truncated", "true");
+        add_header(h, "muster-size", "%zu", len);
+        rd_kafka_header_add(h, "muster-sha256", -1, sha, -1);
+    }
+    return h;
+}
+
+/* The last resort: the Redis stream P:intake:dlq, capped, with the first
+ * dispatcher.dlq_copy_max bytes of the message. */
+static int dead_letter_redis(intake *in, const origin *o, const char *payload, size_t len,
+                             const char *sha, const char *reason, const char *kafka_err) {
+    char key[256], part[16], off[24], size[24], cap[24];
+    size_t keep = len < (size_t)in->cfg->dispatcher_dlq_copy_max ? len
+                                                                 : (size_t)in->cfg->dispatcher_dlq_copy_max;
+    snprintf(key, sizeof(key), "%s:intake:dlq", store_prefix(in->store));
+    snprintf(part, sizeof(part), "%d", (int)o->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)o->offset);
+    snprintf(size, sizeof(size), "%zu", len);
+    snprintf(cap, sizeof(cap), "%d", REDIS_DLQ_MAX);
+    const char *argv[] = {"XADD",   key,   "MAXLEN", "~",       cap,   "*",         "topic",
+                          o->topic, "partition", part, "offset", off,     "size",      size,
+                          "sha256", sha,   "truncated", keep < len ? "true" : "false",
+                          "reason", reason, "dlq_error", kafka_err, "payload", payload};
+    size_t lens[sizeof(argv) / sizeof(argv[0])];
+    int argc = (int)(sizeof(argv) / sizeof(argv[0]));
+    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    lens[argc - 1] = keep;
+    redisReply *r = store_command_argv(in->store, argc, argv, lens);
+    int ok = r && r->type == REDIS_REPLY_STRING;
+    if (!ok)
+        mlog(LOG_ERROR, NULL, "dead letter for %s not recorded in %s either: %s", o->text, key,
+             r && r->type == REDIS_REPLY_ERROR ? r->str : "redis not reachable");
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* A message no format decodes goes to the first of these that takes it:
+ * the dead-letter topic unchanged; the dead-letter topic truncated, when
+ * the whole is too large for it; the Redis stream P:intake:dlq. Returns 0
+ * when one holds it (its offset may be stored), -1 when none did. */
 static int dead_letter(intake *in, const char *topic, int32_t partition, int64_t offset,
                        const char *payload, size_t len, const char *reason) {
-    char err[512], origin[320];
-    rd_kafka_headers_t *h = rd_kafka_headers_new(3);
-    snprintf(origin, sizeof(origin), "%s/%d/%lld", topic, (int)partition, (long long)offset);
-    rd_kafka_header_add(h, "muster-error", -1, reason, -1);
-    rd_kafka_header_add(h, "muster-origin", -1, origin, -1);
-    /* The message goes on unchanged; the reason travels in the headers. */
-    if (kafka_produce_sync(in->producer, in->cfg->kafka_dlq_topic, NULL, payload, len, h, 10000,
-                           err, sizeof(err)) < 0) {
-        mlog(LOG_ERROR, NULL, "dead letter for %s not written: %s", origin, err);
-        return -1;
+    char err[512], sha[SHA256_HEX_LEN];
+    origin o = {topic, partition, offset, ""};
+    const char *to = in->cfg->kafka_dlq_topic, *fallback = NULL;
+    snprintf(o.text, sizeof(o.text), "%s/%d/%lld", topic, (int)partition, (long long)offset);
+    rd_kafka_resp_err_t e = kafka_produce_wait(in->producer, to, NULL, payload, len,
+                                               dlq_headers(&o, reason, len, NULL), 10000, err,
+                                               sizeof(err));
+    if (e && kafka_too_large(e) && len > (size_t)in->cfg->dispatcher_dlq_copy_max) {
+        size_t keep = (size_t)in->cfg->dispatcher_dlq_copy_max;
+        mlog(LOG_WARN, NULL, "dead letter for %s (%zu bytes): %s; writing its first %zu bytes",
+             o.text, len, err, keep);
+        sha256_hex(payload, len, sha);
+        fallback = "kafka_truncated";
+        e = kafka_produce_wait(in->producer, to, NULL, payload, keep,
+                               dlq_headers(&o, reason, len, sha), 10000, err, sizeof(err));
+    }
+    if (e) {
+        mlog(LOG_ERROR, NULL, "dead letter for %s not written to %s: %s; recording it in redis",
+             o.text, to, err);
+        if (!fallback) sha256_hex(payload, len, sha);
+        fallback = "redis";
+        if (dead_letter_redis(in, &o, payload, len, sha, reason, err) < 0) return -1;
     }
     in->dead_letters++;
     metrics_inc(in->m_dead_letters, NULL, 1);
-    mlog(LOG_WARN, NULL, "alert at %s sent to %s: %s", origin, in->cfg->kafka_dlq_topic, reason);
+    if (fallback) {
+        const char *labels[] = {fallback, NULL};
+        metrics_inc(in->m_dlq_fallback, labels, 1);
+    }
+    mlog(LOG_WARN, NULL, "alert at %s sent to %s%s: %s", o.text,
+         fallback && strcmp(fallback, "redis") == 0 ? "the redis stream intake:dlq" : to,
+         fallback && strcmp(fallback, "kafka_truncated") == 0 ? " (truncated)" : "", reason);
     return 0;
 }
 
@@ -110,6 +203,12 @@ static int register_pools(intake *in) {
     return 0;
 }
 
+/* Waits *delay ms, then doubles it up to 5 s: the pace of every retry here. */
+static void pause_retry(int64_t *delay) {
+    usleep((useconds_t)*delay * 1000);
+    if ((*delay *= 2) > 5000) *delay = 5000;
+}
+
 static int connect_store(intake *in) {
     char err[512];
     int64_t delay = 100;
@@ -119,10 +218,96 @@ static int connect_store(intake *in) {
         store_close(in->store);
         in->store = NULL;
         mlog(LOG_WARN, NULL, "%s; retrying in %lld ms", err, (long long)delay);
-        usleep((useconds_t)delay * 1000);
-        if ((delay *= 2) > 5000) delay = 5000;
+        pause_retry(&delay);
     }
     return -1;
+}
+
+/* Records a gap where `muster status` shows it (P:intake:gaps: offsets
+ * skipped per topic/partition; P:intake:gap_times: when, epoch ms) and
+ * appends an intake.gap event to the outbox, in one transaction. */
+static int record_gap(intake *in, const char *topic, int32_t partition, int64_t from,
+                      int64_t skipped) {
+    char tp[300], evbase[48], evid[64], rfc[40], ms[24];
+    const char *P = store_prefix(in->store);
+    int64_t now = now_ms();
+    snprintf(tp, sizeof(tp), "%s/%d", topic, (int)partition);
+    id_new("evt-", evbase, sizeof(evbase));
+    snprintf(evid, sizeof(evid), "%s-1", evbase);
+    format_rfc3339(now, rfc, sizeof(rfc));
+    snprintf(ms, sizeof(ms), "%lld", (long long)now);
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i, s:I, s:I, s:I, s:s}}",
+                           "specversion", "1.0", "id", evid, "source", "muster", "type",
+                           "intake.gap", "time", rfc, "subject", tp, "datacontenttype",
+                           "application/json", "data", "topic", topic, "partition",
+                           (int)partition, "from_offset", (json_int_t)from, "to_offset",
+                           (json_int_t)(from + skipped), "skipped", (json_int_t)skipped, "group",
+                           in->cfg->kafka_group);
+    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    if (!text) return -1;
+    int rc = -1, sent = 0;
+    if (store_append(in->store, "MULTI") == 0 && ++sent &&
+        store_append(in->store, "XADD %s:outbox * key %s event %s", P, tp, text) == 0 && ++sent &&
+        store_append(in->store, "HINCRBY %s:intake:gaps %s %lld", P, tp, (long long)skipped) == 0 &&
+        ++sent && store_append(in->store, "HSET %s:intake:gap_times %s %s", P, tp, ms) == 0 &&
+        ++sent && store_append(in->store, "EXEC") == 0)
+        sent++;
+    for (int i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+        if (store_reply(in->store, &r) < 0) break;
+        if (i == sent - 1 && sent == 5 && r->type == REDIS_REPLY_ARRAY) rc = 0;
+        freeReplyObject(r);
+    }
+    free(text);
+    return rc;
+}
+
+/* A partition stopped on an offset reset (the group's position is gone
+ * from the broker, or the group never committed): counts what the broker
+ * deleted unread, reports it, and reads on from the log start. Retries
+ * until it has done so or *stop is set. */
+static void offset_reset(intake *in, const rd_kafka_message_t *m) {
+    char err[512], part[16];
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    int64_t skipped = 0, delay = 100;
+    while (kafka_reset_partition(in->consumer, topic, m->partition, m->offset, &skipped, err,
+                                 sizeof(err)) < 0) {
+        mlog(LOG_WARN, NULL, "%s; retrying in %lld ms", err, (long long)delay);
+        if (*in->stop) return;
+        pause_retry(&delay);
+    }
+    if (skipped == 0) {
+        mlog(LOG_DEBUG, NULL, "%s/%d: reading from the log start (%s)", topic, (int)m->partition,
+             rd_kafka_message_errstr(m));
+        return;
+    }
+    mlog(LOG_ERROR, NULL,
+         "%s/%d: the broker deleted %lld alert offset(s) from %lld before they were read; "
+         "they are lost (retention is shorter than the dispatcher's delay)",
+         topic, (int)m->partition, (long long)skipped, (long long)m->offset);
+    snprintf(part, sizeof(part), "%d", (int)m->partition);
+    const char *labels[] = {topic, part, NULL};
+    metrics_inc(in->m_skipped, labels, (double)skipped);
+    in->skipped += (uint64_t)skipped;
+    if (in->obs) {
+        atomic_fetch_add(&in->obs->gap_skipped, skipped);
+        atomic_store(&in->obs->gap_at, mono_ms());
+    }
+    for (delay = 100; record_gap(in, topic, m->partition, m->offset, skipped) < 0 && !*in->stop;
+         pause_retry(&delay))
+        mlog(LOG_WARN, NULL, "intake.gap event for %s/%d not recorded; retrying", topic,
+             (int)m->partition);
+}
+
+/* Shows how long intake has been stuck on one message of topic/partition
+ * (0 when it is not): the gauge, and /readyz past dispatcher.stall. */
+static void set_blocked(intake *in, const char *topic, int32_t partition, int64_t since) {
+    char part[16];
+    snprintf(part, sizeof(part), "%d", (int)partition);
+    const char *labels[] = {topic, part, NULL};
+    metrics_set(in->m_blocked, labels, since ? (double)(mono_ms() - since) / 1000.0 : 0.0);
+    if (in->obs) atomic_store(&in->obs->blocked_since, since);
 }
 
 /* Consumer lag per assigned partition, from librdkafka's cached
@@ -153,7 +338,8 @@ int intake_run(intake *in) {
     char err[512];
     if (connect_store(in) < 0) return 0;
     if (!(in->producer = kafka_producer_new(in->cfg, kafka_sync_dr, NULL, err, sizeof(err))) ||
-        !(in->consumer = kafka_consumer_new(in->cfg, in->cfg->kafka_alerts_topic, err, sizeof(err)))) {
+        !(in->consumer = kafka_consumer_open(in->cfg, in->cfg->kafka_alerts_topic, 1, err,
+                                             sizeof(err)))) {
         mlog(LOG_ERROR, NULL, "%s", err);
         return 1;
     }
@@ -163,7 +349,21 @@ int intake_run(intake *in) {
                                        "Alerts recorded, by outcome", outcome);
         in->m_dead_letters = metrics_counter(in->obs->m, "muster_dispatcher_dead_letters_total",
                                              "Messages sent to the dead-letter topic", NULL);
+        static const char *const to[] = {"to", NULL};
+        in->m_dlq_fallback = metrics_counter(
+            in->obs->m, "muster_dispatcher_dead_letter_fallbacks_total",
+            "Dead letters not written whole to the dead-letter topic: kafka_truncated (a "
+            "truncated copy) or redis (the stream intake:dlq)",
+            to);
         static const char *const topic_partition[] = {"topic", "partition", NULL};
+        in->m_skipped = metrics_counter(
+            in->obs->m, "muster_dispatcher_skipped_offsets_total",
+            "Alert offsets the broker deleted before the dispatcher read them (lost alerts)",
+            topic_partition);
+        in->m_blocked = metrics_gauge(
+            in->obs->m, "muster_dispatcher_blocked_seconds",
+            "How long intake has failed to get past one message of the partition (0: moving)",
+            topic_partition);
         in->m_lag = metrics_gauge(in->obs->m, "muster_dispatcher_consumer_lag",
                                   "Alerts on the topic not yet read, per partition",
                                   topic_partition);
@@ -179,23 +379,30 @@ int intake_run(intake *in) {
         update_lag(in);
         if (!m) continue;
         if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+                offset_reset(in, m);
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 mlog(LOG_WARN, NULL, "kafka consume: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }
         const char *topic = rd_kafka_topic_name(m->rkt);
         atomic_store(&kafka_up, 1);
-        int64_t delay = 100;
-        /* Until Redis (or the dead-letter topic) has it, the offset is not
-         * stored; a stop in between leaves the message to be read again. */
-        while (intake_handle(in, topic, m->partition, m->offset, m->payload, m->len) < 0 &&
+        int64_t delay = 100, since = 0;
+        /* Until Redis (or a dead-letter store) has it, the offset is not
+         * stored; a stop in between, even before the first attempt ended,
+         * leaves the message to be read again. */
+        int handled;
+        while (!(handled = intake_handle(in, topic, m->partition, m->offset, m->payload, m->len) ==
+                           0) &&
                !*in->stop) {
+            if (!since) since = mono_ms();
+            set_blocked(in, topic, m->partition, since);
             if (in->obs) atomic_store(&in->obs->redis, store_connected(in->store));
-            usleep((useconds_t)delay * 1000);
-            if ((delay *= 2) > 5000) delay = 5000;
+            pause_retry(&delay);
         }
-        if (!*in->stop || delay == 100) {
+        if (since) set_blocked(in, topic, m->partition, 0);
+        if (handled) {
             rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
             rd_kafka_topic_partition_list_add(l, topic, m->partition)->offset = m->offset + 1;
             rd_kafka_offsets_store(in->consumer, l);

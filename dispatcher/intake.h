@@ -19,14 +19,15 @@ typedef struct intake {
     rd_kafka_t *consumer;
     rd_kafka_t *producer; /* dead letters */
     volatile sig_atomic_t *stop;
-    uint64_t alerts, opened, joined, resolved, duplicates, unmatched, dead_letters;
+    uint64_t alerts, opened, joined, resolved, duplicates, unmatched, dead_letters, skipped;
     observe *obs;                      /* may be NULL (tests) */
-    metric_family *m_alerts, *m_dead_letters, *m_lag;
+    metric_family *m_alerts, *m_dead_letters, *m_dlq_fallback, *m_lag, *m_skipped, *m_blocked;
     int64_t lag_checked; /* monotonic ms */
 } intake;
 
 /* Handles one message: decodes it, records each alert, or writes it to the
- * dead-letter topic with the reason. Returns 0 when the message is fully
+ * dead-letter topic with the reason (truncated when the whole is too large
+ * for it; to the Redis stream P:intake:dlq when Kafka takes neither). Returns 0 when the message is fully
  * handled (its offset may be stored) or -1 when a server failed and the
  * message must be handled again (nothing is lost or doubled: a repeat is
  * recognised). */

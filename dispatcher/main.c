@@ -15,7 +15,9 @@ static const char usage[] =
     "\n"
     "Consumes alerts from Kafka, matches them to workflows, records incidents and\n"
     "queues their first steps in Redis. The Kafka offset is stored only after\n"
-    "Redis holds the work. Undecodable alerts go to the dead-letter topic.\n"
+    "Redis holds the work. Undecodable alerts go to the dead-letter topic (truncated\n"
+    "when too large for it; to the Redis stream intake:dlq when Kafka refuses).\n"
+    "Alerts the broker deleted unread are counted and reported (intake.gap).\n"
     "With intake.port set it also takes alerts over HTTP (POST /api/v1/alerts,\n"
     "bearer token) and puts them on the alerts topic (docs/intake.md).\n";
 
@@ -101,10 +103,11 @@ int main(int argc, char **argv) {
     }
     mlog(LOG_INFO, NULL,
          "dispatcher stopped: %llu alerts, %llu opened, %llu joined, %llu resolved, "
-         "%llu duplicates, %llu dead letters",
+         "%llu duplicates, %llu dead letters, %llu offsets deleted unread",
          (unsigned long long)in.alerts, (unsigned long long)in.opened,
          (unsigned long long)in.joined, (unsigned long long)in.resolved,
-         (unsigned long long)in.duplicates, (unsigned long long)in.dead_letters);
+         (unsigned long long)in.duplicates, (unsigned long long)in.dead_letters,
+         (unsigned long long)in.skipped);
     store_close(in.store);
     observe_stop(&obs);
     workflow_set_free(in.workflows);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,9 @@
 #include "common/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/signature.h"
 #include "common/util.h"
+#include "dispatcher/inbound.h"
 #include "dispatcher/tokens.h"
 
 #define JSON_TYPE "application/json"
@@ -46,12 +49,19 @@ typedef struct request {
     size_t received; /* every body byte, kept or not */
     int too_big;     /* outgrew the limit: the rest is read and dropped */
     size_t alerts;
+    char *key;       /* the Kafka key: alert_batch_key() of the body, malloc'd */
     enum { READING, QUEUED, ANSWERED } state;
     int64_t deadline; /* mono_ms() by which Kafka must have acknowledged */
     unsigned status;  /* the Kafka thread's answer: 202, 413 or 503 (ack: 200, 404, 503) */
     char why[512];
     char ack[80];     /* not empty: POST /api/v1/incidents/ID/ack for this incident */
     char by[TOKEN_NAME_MAX]; /* for an ack: the name of the token it came with */
+    inbound_route route;     /* not INBOUND_NONE: a vendor's callback (inbound.h) */
+    int get;
+    char *path;              /* its path, its headers and ?incident= as received */
+    char *hdr[IH_COUNT];
+    char *incident;
+    inbound_answer answer;   /* the Kafka thread's answer to it */
     struct request *next;
 } request;
 
@@ -63,6 +73,7 @@ struct webhook_intake {
     char *token;          /* sends alerts */
     size_t token_len;
     tokens acks;          /* acknowledge, each as its name (intake.ack_tokens) */
+    oncall_set *people;   /* oncall.dir, for the vendors' users; NULL: nobody */
     const char *too_large; /* librdkafka's text for "message too large" */
     deadline_watch *deadlines;   /* intake.header_timeout and intake.request_timeout */
 
@@ -221,8 +232,8 @@ static unsigned authenticate(const webhook_intake *w, struct MHD_Connection *c, 
 
 /* Produces one body and waits for its acknowledgement until deadline.
  * Returns the answer: 202, 413 (Kafka refused the size) or 503, with why. */
-static unsigned produce(webhook_intake *w, const char *body, size_t len, int64_t deadline,
-                        char *why, size_t whylen) {
+static unsigned produce(webhook_intake *w, const char *key, const char *body, size_t len,
+                        int64_t deadline, char *why, size_t whylen) {
     char err[512], fatal[256];
     int64_t left = deadline - mono_ms();
 
@@ -230,7 +241,7 @@ static unsigned produce(webhook_intake *w, const char *body, size_t len, int64_t
         snprintf(why, whylen, "kafka: no acknowledgement within %d ms", WEBHOOK_ACK_TIMEOUT_MS);
         return 503;
     }
-    if (kafka_produce_sync(w->producer, w->cfg->kafka_alerts_topic, NULL, body, len, NULL,
+    if (kafka_produce_sync(w->producer, w->cfg->kafka_alerts_topic, key, body, len, NULL,
                            (int)left, err, sizeof(err)) == 0)
         return 202;
     snprintf(why, whylen, "%s", err);
@@ -309,12 +320,30 @@ static void *kafka_loop(void *arg) {
         struct MHD_Connection *c = r->c;
         const char *body = r->body ? r->body : "";
         size_t len = r->len;
+        const char *key = r->key;
         int64_t deadline = r->deadline;
         pthread_mutex_unlock(&w->mu);
 
         char why[512] = "";
-        unsigned status = r->ack[0] ? acknowledge(w, r->ack, r->by, body, len, why, sizeof(why))
-                                    : produce(w, body, len, deadline, why, sizeof(why));
+        unsigned status = 0;
+        inbound_answer followup = {0};
+        if (r->route) {
+            inbound_request rq = {.route = r->route, .get = r->get, .path = r->path,
+                                  .incident = r->incident, .body = body, .len = len};
+            for (int i = 0; i < IH_COUNT; i++) rq.headers[i] = r->hdr[i];
+            char err[512];
+            if (!w->store && !(w->store = store_open(w->cfg, err, sizeof(err))))
+                mlog(LOG_WARN, NULL, "webhook intake: %s", err);
+            inbound_handle(w->cfg, w->people, w->store, &rq, &r->answer);
+            status = r->answer.status;
+            /* Sent after the answer, when r is no longer ours. */
+            memcpy(followup.followup_url, r->answer.followup_url, sizeof(followup.followup_url));
+            followup.followup = r->answer.followup;
+            r->answer.followup = NULL;
+        } else {
+            status = r->ack[0] ? acknowledge(w, r->ack, r->by, body, len, why, sizeof(why))
+                               : produce(w, key, body, len, deadline, why, sizeof(why));
+        }
 
         pthread_mutex_lock(&w->mu);
         r->status = status;
@@ -324,6 +353,8 @@ static void *kafka_loop(void *arg) {
         pthread_mutex_unlock(&w->mu);
         /* From here on r belongs to the connection's thread again. */
         MHD_resume_connection(c);
+        inbound_followup(&followup, 3000);
+        inbound_answer_clear(&followup);
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -359,12 +390,15 @@ static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const 
     deadline_head_done(c);
     httpd_peer(c, peer, sizeof(peer));
     char incident[80] = "";
-    if (strcmp(url, WEBHOOK_PATH) != 0 && !ack_path(url, incident, sizeof(incident)))
+    inbound_route route = inbound_route_of(url);
+    int get = route == INBOUND_LINK && !strcmp(method, MHD_HTTP_METHOD_GET);
+    if (!route && strcmp(url, WEBHOOK_PATH) != 0 && !ack_path(url, incident, sizeof(incident)))
         return refuse(c, peer, method, url, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
-    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 && !get)
         return refuse(c, peer, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
-                      MHD_HTTP_HEADER_ALLOW, "POST");
-    if ((refused = authenticate(w, c, incident[0] != '\0', &who, &why)))
+                      MHD_HTTP_HEADER_ALLOW, route == INBOUND_LINK ? "GET, POST" : "POST");
+    /* A vendor's callback proves itself by its signature, not a token. */
+    if (!route && (refused = authenticate(w, c, incident[0] != '\0', &who, &why)))
         return refuse(c, peer, method, url, refused, why, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                       refused == MHD_HTTP_FORBIDDEN ? "Bearer error=\"insufficient_scope\""
                                                     : "Bearer");
@@ -393,6 +427,22 @@ static enum MHD_Result begin(webhook_intake *w, struct MHD_Connection *c, const 
     }
     r->cap = (size_t)declared;
     r->c = c;
+    if (route) {
+        const char *inc = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "incident");
+        int bad = !(r->path = strdup(url)) || (inc && !(r->incident = strndup(inc, 79)));
+        for (int i = 0; i < IH_COUNT && !bad; i++) {
+            const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, inbound_header_names[i]);
+            bad = h && !(r->hdr[i] = strndup(h, SIG_HEADER_MAX + 1));
+        }
+        r->route = route;
+        r->get = get;
+        if (bad) {
+            *con_cls = r;
+            mlog(LOG_ERROR, NULL, "webhook intake: closed %.16s %.128s from %s unanswered: "
+                 "out of memory", method, url, peer);
+            return MHD_NO;
+        }
+    }
     snprintf(r->ack, sizeof(r->ack), "%s", incident);
     snprintf(r->by, sizeof(r->by), "%s", who ? who->name : "");
     snprintf(r->peer, sizeof(r->peer), "%s", peer);
@@ -453,6 +503,21 @@ static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
     /* Late is late, even by a hair: the connection is already shut down. */
     if (state == READING && deadline_body_done(r->c) < 0) return MHD_NO;
 
+    if (state == ANSWERED && r->route) {
+        inbound_answer *a = &r->answer;
+        mlog(a->status < 300 ? LOG_INFO : LOG_WARN, NULL,
+             "webhook intake: %u for %.16s %.128s from %s: %s", a->status, method, r->path,
+             r->peer, a->why);
+        struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+            strlen(a->body), a->body, free);
+        if (!resp) return MHD_NO;
+        a->body = NULL; /* the response's now */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->type);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        enum MHD_Result ret = MHD_queue_response(r->c, a->status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (state == ANSWERED && r->ack[0]) {
         if (r->status == MHD_HTTP_OK) {
             mlog(LOG_INFO, NULL, "webhook intake: incident %s %s (from %s)", r->ack, r->why, r->peer);
@@ -479,10 +544,13 @@ static enum MHD_Result finish(webhook_intake *w, request *r, const char *url,
     }
     /* Decoded only to refuse what the dispatcher could not use; Kafka gets
      * the bytes as they came. An acknowledgement has no alert to decode. */
-    if (!r->ack[0] && alert_decode(r->body ? r->body : "", r->len, &batch, reason, sizeof(reason)) < 0)
+    if (!r->ack[0] && !r->route && alert_decode(r->body ? r->body : "", r->len, &batch, reason, sizeof(reason)) < 0)
         return refuse(r->c, r->peer, method, url, MHD_HTTP_BAD_REQUEST, reason, NULL, NULL);
-    if (!r->ack[0]) {
+    if (!r->ack[0] && !r->route) {
         r->alerts = batch.n;
+        const char *key = alert_batch_key(&batch);
+        free(r->key);
+        r->key = key ? strdup(key) : NULL;
         alert_batch_free(&batch);
     }
 
@@ -534,6 +602,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     free(r->body);
+    free(r->key);
+    free(r->path);
+    free(r->incident);
+    for (int i = 0; i < IH_COUNT; i++) free(r->hdr[i]);
+    inbound_answer_clear(&r->answer);
     free(r);
     *con_cls = NULL;
 }
@@ -610,6 +683,29 @@ out:
     return rc;
 }
 
+/* The people of oncall.dir, whom the vendors' users map to. A missing
+ * directory is nobody (every vendor callback is then refused); one that
+ * does not validate stops the start. */
+static int load_people(webhook_intake *w, const config *cfg, char *err, size_t errlen) {
+    struct stat st;
+    wf_diag d = {0};
+    if (stat(cfg->oncall_dir, &st) < 0) {
+        if (*cfg->slack_signing_secret || *cfg->twilio_auth_token ||
+            *cfg->pagerduty_webhook_secret || *cfg->ack_link_secret)
+            mlog(LOG_WARN, NULL, "webhook intake: no on-call files at %s (oncall.dir): every "
+                 "Slack, SMS, phone and link acknowledgement will be refused", cfg->oncall_dir);
+        return 0;
+    }
+    if (!(w->people = oncall_load(cfg->oncall_dir, &d))) {
+        snprintf(err, errlen, "intake: oncall.dir %s: %s", cfg->oncall_dir,
+                 d.n ? d.msgs[0] : "not valid");
+        wf_diag_free(&d);
+        return -1;
+    }
+    wf_diag_free(&d);
+    return 0;
+}
+
 static void intake_free(webhook_intake *w) {
     if (w->producer) rd_kafka_destroy(w->producer);
     store_close(w->store);
@@ -619,6 +715,7 @@ static void intake_free(webhook_intake *w) {
         free(w->token);
     }
     tokens_free(&w->acks);
+    oncall_set_free(w->people);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);
@@ -672,7 +769,7 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
     w->too_large = rd_kafka_err2str(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
     w->starter = pthread_self();
     atomic_init(&w->starting, 1);
-    if (load_token(w, cfg, err, errlen) < 0 ||
+    if (load_token(w, cfg, err, errlen) < 0 || load_people(w, cfg, err, errlen) < 0 ||
         httpd_resolve("intake.address", cfg->intake_address, port, &ss, &v6, err, errlen) < 0) {
         intake_free(w);
         return NULL;

@@ -24,6 +24,19 @@ const agg_family aggregate_families[] = {
     {"mtta", 3, INCIDENT_LABELS, 1, incident_bounds, NB(incident_bounds),
      "muster_incident_time_to_acknowledge_seconds",
      "Time from an incident's opening to its first acknowledgement (MTTA)"},
+    {"pmtta", 3, INCIDENT_LABELS, 1, incident_bounds, NB(incident_bounds),
+     "muster_incident_time_to_person_acknowledge_seconds",
+     "Time from an incident's opening to its first acknowledgement by a person (Slack, SMS, "
+     "phone, link, CLI or HTTP; not PagerDuty or another system)"},
+    {"acks", 2, {"level", "channel", NULL}, 0, NULL, 0, "muster_acknowledgements_total",
+     "Incidents acknowledged, by the escalation level and the channel of the first "
+     "acknowledgement"},
+    {"escalations", 3, INCIDENT_LABELS, 0, NULL, 0, "muster_escalations_total",
+     "Escalations of a page to its next level"},
+    {"pages", 3, INCIDENT_LABELS, 0, NULL, 0, "muster_pages_total",
+     "Pages sent to a person, each person, level and channel once"},
+    {"pages_by_channel", 1, {"channel", NULL}, 0, NULL, 0, "muster_pages_by_channel_total",
+     "Pages sent to a person, by channel (slack, sms, phone, email, teams)"},
     {"mttr", 3, INCIDENT_LABELS, 1, incident_bounds, NB(incident_bounds),
      "muster_incident_time_to_resolve_seconds",
      "Time from an incident's opening to its resolution (MTTR)"},
@@ -145,7 +158,8 @@ int aggregate_event(store *s, const char *event, size_t len, int64_t now, char *
     redisReply *r = NULL;
     int rc = AGG_INVALID;
     int64_t at;
-    char at_s[24], now_s[24], window_s[24], dur_s[24] = "", action_b[256], incident_b[256];
+    char at_s[24], now_s[24], window_s[24], dur_s[24] = "", level_s[24] = "", action_b[256],
+        incident_b[256];
 
     if (len > AGG_EVENT_MAX) {
         snprintf(err, errlen, "event of %zu bytes is larger than %d", len, AGG_EVENT_MAX);
@@ -182,6 +196,12 @@ int aggregate_event(store *s, const char *event, size_t len, int64_t now, char *
     if (json_is_integer(dur) && json_integer_value(dur) >= 0 &&
         json_integer_value(dur) <= AGG_DURATION_MAX_MS)
         snprintf(dur_s, sizeof(dur_s), "%lld", (long long)json_integer_value(dur));
+    /* The level as text, whether the event wrote it as a number or a string. */
+    const json_t *level = json_object_get(data, "level");
+    if (json_is_integer(level))
+        snprintf(level_s, sizeof(level_s), "%lld", (long long)json_integer_value(level));
+    else
+        snprintf(level_s, sizeof(level_s), "%s", str(data, "level"));
     snprintf(at_s, sizeof(at_s), "%lld", (long long)at);
     snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
     snprintf(window_s, sizeof(window_s), "%lld", (long long)AGG_DEDUPE_MS);
@@ -201,7 +221,10 @@ int aggregate_event(store *s, const char *event, size_t len, int64_t now, char *
                           dur_s,
                           str(data, "reason"),
                           action_b,
-                          incident_b};
+                          incident_b,
+                          str(data, "via"),
+                          level_s,
+                          str(data, "channel")};
     if (!(r = store_eval(s, SCRIPT_AGGREGATE, (int)NB(argv), argv, err, errlen))) {
         rc = -1;
         goto out;

@@ -25,6 +25,10 @@ struct exporter {
     metrics *m;
     metric_family *fam[32]; /* by index in aggregate_families */
     metric_family *queue, *delayed, *dead, *manual, *outbox;
+    /* retention: totals in P:gc:stats, mirrored as counters (the last
+     * totals seen, to add what they grew by) */
+    metric_family *expired, *freed, *finished;
+    double last_expired, last_freed;
     table seen; /* the registry's part of each aggregate */
     long long version;
     int synced;
@@ -123,7 +127,16 @@ exporter *exporter_new(metrics *m) {
     e->manual = metrics_gauge(m, "muster_manual_tasks_waiting",
                               "Manual steps waiting for a person", NULL);
     e->outbox = metrics_gauge(m, "muster_outbox_events", "Events not yet relayed to Kafka", NULL);
-    if (!e->queue || !e->delayed || !e->dead || !e->manual || !e->outbox) goto fail;
+    e->expired = metrics_counter(m, "muster_incidents_expired_total",
+                                 "Finished incidents deleted after retention.incidents", NULL);
+    e->freed = metrics_counter(m, "muster_expired_bytes_total",
+                               "Redis memory the expired incidents took (MEMORY USAGE estimate)",
+                               NULL);
+    e->finished = metrics_gauge(m, "muster_finished_incidents",
+                                "Finished incidents kept until their retention ends", NULL);
+    if (!e->queue || !e->delayed || !e->dead || !e->manual || !e->outbox || !e->expired ||
+        !e->freed || !e->finished)
+        goto fail;
     return e;
 fail:
     free(e);
@@ -176,6 +189,24 @@ static void set_queue(exporter *e, store *s, const char *pool) {
     metrics_set(e->queue, flight, pending);
 }
 
+/* A total of P:gc:stats into a counter: what it grew by since last time
+ * (all of it the first time, so every replica shows the same). */
+static void mirror_total(metric_family *f, double *last, const redisReply *v) {
+    if (!v || v->type != REDIS_REPLY_STRING) return;
+    double now = atof(v->str);
+    if (now > *last) metrics_inc(f, NULL, now - *last);
+    *last = now;
+}
+
+static void set_retention(exporter *e, store *s) {
+    redisReply *r = store_command(s, "HMGET %s:gc:stats expired bytes", store_prefix(s));
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        mirror_total(e->expired, &e->last_expired, r->element[0]);
+        mirror_total(e->freed, &e->last_freed, r->element[1]);
+    }
+    if (r) freeReplyObject(r);
+}
+
 static void set_gauges(exporter *e, store *s) {
     const char *p = store_prefix(s);
     int has_default = 0;
@@ -192,6 +223,8 @@ static void set_gauges(exporter *e, store *s) {
     set_gauge(e->dead, store_command(s, "ZCARD %s:dead", p));
     set_gauge(e->manual, store_command(s, "SCARD %s:manual", p));
     set_gauge(e->outbox, store_command(s, "XLEN %s:outbox", p));
+    set_gauge(e->finished, store_command(s, "ZCARD %s:finished", p));
+    set_retention(e, s);
 }
 
 /* Observes n values, whole ms in [lo, lo + room], that add up to lo * n +

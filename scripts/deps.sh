@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   librdkafka-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
   libcmocka-dev libuv1-dev libfyaml-dev libmicrohttpd-dev libssl-dev
-  redis-server redis-tools jq kafkacat gnuplot-nox zsh
+  redis-server redis-tools redis-sentinel jq kafkacat gnuplot-nox zsh
   clang libclang-rt-14-dev
   maven default-jre-headless
 )

@@ -12,6 +12,7 @@
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/paging.h"
+#include "common/retention.h"
 #include "common/secret.h"
 #include "common/template.h"
 #include "common/util.h"
@@ -27,7 +28,7 @@
 static const action_impl *const actions[] = {
     &action_webhook, &action_exec,      &action_noop,   &action_http_check, &action_tcp_check,
     &action_jira,    &action_servicenow, &action_github, &action_slack,      &action_teams,
-    &action_twilio,  &action_email,      &action_pagerduty,
+    &action_twilio,  &action_twilio_call, &action_email,  &action_pagerduty,
     &action_page,
 };
 
@@ -153,6 +154,13 @@ worker *worker_new(config *cfg, volatile sig_atomic_t *stop, char *err, size_t e
                                   "Results refused because the lease had been taken over", NULL);
     w->m_events = metrics_counter(m, "muster_worker_events_published_total",
                                   "Events the relay delivered to Kafka", NULL);
+    w->m_gc_expired = metrics_counter(m, "muster_worker_incidents_expired_total",
+                                      "Finished incidents this worker deleted after retention",
+                                      NULL);
+    w->m_gc_bytes = metrics_counter(m, "muster_worker_expired_bytes_total",
+                                    "Redis memory the expired incidents took (MEMORY USAGE)", NULL);
+    w->m_gc_slices = metrics_counter(m, "muster_worker_retention_slices_total",
+                                     "Expiry calls this worker made as the retention leader", NULL);
     return w;
 fail:
     worker_free(w);
@@ -347,6 +355,32 @@ static void housekeeping(worker *w) {
             start_items(w, items, n);
         }
     }
+}
+
+/* Retention: at retention.interval, and at once again while incidents are
+ * due, one bounded slice (gc.lua) under the gc lease, so that one worker
+ * expires at a time; the lease is given up when nothing more is due. */
+static void retention_tick(worker *w) {
+    char err[512];
+    int64_t now = mono_ms();
+    if (!w->gc_backlog && now - w->last_gc < w->cfg->retention_interval_ms) return;
+    w->last_gc = now;
+    retention_policy p = retention_policy_of(w->cfg);
+    retention_slice sl;
+    w->gc_backlog = false;
+    if (retention_run(w->store, &p, w->consumer, &sl, err, sizeof(err)) < 0) {
+        mlog(LOG_WARN, NULL, "retention: %s", err);
+        return;
+    }
+    if (sl.busy) return;
+    metrics_inc(w->m_gc_slices, NULL, 1);
+    metrics_inc(w->m_gc_expired, NULL, (double)sl.expired);
+    metrics_inc(w->m_gc_bytes, NULL, (double)sl.bytes);
+    if (sl.expired)
+        mlog(LOG_INFO, NULL, "retention: expired %lld incident(s), %lld bytes", sl.expired,
+             sl.bytes);
+    w->gc_backlog = sl.more;
+    if (!sl.more) retention_release(w->store, w->consumer);
 }
 
 /* Stop: what did not finish within the grace period goes back to its queue
@@ -639,6 +673,7 @@ int worker_run(worker *w) {
         relay(w);
         heartbeat(w);
         housekeeping(w);
+        if (!*w->stop) retention_tick(w);
         atomic_store(&w->obs.redis, store_connected(w->store));
         metrics_set(w->m_inflight, NULL, (double)w->inflight);
         /* Wait for sockets and pipes only when nothing is ready to

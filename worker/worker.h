@@ -72,12 +72,16 @@ struct worker {
     int64_t last_reclaim, last_extend, last_promote; /* monotonic ms */
     bool leader;            /* this worker holds the relay lease */
     bool reclaim_all;       /* just became leader: take over every pending event */
+    /* retention (gc.lua): when this worker last looked, and whether more
+     * incidents were due then (the next slice does not wait) */
+    int64_t last_gc;
+    bool gc_backlog;
     /* counters, for logs and /metrics later */
     uint64_t completed, failed, fenced, events_published, reclaimed, handed_back;
     /* health and /metrics */
     observe obs;
     metric_family *m_tasks, *m_http, *m_duration, *m_inflight, *m_reclaimed, *m_handed_back,
-        *m_fenced, *m_events;
+        *m_fenced, *m_events, *m_gc_expired, *m_gc_bytes, *m_gc_slices;
 };
 
 /* Sets the task's result: succeeded or not, output (ownership taken) and an
@@ -157,6 +161,7 @@ extern const action_impl action_github;
 extern const action_impl action_slack;
 extern const action_impl action_teams;
 extern const action_impl action_twilio;
+extern const action_impl action_twilio_call;
 extern const action_impl action_email;
 extern const action_impl action_pagerduty;
 

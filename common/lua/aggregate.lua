@@ -6,7 +6,8 @@
 --       8 data.workflow, 9 data.step, 10 data.action, 11 data.severity,
 --       12 data.duration_ms ("" when absent), 13 data.reason,
 --       14 action latency bucket bounds (ms, comma-separated),
---       15 incident duration bucket bounds (ms, comma-separated)
+--       15 incident duration bucket bounds (ms, comma-separated),
+--       16 data.via, 17 data.level (as text), 18 data.channel
 -- Returns {"counted"|"duplicate", workflow, severity, service}.
 --
 -- Keys (A is P:agg):
@@ -23,15 +24,18 @@ local id, etype, incident = ARGV[2], ARGV[3], ARGV[4]
 local t, now, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local d_wf, d_step, d_action, d_sev = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local d_dur, d_reason = tonumber(ARGV[12]), ARGV[13]
+local d_via, d_level, d_channel = ARGV[16], ARGV[17], ARGV[18]
 local A = P .. ":agg"
 local R = A .. ":{" .. incident .. "}"
 -- Bounds on what outside input can grow: label sets per kind, event ids
 -- remembered, and how long an incident's record outlives its last event.
-local MAX_SETS = {g = 2000, a = 200, e = 100}
+local MAX_SETS = {g = 2000, a = 200, e = 100, c = 50}
 local MAX_SEEN = 2000000
 local MAX_POOLS = 100
 local KEEP_MS = 30 * 86400000
 local DEATH_REASONS = {["attempts exhausted"] = true, ["permanent error"] = true, poison = true}
+-- Acknowledgements a person made; pagerduty and other integrations are not.
+local PERSON_VIA = {slack = true, sms = true, phone = true, link = true, cli = true, http = true}
 
 local function bounds(text)
   local b = {}
@@ -125,6 +129,17 @@ local function labels()
   return a, b, c
 end
 
+-- An escalation level: a small number, else "unknown".
+local function level_label(v)
+  if string.match(v or "", "^%d%d?%d?$") then return v end
+  return "unknown"
+end
+
+-- A channel (slack, sms, phone, email, teams, link...), bounded as a label set.
+local function channel_label(v)
+  return labelset("c", clean(v), "_other")
+end
+
 local wf, sev, svc = labels()
 local G = wf .. "\t" .. sev .. "\t" .. svc
 redis.call("PEXPIRE", R, KEEP_MS)
@@ -159,10 +174,25 @@ if etype == "incident.opened" then
   if redis.call("HSETNX", R, "opened", 1) == 1 then add("opened\t" .. G) end
   redis.call("HSETNX", R, "opened_at", t)
   settle("mtta", "acked_at")
+  settle("pmtta", "person_acked_at")
   settle("mttr", "resolved_at")
 elseif etype == "incident.acknowledged" then
   redis.call("HSETNX", R, "acked_at", t)
   settle("mtta", "acked_at")
+  if PERSON_VIA[d_via] then
+    redis.call("HSETNX", R, "person_acked_at", t)
+    settle("pmtta", "person_acked_at")
+  end
+  -- The incident's first acknowledgement, by its level and channel (where
+  -- the person acknowledged: data.channel, else data.via).
+  if redis.call("HSETNX", R, "ack_counted", 1) == 1 then
+    add("acks\t" .. level_label(d_level) .. "\t" .. channel_label(d_channel ~= "" and d_channel or d_via))
+  end
+elseif etype == "incident.escalated" then
+  add("escalations\t" .. G)
+elseif etype == "page.sent" then
+  add("pages\t" .. G)
+  add("pages_by_channel\t" .. channel_label(d_channel))
 elseif etype == "incident.resolved" then
   redis.call("HSETNX", R, "resolved_at", t)
   settle("mttr", "resolved_at")

@@ -29,43 +29,6 @@ local alert = cjson.decode(alert_json)
 local fp_key = P .. ":fp:" .. fp
 local members = redis.call("SMEMBERS", fp_key)
 
--- Creates the tasks of a step list and queues those that need nothing.
-local function create_tasks(id, steps)
-  local names = {}
-  for i, s in ipairs(steps) do
-    names[i] = s.id
-    redis.call("HSET", task_key(id, s.id), "incident", id, "step", s.id, "pool", s.pool,
-               "state", "waiting", "unmet", s.needs, "needs", s.needs_ids,
-               "dependents", s.dependents, "def", s.def, "attempts", 0, "coe", s.coe,
-               "max_attempts", s.max_attempts, "replays", 0)
-  end
-  for _, s in ipairs(steps) do
-    if s.needs == 0 then queue_task(id, s.id, s.pool) end
-  end
-  return names
-end
-
-local function close(id, outcome_event)
-  local ik = inc_key(id)
-  local group = redis.call("HGET", ik, "group")
-  redis.call("HSET", ik, "status", "resolved", "resolved_at", now)
-  if group and redis.call("HGET", P .. ":group", group) == id then
-    redis.call("HDEL", P .. ":group", group)
-  end
-  emit(evbase, now, now_str, id, outcome_event,
-       {workflow = redis.call("HGET", ik, "workflow"), fingerprint = fp, summary = alert.summary})
-  -- paging: a resolved incident pages nobody any more
-  paging_stop(evbase, now, now_str, id, {resolved = true})
-  local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
-  if #resolve > 0 then
-    local names = create_tasks(id, resolve)
-    redis.call("HSET", ik, "resolve_steps", cjson.encode(names), "run", "running", "run_started_at", now)
-    redis.call("HINCRBY", ik, "steps_left", #resolve)
-    emit(evbase, now, now_str, id, "workflow.started",
-         {workflow = redis.call("HGET", ik, "workflow"), steps = #resolve, phase = "on_resolve"})
-  end
-end
-
 local out = {}
 
 if status == "resolved" or status == "acknowledged" then
@@ -79,11 +42,13 @@ if status == "resolved" or status == "acknowledged" then
     else
       redis.call("SREM", P .. ":{" .. id .. "}:firing", fp)
       if redis.call("SCARD", P .. ":{" .. id .. "}:firing") == 0 then
-        close(id, "incident.resolved")
+        close_incident(evbase, now, now_str, id, "incident.resolved",
+                       {fingerprint = fp, summary = alert.summary})
         table.insert(out, "resolved")
       else
+        local n = redis.call("HINCRBY", ik, "alerts_resolved", 1)
         emit(evbase, now, now_str, id, "incident.alert_resolved",
-             {fingerprint = fp, summary = alert.summary})
+             {fingerprint = fp, summary = alert.summary}, n > TIMELINE_ALERTS_KEPT)
         table.insert(out, "joined")
       end
     end
@@ -95,11 +60,13 @@ end
 
 local function join(id, why)
   redis.call("HINCRBY", inc_key(id), "alerts", 1)
+  local n = redis.call("HINCRBY", inc_key(id), "alerts_joined", 1)
   redis.call("SADD", P .. ":{" .. id .. "}:firing", fp)
   redis.call("SADD", fp_key, id)
+  -- Every join goes out on the outbox; the timeline keeps the first few.
   emit(evbase, now, now_str, id, "incident.alert_joined",
        {workflow = redis.call("HGET", inc_key(id), "workflow"), fingerprint = fp,
-        summary = alert.summary, by = why})
+        summary = alert.summary, by = why}, n > TIMELINE_ALERTS_KEPT)
   table.insert(out, "joined")
   table.insert(out, id)
 end

@@ -5,6 +5,10 @@ local function inc_key(id) return P .. ":{" .. id .. "}:inc" end
 local function task_key(id, step) return P .. ":{" .. id .. "}:task:" .. step end
 local function timeline_key(id) return P .. ":{" .. id .. "}:timeline" end
 local function queue_key(pool) return P .. ":q:" .. pool end
+-- Joined and resolved alerts kept in full in an incident's timeline; the
+-- rest are only counted (incident fields alerts_joined, alerts_resolved),
+-- so an incident's memory does not grow with the alerts it absorbs.
+local TIMELINE_ALERTS_KEPT = 10
 
 -- Every event gets a unique id: the caller's random base plus a counter.
 local event_seq = 0
@@ -13,10 +17,11 @@ local function event_id(base)
   return base .. "-" .. event_seq
 end
 
--- Appends a CloudEvents 1.0 event to the outbox and the incident timeline,
--- in the same atomic call as the state change it reports. data_json is
--- spliced in as it is: cjson would turn the caller's empty arrays into {}.
-local function emit_raw(base, time_str, incident, etype, data_json)
+-- Appends a CloudEvents 1.0 event to the outbox and the incident timeline
+-- (not the timeline when outbox_only), in the same atomic call as the state
+-- change it reports. data_json is spliced in as it is: cjson would turn the
+-- caller's empty arrays into {}.
+local function emit_raw(base, time_str, incident, etype, data_json, outbox_only)
   local ev = {
     specversion = "1.0",
     id = event_id(base),
@@ -28,13 +33,23 @@ local function emit_raw(base, time_str, incident, etype, data_json)
   }
   local text = string.sub(cjson.encode(ev), 1, -2) .. ',"data":' .. data_json .. "}"
   redis.call("XADD", P .. ":outbox", "*", "key", incident, "event", text)
-  redis.call("RPUSH", timeline_key(incident), text)
+  if not outbox_only then redis.call("RPUSH", timeline_key(incident), text) end
   return ev.id
 end
 
-local function emit(base, now_ms, time_str, incident, etype, data)
+local function emit(base, now_ms, time_str, incident, etype, data, outbox_only)
   data.incident = incident
-  return emit_raw(base, time_str, incident, etype, cjson.encode(data))
+  return emit_raw(base, time_str, incident, etype, cjson.encode(data), outbox_only)
+end
+
+-- A resolved incident whose run has ended is finished: its retention clock
+-- starts now (P:finished, by time; gc.lua expires it). A replay that runs it
+-- again takes it out (replay.lua).
+local function mark_finished(incident, now)
+  local h = redis.call("HMGET", inc_key(incident), "status", "run")
+  if h[1] == "resolved" and h[2] ~= "running" then
+    redis.call("ZADD", P .. ":finished", now, incident)
+  end
 end
 
 -- Queues a task; the entry's id is remembered so that only the current
@@ -112,6 +127,7 @@ local function steps_finished(evbase, now, now_str, incident, n)
   local started = tonumber(redis.call("HGET", ik, "run_started_at") or redis.call("HGET", ik, "opened_at"))
   emit(evbase, now, now_str, incident, "workflow.completed",
        {workflow = wf, status = run, duration_ms = tonumber(now) - started})
+  mark_finished(incident, now)
   return 0
 end
 
@@ -120,11 +136,12 @@ end
 -- "incident/step/pass/person/channel" (channel "escalate": the next level).
 -- P:{incident}:timers indexes an incident's members so that they can all be
 -- dropped at once; P:{incident}:timer holds the task a notification member
--- becomes; P:{incident}:paging lists the page steps waiting for a person and
--- P:{incident}:notify the notification tasks not finished yet.
+-- becomes; P:{incident}:paging lists the page steps waiting for a person,
+-- P:{incident}:notify the notification tasks not finished yet and
+-- P:{incident}:pages every notification task made (for retention).
 local function paging_keys(incident)
   local b = P .. ":{" .. incident .. "}:"
-  return b .. "timers", b .. "timer", b .. "paging", b .. "notify"
+  return b .. "timers", b .. "timer", b .. "paging", b .. "notify", b .. "pages"
 end
 
 -- The policy level the incident's page step has reached, or nil.
@@ -234,4 +251,46 @@ local function bury(evbase, now, now_str, incident, wf, step, reason, err)
     n = n + skip_downstream(evbase, now, now_str, incident, wf, step)
   end
   return steps_finished(evbase, now, now_str, incident, n)
+end
+
+-- Creates the tasks of a step list and queues those that need nothing.
+local function create_tasks(id, steps)
+  local names = {}
+  for i, s in ipairs(steps) do
+    names[i] = s.id
+    redis.call("HSET", task_key(id, s.id), "incident", id, "step", s.id, "pool", s.pool,
+               "state", "waiting", "unmet", s.needs, "needs", s.needs_ids,
+               "dependents", s.dependents, "def", s.def, "attempts", 0, "coe", s.coe,
+               "max_attempts", s.max_attempts, "replays", 0)
+  end
+  for _, s in ipairs(steps) do
+    if s.needs == 0 then queue_task(id, s.id, s.pool) end
+  end
+  return names
+end
+
+-- Resolves an open incident: status resolved, its group free for a new
+-- incident, the event (data gets the workflow), and its on_resolve steps
+-- queued. Every resolution goes through here: all alerts resolved
+-- (expand.lua) or a person resolving it (resolve.lua).
+local function close_incident(evbase, now, now_str, id, outcome_event, data)
+  local ik = inc_key(id)
+  local group = redis.call("HGET", ik, "group")
+  redis.call("HSET", ik, "status", "resolved", "resolved_at", now)
+  if group and redis.call("HGET", P .. ":group", group) == id then
+    redis.call("HDEL", P .. ":group", group)
+  end
+  data.workflow = redis.call("HGET", ik, "workflow")
+  emit(evbase, now, now_str, id, outcome_event, data)
+  -- paging: a resolved incident pages nobody any more
+  paging_stop(evbase, now, now_str, id, {resolved = true})
+  local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
+  if #resolve > 0 then
+    local names = create_tasks(id, resolve)
+    redis.call("HSET", ik, "resolve_steps", cjson.encode(names), "run", "running", "run_started_at", now)
+    redis.call("HINCRBY", ik, "steps_left", #resolve)
+    emit(evbase, now, now_str, id, "workflow.started",
+         {workflow = redis.call("HGET", ik, "workflow"), steps = #resolve, phase = "on_resolve"})
+  end
+  mark_finished(id, now)
 end

@@ -17,6 +17,8 @@ if dry then return {"would replay", state} end
 local ik = inc_key(incident)
 local wf = redis.call("HGET", ik, "workflow")
 redis.call("ZREM", P .. ":dead", incident .. "/" .. step)
+-- Running again: not finished, so not expired, until it ends once more.
+redis.call("ZREM", P .. ":finished", incident)
 redis.call("HSET", tk, "attempts", 0, "error", "", "lease", "", "dead_reason", "",
            "replay_id", replay_id)
 redis.call("HINCRBY", tk, "replays", 1)

@@ -11,7 +11,7 @@ for _, m in ipairs(due) do
   redis.call("ZREM", P .. ":timers", m)
   local incident, step, pass, who, channel = string.match(m, "^(.*)/([^/]*)/([^/]*)/([^/]*)/([^/]*)$")
   if incident then
-    local timers, defs, paging, notify = paging_keys(incident)
+    local timers, defs, paging, notify, made = paging_keys(incident)
     redis.call("SREM", timers, m)
     local tk = task_key(incident, step)
     local t = redis.call("HMGET", tk, "state", "page_pass", "page_last", "pool", "page_level")
@@ -43,6 +43,7 @@ for _, m in ipairs(due) do
                      "page_level", d.level or t[5] or 1)
           redis.call("HINCRBY", inc_key(incident), "steps_left", 1)
           redis.call("SADD", notify, d.id)
+          redis.call("SADD", made, d.id)
           queue_task(incident, d.id, t[4])
         end
       end

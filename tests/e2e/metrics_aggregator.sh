@@ -244,6 +244,34 @@ bad=$(head -1 "$E2E_DIR/events.jsonl" | jq -c '.ev | del(.id) | .data.workflow =
 grep -q "id missing" <<<"$bad" && grep -q "workflow: number" <<<"$bad" || fail "the schema check let a broken event through: $bad"
 pass "the schema check refuses an event without id and with a numeric workflow"
 
+# Paging and acknowledgement: the events the page step and the intake write
+# (docs/events.md), produced here as they would arrive. A person's Slack
+# acknowledgement at level 2 after 200 s makes the person MTTA; the
+# escalation and three pages count once each, whatever is delivered twice.
+t0=$(date -u +%s)
+ev() { # ID TYPE SECONDS-AFTER DATA
+  printf 'inc-paging\t{"specversion":"1.0","id":"%s","source":"muster","type":"%s","time":"%s","subject":"inc-paging","datacontenttype":"application/json","data":{"incident":"inc-paging",%s}}\n' \
+    "$1" "$2" "$(date -u -d "@$((t0 + $3))" +%Y-%m-%dT%H:%M:%SZ)" "$4"
+}
+{
+  ev pg1 incident.opened 0 '"workflow":"paging","severity":"critical","fingerprint":"f","summary":"s","source":"t","group":"g"'
+  ev pg2 page.sent 1 '"person":"alice","channel":"slack","level":1'
+  ev pg3 page.sent 1 '"person":"alice","channel":"sms","level":1'
+  ev pg4 incident.escalated 60 '"level":2,"targets":["bob"]'
+  ev pg5 page.sent 60 '"person":"bob","channel":"slack","level":2'
+  ev pg5 page.sent 60 '"person":"bob","channel":"slack","level":2'
+  ev pg6 incident.acknowledged 200 '"by":"bob","via":"slack","level":2,"ack_ms":200000,"person":"bob","channel":"slack"'
+} | kcat -b "$MUSTER_KAFKA_BROKERS" -P -t muster.events -K '\t' -q 2>/dev/null || fail "kcat could not produce the paging events"
+paged() { scrape "$M_PORT" metrics && grep -q '^muster_acknowledgements_total{level="2",channel="slack"} 1' "$E2E_DIR/metrics.samples"; }
+wait_for 30 paged || fail "muster-metrics did not count the paging events: $(grep -E 'pages|escalat|acknowledge' "$E2E_DIR/metrics.samples" | head)"
+PG='workflow="paging",severity="critical",service="unknown"'
+[ "$(metric "muster_pages_total{$PG}")" = 3 ] || fail "pages: $(metric "muster_pages_total{$PG}"), want 3"
+[ "$(metric 'muster_pages_by_channel_total{channel="slack"}')" = 2 ] || fail "slack pages: want 2"
+[ "$(metric "muster_escalations_total{$PG}")" = 1 ] || fail "escalations: want 1"
+[ "$(metric "muster_incident_time_to_person_acknowledge_seconds_sum{$PG}")" = 200 ] ||
+  fail "person MTTA: $(metric "muster_incident_time_to_person_acknowledge_seconds_sum{$PG}"), want 200"
+pass "pages, escalations, acknowledgements by level and channel, and the person MTTA are counted"
+
 # The dashboard asks only for metrics some program exports.
 scrape "$D_PORT" dispatcher
 scrape "$W_PORT" worker

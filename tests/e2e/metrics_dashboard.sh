@@ -25,10 +25,12 @@ pass "every variable the queries use is defined"
 exprs=$(jq -r '.. | objects | .expr? // empty' "$D")
 for want in 'muster_incident_time_to_acknowledge_seconds' 'muster_incident_time_to_resolve_seconds' \
             'muster_automated_actions_total' 'muster_manual_tasks_total' 'muster_queue_tasks' \
-            'muster_action_attempts_total{outcome="failed"}' 'muster_task_deaths_total'; do
+            'muster_action_attempts_total{outcome="failed"}' 'muster_task_deaths_total' \
+            'muster_incident_time_to_person_acknowledge_seconds' 'muster_acknowledgements_total' \
+            'muster_escalations_total' 'muster_pages_total' 'muster_pages_by_channel_total'; do
   grep -qF "$want" <<<"$exprs" || fail "no panel queries $want"
 done
-pass "MTTA and MTTR trends, actions per incident, queue depth and failures by action are shown"
+pass "MTTA and MTTR trends, actions per incident, queue depth, failures by action, person MTTA, acknowledgements, escalations and pages are shown"
 
 # Names the programs register (a histogram's samples get their suffixes).
 grep -rhoE '"muster_[a-zA-Z0-9_:]+"' "$SRC"/worker "$SRC"/dispatcher "$SRC"/metrics "$SRC"/common/metrics.c |

@@ -133,3 +133,21 @@ start_stack() {
   start_kafka
   start_dispatcher "$@"
 }
+
+# start_intake_stack: Redis, the embedded Kafka and one no-op workflow, for
+# tests of intake where only the incident matters; the test starts the
+# dispatcher itself.
+start_intake_stack() {
+  mkdir -p "$E2E_DIR/workflows"
+  cp "$SRC/tests/e2e/noop/noop.yaml" "$E2E_DIR/workflows/"
+  start_redis
+  start_kafka
+}
+# noop_alert N [PARTITION]: alert N of the no-op workflow onto the alerts
+# topic, on PARTITION (else where librdkafka puts it).
+noop_alert() {
+  echo "{\"source\":\"t\",\"summary\":\"alert $1\",\"labels\":{\"bench\":\"noop\",\"n\":\"$1\"}}" >"$E2E_DIR/a$1.json"
+  kcat -P -b "$MUSTER_KAFKA_BROKERS" -t muster.alerts ${2:+-p "$2"} "$E2E_DIR/a$1.json"
+}
+incidents() { redis-cli -p "$REDIS_PORT" zcard muster:incidents; }
+incidents_at_least() { [ "$(incidents)" -ge "$1" ]; }

@@ -17,7 +17,7 @@
 
 extern char **environ;
 
-static int pick_port(void) {
+int redis_fixture_free_port(void) {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
@@ -32,7 +32,7 @@ int redis_fixture_start(redis_fixture *f) {
     char port[16];
     memset(f, 0, sizeof(*f));
     if (tmpdir_make(f->dir, sizeof(f->dir), "redis") < 0) return -1;
-    f->port = pick_port();
+    f->port = redis_fixture_free_port();
     snprintf(port, sizeof(port), "%d", f->port);
     const char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", f->dir,
                           "--save", "", "--appendonly", "no", "--loglevel", "warning", NULL};

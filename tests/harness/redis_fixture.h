@@ -14,6 +14,10 @@ typedef struct redis_fixture {
  * Returns 0, or -1 (message on stderr). */
 int redis_fixture_start(redis_fixture *f);
 
+/* A loopback port nothing listens on now (for a server a test starts
+ * itself), or -1. */
+int redis_fixture_free_port(void);
+
 /* Stops it and removes its directory. */
 void redis_fixture_stop(redis_fixture *f);
 

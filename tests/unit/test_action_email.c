@@ -12,8 +12,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/signature.h"
 #include "tests/harness/action_run.h"
 #include "tests/harness/redis_fixture.h"
 #include "tests/harness/smtp_mock.h"
@@ -439,8 +441,62 @@ static void sent_once_per_step(void **state) {
     action_env_free(&e);
 }
 
+/* ack_link: PERSON appends a signed link to the body; its token verifies
+ * for this incident and person only, and expires after ack.link_ttl. */
+static void ack_link_appended(void **state) {
+    (void)state;
+    static const char *const secret = "link-secret-planted-9e2f";
+    const char *const secrets[] = {secret};
+    action_env e;
+    char err[200], token[SIG_LINK_MAX];
+    smtp_mock *m = smtp_mock_start();
+    assert_non_null(m);
+    setenv("MUSTER_SECRET_ACK_LINKS", secret, 1);
+    assert_int_equal(action_env_init(&e, 0), 0);
+    assert_int_equal(config_set(&e.cfg, "intake.public_url", "https://muster.example.com/", err, sizeof(err)), 0);
+    assert_int_equal(config_set(&e.cfg, "ack.link_secret", "ack_links", err, sizeof(err)), 0);
+    assert_int_equal(config_set(&e.cfg, "ack.link_ttl", "2h", err, sizeof(err)), 0);
+    json_t *with = params(m, "page", "{{ alert.summary }}");
+    json_object_set_new(with, "ack_link", json_string("alice"));
+    task *t = send_mail(&e, with, true);
+    if (!t->res.succeeded) fail_msg("%s", t->error);
+    task_free(e.w, t);
+    const char *body = body_of(smtp_mock_message(m, 0));
+    const char *at = strstr(body, "Acknowledge this page: https://muster.example.com/ack/");
+    assert_non_null(at);
+    at = strstr(at, "/ack/") + 5;
+    size_t n = strcspn(at, "\r\n");
+    assert_true(n < sizeof(token));
+    memcpy(token, at, n);
+    token[n] = '\0';
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(sig_link_check(secrets, 1, token, "ack", ACTION_TEST_INCIDENT, "alice", now), SIG_OK);
+    assert_int_equal(sig_link_check(secrets, 1, token, "ack", ACTION_TEST_INCIDENT, "bob", now), SIG_MISMATCH);
+    assert_int_equal(sig_link_check(secrets, 1, token, "ack", "inc-other", "alice", now), SIG_MISMATCH);
+    assert_int_equal(sig_link_check(secrets, 1, token, "ack", ACTION_TEST_INCIDENT, "alice", now + 7201),
+                     SIG_EXPIRED);
+
+    /* No secret configured, or a person id a link cannot carry: refused. */
+    static const char *const bad[][3] = {{"ack_links_missing", "alice", "ack.link_secret"},
+                                         {"ack_links", "al ice", "not a person id"}};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(config_set(&e.cfg, "ack.link_secret", bad[i][0], err, sizeof(err)), 0);
+        with = params(m, "page", "down");
+        json_object_set_new(with, "ack_link", json_string(bad[i][1]));
+        t = send_mail(&e, with, true);
+        assert_int_equal(t->res.succeeded, 0);
+        assert_int_equal(t->res.permanent, 1);
+        if (!strstr(t->error, bad[i][2])) fail_msg("\"%s\" does not say \"%s\"", t->error, bad[i][2]);
+        task_free(e.w, t);
+    }
+    assert_int_equal(smtp_mock_count(m), 1);
+    smtp_mock_stop(m);
+    action_env_free(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ack_link_appended),
         cmocka_unit_test(sends_one_message),
         cmocka_unit_test(utf8_subject_and_body),
         cmocka_unit_test(header_injection),

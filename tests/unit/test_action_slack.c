@@ -33,6 +33,60 @@ static void reply_failure(const slack_mock *sm, mock_reply *rp, const char *type
     if (sm->retry_after) mock_reply_header(rp, "Retry-After", sm->retry_after);
 }
 
+/* A Block Kit text object: {type: plain_text|mrkdwn, text} within max
+ * characters (bytes here, which is stricter). */
+static void check_text(vendor_mock *m, const json_t *o, const char *where, bool plain, size_t max) {
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *text = json_string_value(json_object_get(o, "text"));
+    if (!type || (strcmp(type, "plain_text") != 0 && (plain || strcmp(type, "mrkdwn") != 0)))
+        mock_problem(m, "%s: text object type is not %s", where, plain ? "plain_text" : "plain_text or mrkdwn");
+    if (!text || !*text || strlen(text) > max) mock_problem(m, "%s: text missing or over %zu", where, max);
+}
+
+/* The blocks Slack documents for what this action sends: section (a text
+ * object of at most 3000 characters) and actions (1 to 25 elements; a
+ * button has a plain_text label of at most 75 characters, an action_id of
+ * at most 255 characters unique in the message, a value of at most 2000,
+ * style primary or danger, and a confirm dialog of title, text, confirm
+ * and deny); at most 50 blocks. */
+static void check_blocks(vendor_mock *m, const json_t *blocks) {
+    json_t *ids = json_object();
+    if (json_array_size(blocks) > 50) mock_problem(m, "more than 50 blocks");
+    for (size_t i = 0; i < json_array_size(blocks); i++) {
+        const json_t *b = json_array_get(blocks, i), *el;
+        const char *type = json_string_value(json_object_get(b, "type"));
+        if (type && strcmp(type, "section") == 0)
+            check_text(m, json_object_get(b, "text"), "section", false, 3000);
+        if (!type || strcmp(type, "actions") != 0) continue;
+        const json_t *els = json_object_get(b, "elements");
+        if (!json_is_array(els) || json_array_size(els) < 1 || json_array_size(els) > 25)
+            mock_problem(m, "actions block %zu: elements must be 1 to 25", i);
+        size_t k;
+        json_array_foreach(els, k, el) {
+            const char *et = json_string_value(json_object_get(el, "type"));
+            const char *id = json_string_value(json_object_get(el, "action_id"));
+            const char *value = json_string_value(json_object_get(el, "value"));
+            const char *style = json_string_value(json_object_get(el, "style"));
+            const json_t *confirm = json_object_get(el, "confirm");
+            if (!et || strcmp(et, "button") != 0) continue;
+            check_text(m, json_object_get(el, "text"), "button", true, 75);
+            if (!id || strlen(id) > 255 || json_object_get(ids, id))
+                mock_problem(m, "button action_id missing, too long or not unique");
+            else json_object_set_new(ids, id, json_true());
+            if (value && strlen(value) > 2000) mock_problem(m, "button value over 2000");
+            if (style && strcmp(style, "primary") != 0 && strcmp(style, "danger") != 0)
+                mock_problem(m, "button style %s", style);
+            if (confirm) {
+                check_text(m, json_object_get(confirm, "title"), "confirm title", true, 100);
+                check_text(m, json_object_get(confirm, "text"), "confirm text", false, 300);
+                check_text(m, json_object_get(confirm, "confirm"), "confirm confirm", true, 30);
+                check_text(m, json_object_get(confirm, "deny"), "confirm deny", true, 30);
+            }
+        }
+    }
+    json_decref(ids);
+}
+
 /* chat.postMessage as documented: bearer token, JSON with channel and text
  * strings, blocks a list, thread_ts a string when present; the answer
  * {"ok":true,"channel","ts","message"} with a new ts for every message. */
@@ -49,6 +103,7 @@ static void api_handler(vendor_mock *m, void *arg, int n, const mock_request *rq
     for (size_t i = 0; i < json_array_size(blocks); i++)
         if (!json_is_string(json_object_get(json_array_get(blocks, i), "type")))
             mock_problem(m, "block %zu has no type", i);
+    check_blocks(m, blocks);
     if (json_object_get(rq->json, "thread_ts")) mock_expect_field(m, rq, "thread_ts", JSON_STRING);
     if (sm && sm->status) {
         reply_failure(sm, rp, "application/json");
@@ -356,6 +411,79 @@ static void memo_down_posts_nothing(void **state) {
     action_env_free(&e);
 }
 
+/* The button row of the page's blocks, or NULL. */
+static const json_t *button_row(const json_t *blocks) {
+    const json_t *last = json_array_get(blocks, json_array_size(blocks) - 1);
+    const char *type = json_string_value(json_object_get(last, "type"));
+    return type && strcmp(type, "actions") == 0 ? json_object_get(last, "elements") : NULL;
+}
+
+/* buttons: true adds Acknowledge and Resolve for the incident; the text
+ * moves into sections (Slack shows only blocks when there are some), cut
+ * at 3000 bytes on a UTF-8 boundary; given blocks keep theirs, the row
+ * after them. */
+static void ack_buttons(void **state) {
+    (void)state;
+    action_env e;
+    vendor_mock *m = vendor_mock_start(api_handler, NULL);
+    assert_int_equal(action_env_init(&e, fx.port), 0);
+    json_t *with = api_with(m, "#ops");
+    json_object_set_new(with, "buttons", json_true());
+    task *t = run(&e, "inc-buttons", "page", with);
+    assert_int_equal(t->res.succeeded, 1);
+    task_free(e.w, t);
+    const json_t *blocks = json_object_get(vendor_mock_request(m, 0)->json, "blocks");
+    assert_int_equal(json_array_size(blocks), 2);
+    assert_string_equal(json_string_value(json_dotted((json_t *)json_array_get(blocks, 0), "text.text")),
+                        "checkout 5xx above 5%");
+    const json_t *row = button_row(blocks);
+    assert_int_equal(json_array_size(row), 2);
+    static const char *const ids[] = {"muster_ack", "muster_resolve"};
+    static const char *const styles[] = {"primary", "danger"};
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *b = json_array_get(row, i);
+        assert_string_equal(json_string_value(json_object_get(b, "action_id")), ids[i]);
+        assert_string_equal(json_string_value(json_object_get(b, "value")), "inc-buttons");
+        assert_string_equal(json_string_value(json_object_get(b, "style")), styles[i]);
+    }
+    assert_string_equal(json_string_value(json_dotted((json_t *)json_array_get(row, 0), "text.text")),
+                        "Acknowledge");
+    assert_non_null(json_object_get(json_array_get(row, 1), "confirm"));
+
+    /* A long text: two sections, no character split. */
+    char *text = malloc(3200);
+    memset(text, 'a', 2999);
+    memcpy(text + 2999, "\xc3\xa9", 2); /* "é" across the 3000th byte */
+    memset(text + 3001, 'b', 100);
+    text[3101] = '\0';
+    with = api_with(m, "#ops");
+    json_object_set_new(with, "text", json_string(text));
+    json_object_set_new(with, "buttons", json_true());
+    t = run(&e, "inc-buttons-long", "page", with);
+    assert_int_equal(t->res.succeeded, 1);
+    task_free(e.w, t);
+    blocks = json_object_get(vendor_mock_request(m, 1)->json, "blocks");
+    assert_int_equal(json_array_size(blocks), 3);
+    assert_int_equal(strlen(json_string_value(json_dotted((json_t *)json_array_get(blocks, 0), "text.text"))), 2999);
+    free(text);
+
+    /* Blocks of the step's own: kept, the row last. */
+    with = api_with(m, "#ops");
+    json_object_set_new(with, "blocks", json_pack("[{s:s, s:{s:s, s:s}}]", "type", "header", "text",
+                                                  "type", "plain_text", "text", "Page"));
+    json_object_set_new(with, "buttons", json_true());
+    t = run(&e, "inc-buttons-blocks", "page", with);
+    assert_int_equal(t->res.succeeded, 1);
+    task_free(e.w, t);
+    blocks = json_object_get(vendor_mock_request(m, 2)->json, "blocks");
+    assert_int_equal(json_array_size(blocks), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(blocks, 0), "type")), "header");
+    assert_non_null(button_row(blocks));
+    assert_true(vendor_mock_clean(m));
+    vendor_mock_stop(m);
+    action_env_free(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(posts_and_threads),
@@ -364,6 +492,7 @@ int main(void) {
         cmocka_unit_test(webhook_errors_classified),
         cmocka_unit_test(bad_parameters),
         cmocka_unit_test(memo_down_posts_nothing),
+        cmocka_unit_test(ack_buttons),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "common/signature.h"
 #include "tests/harness/action_run.h"
 #include "tests/harness/redis_fixture.h"
 #include "tests/harness/vendor_mock.h"
@@ -265,6 +267,55 @@ static void bad_parameters(void **state) {
     action_env_free(&e);
 }
 
+/* ack_link: PERSON adds an Action.OpenUrl to the card, built or given,
+ * whose link's token verifies for this incident and person. */
+static void ack_link_button(void **state) {
+    (void)state;
+    static const char *const secret = "link-secret-planted-3a7c";
+    const char *const secrets[] = {secret};
+    action_env e;
+    char err[200];
+    setenv("MUSTER_SECRET_ACK_LINKS", secret, 1);
+    vendor_mock *m = vendor_mock_start(hook_handler, NULL);
+    assert_int_equal(action_env_init(&e, fx.port), 0);
+    assert_int_equal(config_set(&e.cfg, "intake.public_url", "https://muster.example.com/base", err, sizeof(err)), 0);
+    assert_int_equal(config_set(&e.cfg, "ack.link_secret", "ack_links", err, sizeof(err)), 0);
+    for (int i = 0; i < 2; i++) {
+        json_t *with = hook_with(m);
+        if (i == 1)
+            json_object_set_new(with, "card",
+                                json_pack("{s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s, s:s}]}", "type",
+                                          "AdaptiveCard", "version", "1.4", "body", "type", "TextBlock",
+                                          "text", "x", "actions", "type", "Action.OpenUrl", "title",
+                                          "Runbook", "url", "https://runbooks.example.com/"));
+        json_object_set_new(with, "ack_link", json_string("alice"));
+        task *t = run(&e, i ? "inc-teams-link2" : "inc-teams-link", "notify", with);
+        if (!t->res.succeeded) fail_msg("%s", t->error);
+        task_free(e.w, t);
+        json_t *card = json_dotted(vendor_mock_request(m, i)->json, "attachments");
+        card = json_object_get(json_array_get(card, 0), "content");
+        json_t *actions = json_object_get(card, "actions");
+        assert_int_equal(json_array_size(actions), (size_t)(i + 1));
+        json_t *ack = json_array_get(actions, (size_t)i);
+        assert_string_equal(str_at(ack, "type"), "Action.OpenUrl");
+        assert_string_equal(str_at(ack, "title"), "Acknowledge");
+        const char *url = str_at(ack, "url"), *prefix = "https://muster.example.com/base/ack/";
+        assert_non_null(url);
+        assert_int_equal(strncmp(url, prefix, strlen(prefix)), 0);
+        int64_t now = (int64_t)time(NULL);
+        const char *incident = i ? "inc-teams-link2" : "inc-teams-link";
+        assert_int_equal(sig_link_check(secrets, 1, url + strlen(prefix), "ack", incident, "alice", now), SIG_OK);
+        assert_int_equal(sig_link_check(secrets, 1, url + strlen(prefix), "ack", incident, "bob", now),
+                         SIG_MISMATCH);
+        /* The default ack.link_ttl: 24 hours. */
+        assert_int_equal(sig_link_check(secrets, 1, url + strlen(prefix), "ack", incident, "alice",
+                                        now + 86400 + 5), SIG_EXPIRED);
+    }
+    assert_true(vendor_mock_clean(m));
+    vendor_mock_stop(m);
+    action_env_free(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(card_built_and_sent),
@@ -272,6 +323,7 @@ int main(void) {
         cmocka_unit_test(second_run_does_not_post),
         cmocka_unit_test(errors_classified),
         cmocka_unit_test(bad_parameters),
+        cmocka_unit_test(ack_link_button),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

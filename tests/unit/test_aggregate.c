@@ -542,6 +542,89 @@ static void test_rollups(void **state) {
     store_close(s);
 }
 
+/* Incident P (service-down, critical, checkout): paged at level 1 by Slack
+ * and SMS, escalated, paged at level 2 by Slack and phone, acknowledged by
+ * bob from the Slack button at level 2 after 200 s; PagerDuty's system
+ * acknowledgement came first, at 120 s. Incident Q (db-down): paged once,
+ * acknowledged only by PagerDuty, with the level as a string. Every event
+ * is fed twice. */
+static const event p_events[] = {
+    {"p1", "incident.opened", "inc-p", 0,
+     "\"workflow\":\"service-down\",\"severity\":\"critical\",\"fingerprint\":\"f\","
+     "\"summary\":\"s\",\"source\":\"t\",\"group\":\"g\""},
+    {"p2", "page.sent", "inc-p", 1000, "\"person\":\"alice\",\"channel\":\"slack\",\"level\":1"},
+    {"p3", "page.sent", "inc-p", 1000, "\"person\":\"alice\",\"channel\":\"sms\",\"level\":1"},
+    {"p4", "incident.escalated", "inc-p", 60000, "\"level\":2,\"targets\":[\"bob\"]"},
+    {"p5", "page.sent", "inc-p", 60000, "\"person\":\"bob\",\"channel\":\"slack\",\"level\":2"},
+    {"p6", "page.sent", "inc-p", 60000, "\"person\":\"bob\",\"channel\":\"phone\",\"level\":2"},
+    {"p7", "incident.acknowledged", "inc-p", 120000,
+     "\"by\":\"pagerduty\",\"via\":\"pagerduty\",\"ack_ms\":120000"},
+    {"p8", "incident.acknowledged", "inc-p", 200000,
+     "\"by\":\"bob\",\"via\":\"slack\",\"level\":2,\"ack_ms\":200000,\"person\":\"bob\","
+     "\"channel\":\"slack\""},
+    {"q1", "incident.opened", "inc-q", 0,
+     "\"workflow\":\"db-down\",\"severity\":\"warning\",\"fingerprint\":\"f\","
+     "\"summary\":\"s\",\"source\":\"t\",\"group\":\"g\""},
+    {"q2", "page.sent", "inc-q", 1000, "\"person\":\"carol\",\"channel\":\"email\",\"level\":\"1\""},
+    {"q3", "incident.acknowledged", "inc-q", 30000,
+     "\"by\":\"pagerduty\",\"via\":\"pagerduty\",\"level\":\"1\",\"ack_ms\":30000"},
+};
+
+static void test_paging_figures(void **state) {
+    (void)state;
+    store *s = open_store();
+    flush(s);
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < N(p_events); i++)
+            assert_int_equal(feed(s, &p_events[i]), round ? AGG_DUPLICATE : AGG_COUNTED);
+    metrics *m = metrics_new(32, 4096);
+    exporter *e = exporter_new(m);
+    assert_non_null(e);
+    scrape sc;
+    scrape_from(s, m, e, &sc);
+#define GP "workflow=service-down,severity=critical,service=unknown"
+#define GQ "workflow=db-down,severity=warning,service=unknown"
+    /* MTTA by a person: bob's 200 s, not PagerDuty's 120 s; none for Q. */
+    EXPECT(&sc, "muster_incident_time_to_person_acknowledge_seconds_count", GP, 1);
+    EXPECT(&sc, "muster_incident_time_to_person_acknowledge_seconds_sum", GP, 200);
+    assert_true(isnan(val(&sc, "muster_incident_time_to_person_acknowledge_seconds_count", GQ)));
+    /* The first acknowledgement of any kind still makes the MTTA of before. */
+    EXPECT(&sc, "muster_incident_time_to_acknowledge_seconds_sum", GP, 120);
+    /* Acknowledgements: each incident once, by its first. */
+    EXPECT(&sc, "muster_acknowledgements_total", "level=unknown,channel=pagerduty", 1);
+    EXPECT(&sc, "muster_acknowledgements_total", "level=1,channel=pagerduty", 1);
+    EXPECT(&sc, "muster_escalations_total", GP, 1);
+    EXPECT(&sc, "muster_pages_total", GP, 4);
+    EXPECT(&sc, "muster_pages_total", GQ, 1);
+    EXPECT(&sc, "muster_pages_by_channel_total", "channel=slack", 2);
+    EXPECT(&sc, "muster_pages_by_channel_total", "channel=sms", 1);
+    EXPECT(&sc, "muster_pages_by_channel_total", "channel=phone", 1);
+    EXPECT(&sc, "muster_pages_by_channel_total", "channel=email", 1);
+    scrape_free(&sc);
+    exporter_free(e);
+    metrics_free(m);
+
+    /* An incident a person acknowledges first: level and channel of theirs. */
+    static const event r_events[] = {
+        {"r1", "incident.opened", "inc-r", 0,
+         "\"workflow\":\"db-down\",\"severity\":\"warning\",\"fingerprint\":\"f\","
+         "\"summary\":\"s\",\"source\":\"t\",\"group\":\"g\""},
+        {"r2", "incident.acknowledged", "inc-r", 45000,
+         "\"by\":\"dave\",\"via\":\"phone\",\"level\":3,\"ack_ms\":45000,\"person\":\"dave\","
+         "\"channel\":\"phone\""},
+    };
+    for (size_t i = 0; i < N(r_events); i++) assert_int_equal(feed(s, &r_events[i]), AGG_COUNTED);
+    m = metrics_new(32, 4096);
+    e = exporter_new(m);
+    scrape_from(s, m, e, &sc);
+    EXPECT(&sc, "muster_acknowledgements_total", "level=3,channel=phone", 1);
+    EXPECT(&sc, "muster_incident_time_to_person_acknowledge_seconds_sum", GQ, 45);
+    scrape_free(&sc);
+    exporter_free(e);
+    metrics_free(m);
+    store_close(s);
+}
+
 int main(void) {
     log_min_level = LOG_ERROR;
     const struct CMUnitTest tests[] = {
@@ -549,6 +632,7 @@ int main(void) {
         cmocka_unit_test(test_figures_and_restart),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_rollups),
+        cmocka_unit_test(test_paging_figures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

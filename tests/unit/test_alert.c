@@ -1027,8 +1027,33 @@ static void test_doc_examples(void **state) {
     }
 }
 
+/* The Kafka key keeps an alert's messages on one partition: an Alertmanager
+ * group's key for its notifications, else the alert's fingerprint. */
+static void test_batch_key(void **state) {
+    (void)state;
+    const char *am = "{\"version\":\"4\",\"groupKey\":\"{}:{alertname=\\\"X\\\"}\","
+                     "\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\","
+                     "\"labels\":{\"alertname\":\"X\",\"i\":\"1\"}},{\"status\":\"firing\","
+                     "\"labels\":{\"alertname\":\"X\",\"i\":\"2\"}}]}";
+    alert_batch b;
+    assert_int_equal(alert_decode(am, strlen(am), &b, err, sizeof(err)), 0);
+    assert_int_equal(b.n, 2);
+    assert_string_equal(alert_batch_key(&b), "{}:{alertname=\"X\"}");
+    alert_batch_free(&b);
+    b = decode_ok("{\"source\":\"cron\",\"summary\":\"backup failed\",\"labels\":{\"job\":\"b\"}}");
+    assert_string_equal(alert_batch_key(&b), b.items[0].fingerprint);
+    alert_batch resolved = decode_ok("{\"source\":\"cron\",\"summary\":\"backup failed\","
+                                     "\"status\":\"resolved\",\"labels\":{\"job\":\"b\"}}");
+    assert_string_equal(alert_batch_key(&resolved), alert_batch_key(&b));
+    alert_batch_free(&resolved);
+    alert_batch_free(&b);
+    alert_batch none = {0};
+    assert_null(alert_batch_key(&none));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_key),
         cmocka_unit_test(test_all_fields),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_missing_fields),

@@ -25,12 +25,20 @@ static const char *const keys[] = {
     "exec.output_max",    "http.timeout",        "http.body_max", "http.max_redirects",
     "http.allow_hosts", "http.allow_private", "http.proxy", "exec.dirs", "secrets.dirs",
     "log.level",          "status.address",      "status.port",
+    "retention.incidents", "retention.dead",     "retention.workers",
+    "retention.interval",  "retention.batch",
     "intake.address",     "intake.port",         "intake.token",
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
     "intake.max_connections", "intake.max_connections_per_ip", "intake.header_timeout",
     "intake.request_timeout", "intake.ack_tokens", "intake.ack_tokens_file",
+    "redis.sentinels",    "redis.master_name",   "redis.sentinel_password",
+    "redis.wait_replicas", "redis.wait_timeout",
+    "dispatcher.stall",   "dispatcher.gap_hold", "dispatcher.dlq_copy_max",
+    "intake.public_url",  "ack.link_secret",     "ack.link_ttl",
+    "slack.signing_secret", "slack.response_hosts", "twilio.auth_token",
+    "pagerduty.webhook_secret",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -337,6 +345,7 @@ static void test_markdown(void **state) {
         if (!strstr(md, needle)) fail_msg("markdown lacks %s", keys[i]);
     }
     assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWCM |"));
+    assert_non_null(strstr(md, "| `redis.master_name` | `MUSTER_REDIS_MASTER_NAME` | string | `mymaster` |  | DWCM |"));
     assert_non_null(strstr(md, "| `worker.lease` | `MUSTER_WORKER_LEASE` | duration | `30s` | 100..86400000 | W |"));
     assert_non_null(strstr(md, "| `kafka.dlq_topic` | `MUSTER_KAFKA_DLQ_TOPIC` | string | `muster.alerts.dlq` |  | D |"));
     assert_non_null(strstr(md, "| `intake.port` | `MUSTER_INTAKE_PORT` | int | `-1` | -1..65535 | D |"));
@@ -360,6 +369,11 @@ static void test_help_by_program(void **state) {
     assert_non_null(strstr(disp, "kafka.dlq_topic"));
     assert_null(strstr(disp, "worker.concurrency"));
     assert_non_null(strstr(disp, "redis.host"));
+    /* muster-metrics keeps its aggregates in Redis too. */
+    char *metrics = capture(config_print_help, CFG_METRICS, 0);
+    assert_non_null(strstr(metrics, "redis.host"));
+    assert_non_null(strstr(metrics, "redis.sentinels"));
+    free(metrics);
     free(worker);
     free(disp);
 }

@@ -17,6 +17,7 @@
 #include "common/mail.h"
 #include "common/util.h"
 #include "worker/http.h"
+#include "worker/intake_url.h"
 
 #define MAX_RCPT 100
 #define REPLY_MAX 4096
@@ -87,11 +88,15 @@ fail:
 
 /* ---- the message ---- */
 
-/* Builds the message into m->message, as sent after DATA. Returns 0, or
- * -1 with err. */
+/* Builds the message into m->message, as sent after DATA; ack_link (NULL
+ * for none) goes after the body on a line of its own. Returns 0, or -1
+ * with err. */
 static int message_build(const task *t, mail *m, const mail_address *from, const mail_address *to,
-                         size_t nto, const mail_address *cc, size_t ncc, char *err, size_t errlen) {
-    strbuf msg = {0};
+                         size_t nto, const mail_address *cc, size_t ncc, const char *ack_link,
+                         char *err, size_t errlen) {
+    strbuf msg = {0}, body = {0};
+    strbuf_str(&body, with_str(t, "body") ? with_str(t, "body") : "");
+    if (ack_link) strbuf_printf(&body, "\n\nAcknowledge this page: %s\n", ack_link);
     const mail_message in = {
         .from = from,
         .to = to,
@@ -99,17 +104,18 @@ static int message_build(const task *t, mail *m, const mail_address *from, const
         .cc = cc,
         .ncc = ncc,
         .subject = with_str(t, "subject"),
-        .body = with_str(t, "body"),
+        .body = body.s,
         .message_id = m->message_id,
         .date = time(NULL),
     };
-    int rc = mail_build(&in, &msg);
+    int rc = body.failed ? -1 : mail_build(&in, &msg);
     if (rc == 0) mail_dot_stuff(&m->message, msg.s, msg.len);
     if (rc < 0 || m->message.failed) {
         snprintf(err, errlen, "email: out of memory");
         rc = -1;
     }
     strbuf_free(&msg);
+    strbuf_free(&body);
     return rc;
 }
 
@@ -305,9 +311,9 @@ static bool url_is_smtp(const char *url) {
     return strncasecmp(url, "smtp://", 7) == 0 || strncasecmp(url, "smtps://", 8) == 0;
 }
 
-/* Reads and checks the parameters, builds the message. Returns 0, or -1
- * with err naming the parameter. */
-static int prepare(const task *t, mail *m, char *err, size_t errlen) {
+/* Reads and checks the parameters, builds the message (with ack_link,
+ * NULL for none). Returns 0, or -1 with err naming the parameter. */
+static int prepare(const task *t, mail *m, const char *ack_link, char *err, size_t errlen) {
     static const char *const required[] = {"url", "from", "to", "subject", "body"};
     mail_address from, to[MAX_RCPT], cc[MAX_RCPT];
     int nto = 0, ncc = 0, rc = -1;
@@ -349,7 +355,7 @@ static int prepare(const task *t, mail *m, char *err, size_t errlen) {
     }
     mail_message_id(t->li.incident, t->li.step, from.addr, m->message_id,
                     sizeof(m->message_id));
-    rc = message_build(t, m, &from, to, (size_t)nto, cc, (size_t)ncc, err, errlen);
+    rc = message_build(t, m, &from, to, (size_t)nto, cc, (size_t)ncc, ack_link, err, errlen);
     goto out;
 oom:
     snprintf(err, errlen, "email: out of memory");
@@ -361,7 +367,12 @@ out:
 }
 
 static int start(worker *w, task *t) {
-    char err[600];
+    char err[600], link[INTAKE_URL_MAX], why[500];
+    const char *person = with_str(t, "ack_link");
+    if (json_object_get(t->with, "ack_link") && !person)
+        return task_refuse(t, "email: parameter \"ack_link\" must be a person id");
+    if (person && intake_ack_link(w->cfg, t, person, link, sizeof(link), why, sizeof(why)) < 0)
+        return task_refuse(t, "email: %s", why);
     mail *m = calloc(1, sizeof(*m));
     if (!m) {
         task_refuse(t, "email: out of memory");
@@ -369,7 +380,7 @@ static int start(worker *w, task *t) {
     }
     m->fd = CURL_SOCKET_BAD;
     t->state = m;
-    if (prepare(t, m, err, sizeof(err)) < 0) {
+    if (prepare(t, m, person ? link : NULL, err, sizeof(err)) < 0) {
         mail_free(w, t);
         task_refuse(t, "%s", err);
         return 1;

@@ -98,6 +98,50 @@ static int blocks_of(const task *t, json_t **blocks) {
     return -1;
 }
 
+/* A section block's text holds at most 3000 characters. */
+#define SECTION_MAX 3000
+
+/* A button of the acknowledgement row: what the dispatcher's
+ * /api/v1/slack/interactions reads back is action_id and value. */
+static json_t *button(const char *action_id, const char *label, const char *style,
+                      const char *incident) {
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s}", "type", "button", "action_id", action_id,
+                     "text", "type", "plain_text", "text", label, "style", style, "value",
+                     incident);
+}
+
+/* Adds the Acknowledge and Resolve buttons to the message. Without blocks
+ * of its own the text moves into section blocks, since Slack shows only the
+ * blocks of a message that has them (text becomes the notification). Cuts
+ * the text at UTF-8 boundaries into sections of at most SECTION_MAX bytes.
+ * Returns the blocks (new reference), or NULL when out of memory. */
+static json_t *with_buttons(json_t *blocks, const char *text, const char *incident) {
+    json_t *out = blocks ? json_copy(blocks) : json_array(); /* not the step's own list */
+    for (size_t off = 0, n = text ? strlen(text) : 0; !blocks && off < n;) {
+        size_t take = n - off > SECTION_MAX ? SECTION_MAX : n - off;
+        while (take < n - off && take > 0 && ((unsigned char)text[off + take] & 0xC0) == 0x80) take--;
+        json_array_append_new(out, json_pack("{s:s, s:{s:s, s:s%}}", "type", "section", "text", "type",
+                                             "mrkdwn", "text", text + off, take));
+        off += take;
+    }
+    json_t *resolve = button("muster_resolve", "Resolve", "danger", incident);
+    json_object_set_new(resolve, "confirm",
+                        json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}",
+                                  "title", "type", "plain_text", "text", "Resolve the incident?",
+                                  "text", "type", "plain_text", "text",
+                                  "This resolves it for everyone and stops all paging.", "confirm",
+                                  "type", "plain_text", "text", "Resolve", "deny", "type",
+                                  "plain_text", "text", "Cancel"));
+    json_t *row = json_pack("{s:s, s:s, s:[o, o]}", "type", "actions", "block_id", "muster_page",
+                            "elements", button("muster_ack", "Acknowledge", "primary", incident),
+                            resolve);
+    if (!out || !row || json_array_append_new(out, row) < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* Which mode the parameters ask for; NULL when they are consistent, else
  * what is wrong. */
 static const char *mode_problem(const char *token, const char *channel, const char *hook) {
@@ -115,10 +159,17 @@ static int start(worker *w, task *t) {
     const char *hook = with_str(t, "webhook_url"), *text = with_str(t, "text");
     const char *problem = mode_problem(token, channel, hook);
     json_t *thread = json_object_get(t->with, "thread"), *blocks = NULL;
+    json_t *buttons = json_object_get(t->with, "buttons");
     if (problem) return task_refuse(t, "%s", problem);
     if (thread && !json_is_boolean(thread)) return task_refuse(t, "slack: thread must be true or false");
+    if (buttons && !json_is_boolean(buttons)) return task_refuse(t, "slack: buttons must be true or false");
     if (blocks_of(t, &blocks) < 0) return task_refuse(t, "slack: blocks must be a list of Block Kit blocks");
     if (!text && !blocks) return task_refuse(t, "slack: needs text");
+    if (json_is_true(buttons)) {
+        json_t *all = with_buttons(blocks, text, t->li.incident);
+        json_decref(blocks);
+        if (!(blocks = all)) return task_refuse(t, "out of memory");
+    }
 
     slack_call *c = calloc(1, sizeof(*c));
     if (!c) {

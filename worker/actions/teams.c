@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "worker/http.h"
+#include "worker/intake_url.h"
 
 /* A legacy connector answers 200 even when Teams refused the message, with
  * this text and the status Teams gave it ("... HTTP error 429 with ..."). */
@@ -40,8 +41,9 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
 /* The card from `card` (an object, or a string holding one), checked to be
  * an Adaptive Card. Returns a new reference, or NULL with err filled. */
 static json_t *given_card(const json_t *card, char *err, size_t len) {
+    /* A copy: the acknowledgement link may be added to it. */
     json_t *c = json_is_string(card) ? json_loads(json_string_value(card), 0, NULL)
-                                     : json_incref((json_t *)card);
+                                     : json_deep_copy(card);
     const char *type = json_string_value(json_object_get(c, "type"));
     if (json_is_object(c) && type && strcmp(type, "AdaptiveCard") == 0) return c;
     json_decref(c);
@@ -91,16 +93,40 @@ static json_t *built_card(const task *t, char *err, size_t len) {
                      "type", "AdaptiveCard", "version", "1.4", "body", body);
 }
 
+/* With ack_link: PERSON, an Acknowledge button (Action.OpenUrl) that opens
+ * the signed link, after the card's own actions. Returns 0, or -1 with err. */
+static int ack_action(worker *w, const task *t, json_t *card, char *err, size_t len) {
+    char link[INTAKE_URL_MAX], why[500];
+    const char *person = with_str(t, "ack_link");
+    json_t *actions = json_object_get(card, "actions");
+    if (!json_object_get(t->with, "ack_link")) return 0;
+    if (!person) return snprintf(err, len, "teams: ack_link must be a person id"), -1;
+    if (intake_ack_link(w->cfg, t, person, link, sizeof(link), why, sizeof(why)) < 0)
+        return snprintf(err, len, "teams: %.400s", why), -1;
+    if (!json_is_array(actions)) {
+        if (actions) return snprintf(err, len, "teams: the card's actions is not a list"), -1;
+        json_object_set_new(card, "actions", actions = json_array());
+    }
+    json_array_append_new(actions, json_pack("{s:s, s:s, s:s, s:s}", "type", "Action.OpenUrl",
+                                             "title", "Acknowledge", "url", link, "style",
+                                             "positive"));
+    return 0;
+}
+
 static int start(worker *w, task *t) {
     const char *hook = with_str(t, "webhook_url");
     json_t *card_param = json_object_get(t->with, "card");
-    char err[160], key[512];
+    char err[600], key[512];
     json_t *card;
 
     if (!hook) return task_refuse(t, "teams: needs webhook_url");
     card = card_param && !json_is_null(card_param) ? given_card(card_param, err, sizeof(err))
                                                    : built_card(t, err, sizeof(err));
     if (!card) return task_refuse(t, "%s", err);
+    if (ack_action(w, t, card, err, sizeof(err)) < 0) {
+        json_decref(card);
+        return task_refuse(t, "%s", err);
+    }
     snprintf(key, sizeof(key), "teams.sent.%s", t->li.step);
     if (task_sent_before(w, t, "teams", key)) {
         json_decref(card);
