@@ -396,6 +396,7 @@ static void test_page_action_resolves_levels(void **state) {
     assert_string_equal(json_string_value(json_object_get(def, "action")), "slack");
     assert_string_equal(json_string_value(json_object_get(json_object_get(def, "with"), "channel")), "U0BOB0002");
     assert_string_equal(json_string_value(json_object_get(json_object_get(def, "with"), "text")), "{{ alert.summary }}");
+    assert_true(json_is_true(json_object_get(json_object_get(def, "with"), "buttons")));
     json_decref(def);
     json_decref(plan);
 

@@ -1,4 +1,5 @@
 /* page.c - the page action: one level of an escalation, resolved into timers */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,10 @@ typedef struct level_plan {
     json_t *notes, *targets, *seen;
 } level_plan;
 
-/* Adds the notification `who` gets on `channel` after_ms into the level. */
-static void add_note(level_plan *lp, const char *who, const char *channel, const char *contact,
-                     int64_t after_ms, int lvl) {
+/* Adds the notification `who` (a person, or a chat channel) gets on
+ * `channel` after_ms into the level. */
+static void add_note(level_plan *lp, const char *who, bool is_person, const char *channel,
+                     const char *contact, int64_t after_ms, int lvl) {
     const json_t *with = json_object_get(lp->t->run.def, "with");
     const channel_map *cm = channel_map_of(channel);
     const json_t *settings = json_object_get(json_object_get(with, "channels"), channel);
@@ -82,6 +84,15 @@ static void add_note(level_plan *lp, const char *who, const char *channel, const
                                                           : json_string(contact));
     }
     json_object_set_new(nw, cm->message_param, json_string(message ? message : ""));
+    /* The responder acknowledges from the page itself: Slack buttons, and a
+     * signed link for a person's email or Teams message when links can be
+     * signed (ack.link_secret). */
+    if (strcmp(channel, "slack") == 0 && !json_object_get(nw, "buttons"))
+        json_object_set_new(nw, "buttons", json_true());
+    const char *link_secret = lp->w->cfg ? lp->w->cfg->ack_link_secret : NULL;
+    if (is_person && link_secret && *link_secret && !json_object_get(nw, "ack_link") &&
+        (strcmp(channel, "email") == 0 || strcmp(channel, "teams") == 0))
+        json_object_set_new(nw, "ack_link", json_string(who));
     if (strcmp(channel, "email") == 0 && !json_object_get(nw, "subject"))
         json_object_set_new(nw, "subject", json_string(message ? message : ""));
     json_t *def = json_pack("{s:s, s:s, s:s?, s:i, s:o}", "id", id, "action", cm->action, "pool",
@@ -106,7 +117,7 @@ static void add_person(level_plan *lp, const person *p, int lvl, const char *via
     json_object_set_new(lp->seen, p->id, json_true());
     for (size_t i = 0; i < p->nrules; i++) {
         const char *ch = person_channel_name(p->rules[i].channel);
-        add_note(lp, p->id, ch, contact_of(p, p->rules[i].channel), p->rules[i].after_ms, lvl);
+        add_note(lp, p->id, true, ch, contact_of(p, p->rules[i].channel), p->rules[i].after_ms, lvl);
     }
 }
 
@@ -116,7 +127,7 @@ static int add_target(level_plan *lp, const oncall_set *set, target_kind kind, c
                       int lvl, char *err, size_t errlen) {
     if (kind == TARGET_CHANNEL) {
         json_array_append_new(lp->targets, json_pack("{s:s}", "channel", ref));
-        add_note(lp, ref, "slack", ref, 0, lvl);
+        add_note(lp, ref, false, "slack", ref, 0, lvl);
         return 0;
     }
     const person *p = kind == TARGET_PERSON ? oncall_person(set, ref) : NULL;
