@@ -274,6 +274,28 @@ static void test_resolve_stops_paging(void **state) {
     fixture_free(&x);
 }
 
+/* A person resolving the incident (resolve.lua) stops paging as an alert's
+ * resolution does. */
+static void test_manual_resolve_stops_paging(void **state) {
+    (void)state;
+    fixture x;
+    lease_item items[4];
+    char plan[2048], buf[512], err[256], outcome[32], by[64];
+    open_incident(&x);
+    assert_int_equal(lease(&x, items, 4), 1);
+    plan_text(plan, sizeof(plan), 1, 600000, 0);
+    assert_int_equal(arm(&x, &items[0], plan), 0);
+    assert_int_equal(incident_resolve(x.s, x.id, "bob", "slack", outcome, sizeof(outcome), by,
+                                      sizeof(by), err, sizeof(err)), 0);
+    assert_string_equal(outcome, "resolved");
+    assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 0);
+    assert_string_equal(task_field(&x, "page", "state", buf, sizeof(buf)), "succeeded");
+    json_t *out = json_loads(task_field(&x, "page", "output", buf, sizeof(buf)), 0, NULL);
+    assert_true(json_is_true(json_object_get(out, "resolved")));
+    json_decref(out);
+    fixture_free(&x);
+}
+
 static const char oncall_yaml[] =
     "people:\n"
     "  - {id: alice, name: Alice, timezone: UTC, contacts: {slack: U0ALICE01}, notify: [{channel: slack, after: 0s}]}\n"
@@ -427,6 +449,7 @@ int main(void) {
         cmocka_unit_test(test_arm_is_fenced),
         cmocka_unit_test(test_escalates_then_exhausts),
         cmocka_unit_test(test_resolve_stops_paging),
+        cmocka_unit_test(test_manual_resolve_stops_paging),
         cmocka_unit_test(test_oncall_set_travels_through_redis),
         cmocka_unit_test(test_page_action_resolves_levels),
     };
