@@ -156,16 +156,23 @@ static void plan_text(char *buf, size_t len, int pass, int delay_ms, int last) {
              pass, pass, last ? "true" : "false", delay_ms, pass, pass, pass, pass, pass, pass);
 }
 
+/* open_incident(), then level 1 armed: its escalation after delay_ms. */
+static void open_paging(fixture *x, int delay_ms) {
+    lease_item items[4];
+    char plan[2048];
+    open_incident(x);
+    assert_int_equal(lease(x, items, 4), 1);
+    assert_string_equal(items[0].step, "page");
+    plan_text(plan, sizeof(plan), 1, delay_ms, 0);
+    assert_int_equal(arm(x, &items[0], plan), 0);
+}
+
 static void test_level_notifies_once_and_ack_stops_all(void **state) {
     (void)state;
     fixture x;
     lease_item items[4];
-    char plan[2048], buf[512], err[256], outcome[32], first[64];
-    open_incident(&x);
-    assert_int_equal(lease(&x, items, 4), 1);
-    assert_string_equal(items[0].step, "page");
-    plan_text(plan, sizeof(plan), 1, 600000, 0);
-    assert_int_equal(arm(&x, &items[0], plan), 0);
+    char buf[512], err[256], outcome[32], first[64];
+    open_paging(&x, 600000);
     assert_string_equal(task_field(&x, "page", "state", buf, sizeof(buf)), "paging");
     assert_string_equal(task_field(&x, "page", "lease", buf, sizeof(buf)), "");
     assert_int_equal(count(&x, "ZCARD %s:timers%s", ""), 3);
@@ -228,10 +235,7 @@ static void test_escalates_then_exhausts(void **state) {
     fixture x;
     lease_item items[4];
     char plan[2048], buf[256];
-    open_incident(&x);
-    assert_int_equal(lease(&x, items, 4), 1);
-    plan_text(plan, sizeof(plan), 1, 0, 0);
-    assert_int_equal(arm(&x, &items[0], plan), 0);
+    open_paging(&x, 0);
     /* Level 1's Slack note and its escalation are both due now. */
     assert_int_equal(paging_fire(x.s, 100), 2);
     assert_string_equal(task_field(&x, "page", "state", buf, sizeof(buf)), "queued");
@@ -256,12 +260,8 @@ static void test_escalates_then_exhausts(void **state) {
 static void test_resolve_stops_paging(void **state) {
     (void)state;
     fixture x;
-    lease_item items[4];
-    char plan[2048], buf[512];
-    open_incident(&x);
-    assert_int_equal(lease(&x, items, 4), 1);
-    plan_text(plan, sizeof(plan), 1, 600000, 0);
-    assert_int_equal(arm(&x, &items[0], plan), 0);
+    char buf[512];
+    open_paging(&x, 600000);
     char id[96];
     snprintf(id, sizeof(id), "%s", x.id);
     assert_int_equal(record(&x, "resolved"), RECORD_RESOLVED);
@@ -279,12 +279,8 @@ static void test_resolve_stops_paging(void **state) {
 static void test_manual_resolve_stops_paging(void **state) {
     (void)state;
     fixture x;
-    lease_item items[4];
-    char plan[2048], buf[512], err[256], outcome[32], by[64];
-    open_incident(&x);
-    assert_int_equal(lease(&x, items, 4), 1);
-    plan_text(plan, sizeof(plan), 1, 600000, 0);
-    assert_int_equal(arm(&x, &items[0], plan), 0);
+    char buf[512], err[256], outcome[32], by[64];
+    open_paging(&x, 600000);
     assert_int_equal(incident_resolve(x.s, x.id, "bob", "slack", outcome, sizeof(outcome), by,
                                       sizeof(by), err, sizeof(err)), 0);
     assert_string_equal(outcome, "resolved");
