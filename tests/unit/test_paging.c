@@ -362,15 +362,17 @@ static const char policy_yaml[] =
     "      - {targets: [{schedule: primary}], delay: 2s}\n"
     "      - {targets: [{person: alice}, {channel: \"#ops\"}, {schedule: primary}], delay: 3s}\n";
 
-/* Runs the page action for the step whose hash says page_pass = pass - 1
- * and returns its plan (caller frees). */
-static json_t *page_plan(action_env *e, int pass) {
+/* Runs the page action with `with` (taken; NULL: policy twice) for the
+ * step whose hash says page_pass = pass - 1 and returns its plan (caller
+ * frees). */
+static json_t *page_plan(action_env *e, int pass, json_t *with) {
     redisReply *r = store_command(e->w->store, "HSET muster:{%s}:task:page page_pass %d",
                                   ACTION_TEST_INCIDENT, pass - 1);
     assert_non_null(r);
     freeReplyObject(r);
-    json_t *with = json_pack("{s:s, s:s, s:{s:{s:s}}}", "policy", "twice", "message", "{{ alert.summary }}",
-                             "channels", "slack", "token", "xoxb-t");
+    if (!with)
+        with = json_pack("{s:s, s:s, s:{s:{s:s}}}", "policy", "twice", "message", "{{ alert.summary }}",
+                         "channels", "slack", "token", "xoxb-t");
     task *t = action_task(NULL, "page", "page", with, false);
     assert_int_equal(action_run(e, t), 0);
     assert_true(t->res.succeeded);
@@ -400,7 +402,7 @@ static void test_page_action_resolves_levels(void **state) {
     freeReplyObject(r);
 
     /* Level 1: the schedule is bob now; his one rule; nothing on the last level. */
-    json_t *plan = page_plan(&e, 1);
+    json_t *plan = page_plan(&e, 1, NULL);
     assert_int_equal(json_integer_value(json_object_get(plan, "level")), 1);
     assert_int_equal(json_integer_value(json_object_get(plan, "round")), 1);
     assert_false(json_is_true(json_object_get(plan, "last")));
@@ -420,7 +422,7 @@ static void test_page_action_resolves_levels(void **state) {
 
     /* Pass 4 is the second round's level 2, the last: alice's Slack (her
      * SMS has no channel settings), the channel, and bob from the schedule. */
-    plan = page_plan(&e, 4);
+    plan = page_plan(&e, 4, NULL);
     assert_int_equal(json_integer_value(json_object_get(plan, "level")), 2);
     assert_int_equal(json_integer_value(json_object_get(plan, "round")), 2);
     assert_true(json_is_true(json_object_get(plan, "last")));
@@ -430,6 +432,15 @@ static void test_page_action_resolves_levels(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_array_get(notes, 1), "task")), "page#4.#ops.slack");
     assert_string_equal(json_string_value(json_object_get(json_array_get(notes, 2), "task")), "page#4.bob.slack");
     assert_int_equal(json_array_size(json_object_get(plan, "targets")), 3);
+    json_decref(plan);
+
+    /* Inline targets: one level, the last, waiting `delay`. */
+    plan = page_plan(&e, 1, json_pack("{s:[{s:s}], s:s, s:s, s:{s:{}}}", "targets", "person", "alice",
+                                      "delay", "4s", "message", "m", "channels", "slack"));
+    assert_int_equal(json_integer_value(json_object_get(plan, "level")), 1);
+    assert_true(json_is_true(json_object_get(plan, "last")));
+    assert_int_equal(json_integer_value(json_object_get(plan, "delay_ms")), 4000);
+    assert_int_equal(json_array_size(json_object_get(plan, "notes")), 1);
     json_decref(plan);
 
     json_decref(doc);
