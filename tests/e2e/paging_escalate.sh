@@ -24,6 +24,8 @@ acked=$(page acked)
 
 # muster ack as soon as level 2 has paged bob on Slack (his SMS is 2 s later).
 wait_for 20 level_is "$acked" 2 || fail "acked: level 2 never came: $(task_field "$acked" page state)"
+expect_eq "muster status counts the paging timers" \
+  "$("$BIN/muster" status --json | jq '.paging_timers > 0')" true
 wait_for 10 eval '[ "$(pages acked U0BOB0002 slack)" = 1 ]' || fail "acked: bob was not paged on Slack"
 "$BIN/muster" ack "$acked" --by bob | grep -q "acknowledged" || fail "muster ack"
 wait_for 10 step_is "$acked" page succeeded || fail "acked: page step is $(task_field "$acked" page state)"
@@ -49,7 +51,7 @@ for want in "exhaust U0ALICE01 slack 1" "exhaust $A sms 1" "exhaust U0BOB0002 sl
   set -- $want
   expect_eq "pages of $1 to $2 on $3" "$(pages "$1" "$2" "$3")" "$4"
 done
-expect_eq "no timer left" "$(redis-cli -p "$REDIS_PORT" zcard muster:timers)" 0
+expect_eq "no timer left" "$("$BIN/muster" status --json | jq .paging_timers)" 0
 
 settle_events
 events_until 30 30 || true
