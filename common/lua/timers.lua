@@ -2,7 +2,7 @@
 -- slice per call. Any worker may run it; each timer fires once. A due
 -- notification becomes an ordinary action task (created once: its step id
 -- is its idempotency key); a due escalation queues the page step's next
--- level, or, after the last, buries the step.
+-- level, or, after the last, buries the step with every timer it has left.
 -- ARGV: 1 prefix, 2 now ms, 3 most to fire, 4 now RFC 3339, 5 event id base
 -- Returns how many fired.
 local now, limit, now_str, evbase = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -18,6 +18,15 @@ for _, m in ipairs(due) do
     if channel == "escalate" then
       if t[1] == "paging" and t[2] == pass then
         if t[3] == "1" then
+          -- the rules still pending for people already paged go with it
+          local prefix = incident .. "/" .. step .. "/"
+          for _, other in ipairs(redis.call("SMEMBERS", timers)) do
+            if string.sub(other, 1, #prefix) == prefix then
+              redis.call("ZREM", P .. ":timers", other)
+              redis.call("SREM", timers, other)
+              redis.call("HDEL", defs, other)
+            end
+          end
           redis.call("SREM", paging, step)
           redis.call("HSET", tk, "page_pass", 0, "page_level", 0)
           bury(evbase, now, now_str, incident, redis.call("HGET", inc_key(incident), "workflow"),
