@@ -211,6 +211,8 @@ int cmd_status(config *cfg, int argc, char **argv) {
         printf("finished incidents kept for retention: %lld   expired so far: %lld\n",
                (long long)json_integer_value(json_object_get(st, "finished_incidents")),
                (long long)json_integer_value(json_object_get(st, "expired_incidents")));
+        printf("paging timers pending (notifications and escalations): %lld\n",
+               (long long)json_integer_value(json_object_get(st, "paging_timers")));
         char lag_row[160], n1[24], n2[24], n3[24], n4[24];
         snprintf(lag_row, sizeof(lag_row), "alerts not yet read by %s", cfg->kafka_group);
         snprintf(n1, sizeof(n1), "%lld", lag ? lag_total(lag) - lag_backlog : 0);

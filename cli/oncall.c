@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/table.h"
+#include "common/oncall_store.h"
 #include "common/rota.h"
 #include "common/util.h"
 #include "metrics/aggregate.h"
@@ -58,71 +59,21 @@ static void table_time(const char *zone, time_t t, char *buf, size_t len) {
 
 /* ---- overrides in Redis ---- */
 
-/* One hash per schedule, field = override id, value = JSON; the schedule id
- * is the hash tag, so a schedule's overrides stay on one Redis node. */
-static void overrides_key(store *s, const char *schedule_id, char *buf, size_t len) {
-    snprintf(buf, len, "%s:oncall:{%s}:overrides", store_prefix(s), schedule_id);
-}
-
-typedef struct overrides {
-    rota_override *items; /* oldest first: a newer one wins */
-    json_t *docs;         /* owns the strings items point into */
-    size_t n;
-} overrides;
-
-static int by_created(const void *a, const void *b) {
-    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "created_ms"));
-    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "created_ms"));
-    return x < y ? -1 : x > y;
-}
+typedef oncall_overrides overrides;
 
 /* Reads the schedule's overrides. Returns 0, or -1 (message printed) when
- * Redis cannot be reached. A record that does not decode is skipped. */
+ * Redis cannot be reached. */
 static int overrides_read(store *s, const char *schedule_id, overrides *out) {
-    char key[512];
-    memset(out, 0, sizeof(*out));
-    overrides_key(s, schedule_id, key, sizeof(key));
-    redisReply *r = store_command(s, "HGETALL %s", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        fprintf(stderr, "muster oncall: cannot read overrides from Redis%s%s\n",
-                r && r->type == REDIS_REPLY_ERROR ? ": " : "",
-                r && r->type == REDIS_REPLY_ERROR ? r->str : "");
-        if (r) freeReplyObject(r);
-        return -1;
-    }
-    size_t cap = r->elements / 2;
-    json_t **docs = calloc(cap ? cap : 1, sizeof(*docs));
-    out->items = calloc(cap ? cap : 1, sizeof(*out->items));
-    out->docs = json_array();
-    if (!docs || !out->items || !out->docs) goto out;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        json_t *doc = json_loadb(r->element[i + 1]->str, r->element[i + 1]->len, 0, NULL);
-        if (!json_is_string(json_object_get(doc, "who")) ||
-            !json_is_integer(json_object_get(doc, "from")) ||
-            !json_is_integer(json_object_get(doc, "to"))) {
-            json_decref(doc);
-            continue;
-        }
-        docs[out->n++] = doc;
-    }
-    qsort(docs, out->n, sizeof(*docs), by_created);
-    for (size_t i = 0; i < out->n; i++) {
-        json_array_append_new(out->docs, docs[i]);
-        out->items[i] = (rota_override){
-            json_string_value(json_object_get(docs[i], "id")),
-            json_string_value(json_object_get(docs[i], "who")),
-            (time_t)json_integer_value(json_object_get(docs[i], "from")),
-            (time_t)json_integer_value(json_object_get(docs[i], "to"))};
-    }
-out:
-    free(docs);
-    freeReplyObject(r);
-    return 0;
+    char err[600];
+    if (oncall_overrides_read(s, schedule_id, out, err, sizeof(err)) == 0) return 0;
+    fprintf(stderr, "muster oncall: %s\n", err);
+    return -1;
 }
 
-static void overrides_free(overrides *o) {
-    free(o->items);
-    json_decref(o->docs);
+static void overrides_free(overrides *o) { oncall_overrides_free(o); }
+
+static void overrides_key(store *s, const char *schedule_id, char *buf, size_t len) {
+    oncall_overrides_key(s, schedule_id, buf, len);
 }
 
 /* ---- shared ---- */

@@ -5,10 +5,13 @@
 
 #include "cli/cli.h"
 #include "common/oncall.h"
+#include "common/page_check.h"
 #include "common/workflow.h"
 
 /* Loads on-call files (people, schedules, policies) and prints the outcome
  * as workflows' is printed. Returns EXIT_OK or EXIT_FAIL. */
+static oncall_set *checked_oncall; /* what page steps are checked against */
+
 static int validate_oncall(const char *dir) {
     wf_diag d = {0};
     oncall_set *set = oncall_load(dir, &d);
@@ -16,7 +19,8 @@ static int validate_oncall(const char *dir) {
     if (set)
         printf("ok %s: on-call files, %zu person(s), %zu schedule(s), %zu policy(ies)\n", dir,
                set->npeople, set->nschedules, set->npolicies);
-    oncall_set_free(set);
+    oncall_set_free(checked_oncall);
+    checked_oncall = set;
     wf_diag_free(&d);
     return set ? EXIT_OK : EXIT_FAIL;
 }
@@ -39,9 +43,18 @@ int cmd_validate(config *cfg, int argc, char **argv) {
     if (oncall) {
         /* only the on-call files, unless workflow folders are named too */
         rc = validate_oncall(oncall);
-        if (argc == 3) return rc;
+        if (argc == 3) {
+            oncall_set_free(checked_oncall);
+            checked_oncall = NULL;
+            return rc;
+        }
     } else if (argc < 2 && stat(cfg->oncall_dir, &st) == 0) {
         rc = validate_oncall(cfg->oncall_dir);
+    } else if (stat(cfg->oncall_dir, &st) == 0) {
+        /* not reported, only for the page steps to be checked against */
+        wf_diag quiet = {0};
+        checked_oncall = oncall_load(cfg->oncall_dir, &quiet);
+        wf_diag_free(&quiet);
     }
     if (argc < 2 && stat(cfg->workflows_dir, &st) < 0) {
         fprintf(stderr, "muster validate: no workflows to check: workflows.dir is \"%s\", which does not exist "
@@ -60,8 +73,9 @@ int cmd_validate(config *cfg, int argc, char **argv) {
         }
         wf_diag d = {0};
         workflow_set *set = workflow_load(argv[i], &d);
+        if (set) page_check(set, checked_oncall, &d);
         for (size_t j = 0; j < d.n; j++) fprintf(stderr, "%s\n", d.msgs[j]);
-        if (set) {
+        if (set && d.n == 0) {
             for (size_t j = 0; j < set->n; j++)
                 printf("ok %s: workflow %s, %zu step(s)\n", set->items[j]->path,
                        set->items[j]->name, set->items[j]->nsteps);
@@ -71,6 +85,8 @@ int cmd_validate(config *cfg, int argc, char **argv) {
         workflow_set_free(set);
         wf_diag_free(&d);
     }
+    oncall_set_free(checked_oncall);
+    checked_oncall = NULL;
     return rc;
 }
 

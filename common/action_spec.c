@@ -172,6 +172,16 @@ static const param_spec pagerduty_params[] = {
     {NULL, P_ANY, false, false},
 };
 
+static const param_spec page_params[] = {
+    {"policy", P_STRING, false, false},
+    {"targets", P_ANY, false, false},
+    {"message", P_STRING, true, false},
+    {"severity", P_STRING, false, false},
+    {"channels", P_ANY, false, false},
+    {"delay", P_DURATION, false, false},
+    {NULL, P_ANY, false, false},
+};
+
 static const action_spec specs[] = {
     {"webhook", webhook_params, "HTTP request with a templated JSON body"},
     {"exec", exec_params, "run a program from exec.dirs with an argv array, alert data in the environment"},
@@ -189,6 +199,7 @@ static const action_spec specs[] = {
      "phone call through Twilio's Calls API: reads the message, press 1 to acknowledge"},
     {"email", email_params, "email over SMTP or SMTPS"},
     {"pagerduty", pagerduty_params, "PagerDuty Events v2: trigger, acknowledge, resolve"},
+    {"page", page_params, "page people by an escalation policy (or targets) until one acknowledges"},
     {NULL, NULL, NULL},
 };
 

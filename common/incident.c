@@ -259,15 +259,16 @@ json_t *store_status(store *s, char *err, size_t errlen) {
     long long dead = int_reply(store_command(s, "ZCARD %s:dead", p));
     long long manual = int_reply(store_command(s, "SCARD %s:manual", p));
     long long finished = int_reply(store_command(s, "ZCARD %s:finished", p));
+    long long timers = int_reply(store_command(s, "ZCARD %s:timers", p));
     redisReply *x = store_command(s, "HGET %s:gc:stats expired", p);
     long long expired = x && x->type == REDIS_REPLY_STRING ? atoll(x->str) : 0;
     if (x) freeReplyObject(x);
-    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "queues", queues,
+    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "queues", queues,
                      "workers", workers, "incidents", (json_int_t)incidents, "open_incidents",
                      (json_int_t)open, "outbox", (json_int_t)outbox, "delayed",
                      (json_int_t)delayed, "dead", (json_int_t)dead, "manual_waiting",
                      (json_int_t)manual, "finished_incidents", (json_int_t)finished,
-                     "expired_incidents", (json_int_t)expired);
+                     "expired_incidents", (json_int_t)expired, "paging_timers", (json_int_t)timers);
 }
 
 /* Runs a script whose reply is {outcome, detail}. */

@@ -15,6 +15,7 @@
 typedef struct loading {
     oncall_set *set;
     oncall_refs refs;
+    json_t *merged; /* every file's lists as one document, or NULL */
 } loading;
 
 /* Grows *items (of `size` bytes each) by one zeroed element; NULL when out
@@ -115,7 +116,14 @@ static void load_doc(diag_file *f, loading *ld, const json_t *doc) {
     if (!json_object_get(doc, "people") && !json_object_get(doc, "schedules") &&
         !json_object_get(doc, "policies"))
         diag_problem(f, "", "an on-call file needs people:, schedules: or policies:");
-    for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++) load_list(f, ld, doc, &kinds[k]);
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++) {
+        load_list(f, ld, doc, &kinds[k]);
+        const json_t *list = json_object_get(doc, kinds[k].key);
+        if (!ld->merged || !json_is_array(list)) continue;
+        json_t *all = json_object_get(ld->merged, kinds[k].key);
+        if (!all) json_object_set_new(ld->merged, kinds[k].key, all = json_array());
+        json_array_extend(all, (json_t *)list);
+    }
 }
 
 static void load_file(loading *ld, const char *path, wf_diag *d) {
@@ -154,12 +162,34 @@ static void check_refs(loading *ld, wf_diag *d) {
     }
 }
 
+/* Checks references once every document is read; returns the set or NULL
+ * (freed) when d gained a problem since `before`. */
+static oncall_set *finish(loading *ld, wf_diag *d, size_t before) {
+    if (d->n == before) check_refs(ld, d);
+    oncall_refs_free(&ld->refs);
+    if (d->n == before) return ld->set;
+    oncall_set_free(ld->set);
+    return NULL;
+}
+
 oncall_set *oncall_load(const char *dir_or_file, wf_diag *d) {
+    return oncall_load_merged(dir_or_file, d, NULL);
+}
+
+oncall_set *oncall_from_json(const json_t *doc, const char *origin, wf_diag *d) {
+    loading ld = {calloc(1, sizeof(oncall_set)), {NULL, 0}, NULL};
+    diag_file f = {origin, NULL, d, d->n};
+    if (!ld.set) return NULL;
+    load_doc(&f, &ld, doc);
+    return finish(&ld, d, f.before);
+}
+
+oncall_set *oncall_load_merged(const char *dir_or_file, wf_diag *d, json_t **merged) {
     struct stat st;
     struct dirent **names = NULL;
     size_t before = d->n;
     char msg[1200];
-    loading ld = {calloc(1, sizeof(oncall_set)), {NULL, 0}};
+    loading ld = {calloc(1, sizeof(oncall_set)), {NULL, 0}, merged ? json_object() : NULL};
     if (!ld.set) return NULL;
     if (stat(dir_or_file, &st) < 0) {
         snprintf(msg, sizeof(msg), "%s: no such file or directory", dir_or_file);
@@ -182,11 +212,10 @@ oncall_set *oncall_load(const char *dir_or_file, wf_diag *d) {
         }
         free(names);
     }
-    if (d->n == before) check_refs(&ld, d);
-    oncall_refs_free(&ld.refs);
-    if (d->n == before) return ld.set;
-    oncall_set_free(ld.set);
-    return NULL;
+    oncall_set *set = finish(&ld, d, before);
+    if (merged && set) *merged = ld.merged;
+    else json_decref(ld.merged);
+    return set;
 }
 
 void oncall_set_free(oncall_set *set) {

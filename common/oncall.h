@@ -3,6 +3,7 @@
 #define MUSTER_ONCALL_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 #include "common/diag.h"
 #include "common/person.h"
@@ -25,6 +26,15 @@ typedef struct oncall_set {
  * the set (caller frees with oncall_set_free()) or NULL when d gained a
  * problem. */
 oncall_set *oncall_load(const char *dir_or_file, wf_diag *d);
+
+/* The same, and *merged (when not NULL) gets every file's lists as one
+ * document {people, schedules, policies} (caller frees with json_decref()),
+ * which oncall_from_json() reads back: the set as it travels through Redis. */
+oncall_set *oncall_load_merged(const char *dir_or_file, wf_diag *d, json_t **merged);
+
+/* Reads a set from one document as oncall_load_merged() made it; problems
+ * name `origin` instead of a file. Returns the set or NULL (d gained one). */
+oncall_set *oncall_from_json(const json_t *doc, const char *origin, wf_diag *d);
 
 void oncall_set_free(oncall_set *set);
 

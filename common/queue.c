@@ -10,6 +10,7 @@
 
 #include "common/backoff.h"
 #include "common/log.h"
+#include "common/paging.h"
 #include "common/util.h"
 
 static void key_of(store *s, char *buf, size_t len, const char *kind, const char *name) {
@@ -126,8 +127,8 @@ int queue_lease(store *s, const char *consumer, char **pools, size_t npools,
     return n;
 }
 
-static void now_args(char *ms, size_t mslen, char *rfc, size_t rfclen, char *evbase,
-                     size_t evlen) {
+void queue_now_args(char *ms, size_t mslen, char *rfc, size_t rfclen, char *evbase,
+                    size_t evlen) {
     int64_t now = now_ms();
     snprintf(ms, mslen, "%lld", (long long)now);
     format_rfc3339(now, rfc, rfclen);
@@ -149,7 +150,7 @@ int queue_task_start(store *s, const char *consumer, const lease_item *li, task_
     char lease[256], ms[24], rfc[40], evbase[48];
     memset(run, 0, sizeof(*run));
     snprintf(lease, sizeof(lease), "%s|%s", consumer, li->msgid);
-    now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
+    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
     const char *argv[] = {li->incident, li->step, lease, ms, rfc, evbase, li->msgid, li->pool};
     redisReply *r = store_eval(s, SCRIPT_START, 8, argv, err, errlen);
     if (!r) return -1;
@@ -215,6 +216,8 @@ int queue_task_complete(store *s, const char *consumer, const lease_item *li,
     char *output = NULL, *data = NULL;
     int rc = -1;
 
+    /* A page step's level ends in its timers, not in a result. */
+    if (res->succeeded && res->page_plan) return paging_arm(s, consumer, li, res->page_plan, err, errlen);
     snprintf(lease, sizeof(lease), "%s|%s", consumer, li->msgid);
     snprintf(dur, sizeof(dur), "%lld", (long long)res->duration_ms);
     if (!res->succeeded) {
@@ -228,7 +231,7 @@ int queue_task_complete(store *s, const char *consumer, const lease_item *li,
     } else {
         snprintf(delay, sizeof(delay), "0");
     }
-    now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
+    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
     if (res->output) output = json_dumps(res->output, JSON_COMPACT | JSON_ENCODE_ANY);
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "incident", li->incident,
                            "workflow", json_string_value(json_object_get(json_object_get(run->ctx, "incident"), "workflow")),
@@ -412,7 +415,7 @@ int queue_replay(store *s, const char *incident, const char *step, int force, in
                  const char *by, char *outcome, size_t olen, char *state, size_t slen,
                  char *err, size_t errlen) {
     char ms[24], rfc[40], evbase[48], replay_id[48];
-    now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
+    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
     id_new("rpl-", replay_id, sizeof(replay_id));
     const char *argv[] = {incident, step, force ? "1" : "0", dry_run ? "1" : "0", ms, rfc,
                           evbase, replay_id, by ? by : ""};

@@ -15,7 +15,7 @@ typedef struct lease_item {
     char pool[72];
     char msgid[48];
     char incident[80];
-    char step[72];
+    char step[192]; /* a page's notification task: page#2.alice.sms */
 } lease_item;
 
 /* Makes sure the consumer groups of `pools` and of the outbox exist. */
@@ -62,6 +62,7 @@ typedef struct task_result {
     int permanent;           /* a failure that no retry can fix (HTTP 4xx...) */
     int skipped;             /* its if: did not hold: nothing ran */
     int64_t retry_after_ms;  /* the server asked us to wait this long; 0: no */
+    char *page_plan;         /* a page step's level to arm (paging.h), or NULL; the task's */
 } task_result;
 
 /* Completes the attempt under the lease the consumer holds, in one atomic
@@ -74,6 +75,10 @@ typedef struct task_result {
 int queue_task_complete(store *s, const char *consumer, const lease_item *li,
                         const task_run *run, const task_result *res, char *err,
                         size_t errlen);
+
+/* Now as the scripts take it: ms, RFC 3339, and a fresh event id base. */
+void queue_now_args(char *ms, size_t mslen, char *rfc, size_t rfclen, char *evbase,
+                    size_t evlen);
 
 /* Moves up to `max` retries that are due back to their queues. Returns how
  * many, or -1. */

@@ -24,6 +24,8 @@ extern const char store_lua_done[];
 extern const char store_lua_aggregate[];
 extern const char store_lua_gc[];
 extern const char store_lua_resolve[];
+extern const char store_lua_page[];
+extern const char store_lua_timers[];
 
 /* Bytes of unused read buffer a connection keeps between replies. */
 #define STORE_READER_KEEP (1024 * 1024)
@@ -48,6 +50,8 @@ static const char *const script_src[SCRIPT_COUNT] = {
     [SCRIPT_AGGREGATE] = store_lua_aggregate,
     [SCRIPT_GC] = store_lua_gc,
     [SCRIPT_RESOLVE] = store_lua_resolve,
+    [SCRIPT_PAGE] = store_lua_page,
+    [SCRIPT_TIMERS] = store_lua_timers,
 };
 
 

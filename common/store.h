@@ -20,6 +20,8 @@ typedef enum {
     SCRIPT_AGGREGATE,
     SCRIPT_GC,
     SCRIPT_RESOLVE,
+    SCRIPT_PAGE,
+    SCRIPT_TIMERS,
     SCRIPT_COUNT
 } store_script;
 

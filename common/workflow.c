@@ -14,6 +14,7 @@
 #include "common/condition.h"
 #include "common/diag.h"
 #include "common/secret.h"
+#include "common/page_check.h"
 #include "common/template.h"
 #include "common/util.h"
 #include "common/yaml.h"
@@ -77,9 +78,17 @@ static int check_ref(const char *path, void *arg) {
     if (strcmp(root, "alert") == 0 || strcmp(root, "incident") == 0 ||
         strcmp(root, "workflow") == 0 || strcmp(root, "step") == 0)
         return 0;
+    if (strcmp(root, "oncall") == 0) {
+        /* oncall.SCHEDULE.FIELD: the schedule is checked against the on-call
+         * files where both are loaded (page_check.c) */
+        if (!oncall_template_path_ok(path))
+            diag_problem(r->l, r->pointer, "%s references \"%s\": expected oncall.SCHEDULE.name, "
+                    ".slack, .phone, .email or .id", r->what, path);
+        return 0;
+    }
     if (strcmp(root, "steps") != 0) {
         diag_problem(r->l, r->pointer, "%s references \"%s\", which is nothing: expected "
-                "alert, incident, workflow, step or steps", r->what, path);
+                "alert, incident, workflow, step, steps or oncall", r->what, path);
         return 0;
     }
     const char *id = path + n + (path[n] == '.');

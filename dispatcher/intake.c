@@ -10,6 +10,7 @@
 #include "common/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/oncall_store.h"
 #include "common/queue.h"
 #include "common/sha256.h"
 #include "common/util.h"
@@ -195,6 +196,10 @@ static int register_pools(intake *in) {
             if (queue_register(in->store, &pool, 1) < 0) return -1;
         }
     }
+    /* The on-call files travel to the workers through Redis. */
+    char version[32];
+    if (in->oncall && oncall_publish(in->store, in->oncall, version, sizeof(version)) < 0) return -1;
+    if (in->oncall) mlog(LOG_INFO, NULL, "on-call set %s written to Redis", version);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 typedef struct intake {
     config *cfg;
     workflow_set *workflows;
+    json_t *oncall; /* the on-call set's document for Redis, or NULL (none) */
     store *store;
     rd_kafka_t *consumer;
     rd_kafka_t *producer; /* dead letters */

@@ -1,9 +1,12 @@
 /* main.c - muster-dispatcher: turns alerts on Kafka into incidents and tasks */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/oncall.h"
+#include "common/page_check.h"
 #include "dispatcher/intake.h"
 #include "dispatcher/webhook.h"
 
@@ -43,6 +46,24 @@ int main(int argc, char **argv) {
                 cfg.workflows_dir);
         wf_diag_free(&diag);
         observe_stop(&obs);
+        config_free(&cfg);
+        return 2;
+    }
+    /* On-call files, when there are any: checked like workflows, with the
+     * page steps and oncall.* templates that name what they hold. */
+    struct stat st;
+    oncall_set *oncall = NULL;
+    if (stat(cfg.oncall_dir, &st) == 0) oncall = oncall_load_merged(cfg.oncall_dir, &diag, &in.oncall);
+    if (diag.n == 0) page_check(in.workflows, oncall, &diag);
+    oncall_set_free(oncall);
+    if (diag.n > 0) {
+        for (size_t i = 0; i < diag.n; i++) fprintf(stderr, "%s\n", diag.msgs[i]);
+        fprintf(stderr, "muster-dispatcher: on-call files in %s or page steps are not valid; "
+                        "not starting\n", cfg.oncall_dir);
+        wf_diag_free(&diag);
+        json_decref(in.oncall);
+        observe_stop(&obs);
+        workflow_set_free(in.workflows);
         config_free(&cfg);
         return 2;
     }
@@ -90,6 +111,7 @@ int main(int argc, char **argv) {
     store_close(in.store);
     observe_stop(&obs);
     workflow_set_free(in.workflows);
+    json_decref(in.oncall);
     config_free(&cfg);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "common/condition.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/paging.h"
 #include "common/retention.h"
 #include "common/secret.h"
 #include "common/template.h"
@@ -28,6 +29,7 @@ static const action_impl *const actions[] = {
     &action_webhook, &action_exec,      &action_noop,   &action_http_check, &action_tcp_check,
     &action_jira,    &action_servicenow, &action_github, &action_slack,      &action_teams,
     &action_twilio,  &action_twilio_call, &action_email,  &action_pagerduty,
+    &action_page,
 };
 
 static const action_impl *find_action(const char *name) {
@@ -187,6 +189,7 @@ void task_free(worker *w, task *t) {
     secret_set_clear(&t->secrets);
     json_decref(t->with);
     json_decref(t->res.output);
+    free(t->res.page_plan);
     free(t);
 }
 
@@ -208,6 +211,15 @@ static int render_urls(task *t, char *err, size_t errlen) {
         free(url);
     }
     return 0;
+}
+
+/* Whether a template of the step's with: names oncall.* (the on-call
+ * context costs a Redis round trip per schedule; only those steps pay). */
+static bool with_names_oncall(const json_t *with) {
+    char *text = json_dumps(with, JSON_COMPACT | JSON_ENCODE_ANY);
+    bool yes = text && strstr(text, "oncall.") && strstr(text, "{{");
+    free(text);
+    return yes;
 }
 
 /* Whether every if: condition of the step holds; if not, says which. */
@@ -270,6 +282,11 @@ void task_begin(worker *w, task *t) {
         t->res.skipped = 1;
         return;
     }
+    /* oncall.SCHEDULE.* templates: who is on call as the step starts */
+    if (with_names_oncall(json_object_get(t->run.def, "with"))) {
+        json_t *oc = page_oncall_context(w);
+        if (oc) json_object_set_new(t->run.ctx, "oncall", oc);
+    }
     t->with = template_render_json(json_object_get(t->run.def, "with"), t->run.ctx,
                                    TEMPLATE_MAX_OUTPUT, err, sizeof(err));
     if (!t->with || render_urls(t, err, sizeof(err)) < 0) {
@@ -315,6 +332,7 @@ static void housekeeping(worker *w) {
     if (now - w->last_promote >= 100) {
         w->last_promote = now;
         queue_promote(w->store, 1000);
+        paging_fire(w->store, 1000);
     }
     if (now - w->last_extend >= lease / 3) {
         w->last_extend = now;

@@ -143,8 +143,14 @@ int worker_run(worker *w);
 
 void worker_free(worker *w);
 
+/* Who is on call on every schedule of the on-call set in Redis, for
+ * oncall.SCHEDULE.* templates: {SCHEDULE: {id, name, slack, phone, email}}
+ * ({} for nobody). NULL when there is no set. Caller frees. */
+json_t *page_oncall_context(worker *w);
+
 /* The actions this worker can run, one file each under worker/actions/. */
 extern const action_impl action_webhook;
+extern const action_impl action_page;
 extern const action_impl action_exec;
 extern const action_impl action_noop;
 extern const action_impl action_http_check;

@@ -33,6 +33,8 @@ local fields = {"state", result, "finished_at", now, "duration_ms", duration, "l
 if output ~= "" then table.insert(fields, "output"); table.insert(fields, output) end
 redis.call("HSET", tk, unpack(fields))
 emit_raw(evbase, now_str, incident, "task." .. result, event_data)
+-- paging: a notification task reports its page
+paging_sent(evbase, now, now_str, incident, step, result)
 
 if result == "succeeded" then
   release_dependents(incident, step)

@@ -60,6 +60,8 @@ local function keys_of(id, names)
   local ks = {inc_key(id), timeline_key(id), P .. ":{" .. id .. "}:memo",
               P .. ":{" .. id .. "}:firing"}
   for _, n in ipairs(names) do ks[#ks + 1] = task_key(id, n) end
+  -- paging: the page steps' timers and lists
+  for _, k in ipairs({paging_keys(id)}) do ks[#ks + 1] = k end
   return ks
 end
 
@@ -76,6 +78,9 @@ local function verdict(id, since)
   local ik = inc_key(id)
   if not finished(ik) then return "skip" end
   local names = steps_of(ik)
+  -- paging: the notification tasks are the incident's tasks too
+  local _, _, _, _, made = paging_keys(id)
+  for _, n in ipairs(redis.call("SMEMBERS", made)) do names[#names + 1] = n end
   local kept_until = since + keep
   for _, n in ipairs(names) do
     local t = redis.call("HMGET", task_key(id, n), "state", "finished_at")

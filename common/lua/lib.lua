@@ -131,6 +131,95 @@ local function steps_finished(evbase, now, now_str, incident, n)
   return 0
 end
 
+-- ---- paging: the page step's timers (page.lua arms, timers.lua fires) ----
+-- P:timers is the one due-time set: score = due ms, member
+-- "incident/step/pass/person/channel" (channel "escalate": the next level).
+-- P:{incident}:timers indexes an incident's members so that they can all be
+-- dropped at once; P:{incident}:timer holds the task a notification member
+-- becomes; P:{incident}:paging lists the page steps waiting for a person,
+-- P:{incident}:notify the notification tasks not finished yet and
+-- P:{incident}:pages every notification task made (for retention).
+local function paging_keys(incident)
+  local b = P .. ":{" .. incident .. "}:"
+  return b .. "timers", b .. "timer", b .. "paging", b .. "notify", b .. "pages"
+end
+
+-- The policy level the incident's page step has reached, or nil.
+local function paging_level(incident)
+  local _, _, pk = paging_keys(incident)
+  for _, step in ipairs(redis.call("SMEMBERS", pk)) do
+    local l = redis.call("HGET", task_key(incident, step), "page_level")
+    if l then return tonumber(l) end
+  end
+  return nil
+end
+
+-- A page step ends: it succeeds with `output` and its dependents go on.
+local function paging_done(evbase, now, now_str, incident, step, output)
+  local tk = task_key(incident, step)
+  local _, _, pk = paging_keys(incident)
+  local t = redis.call("HMGET", tk, "attempts", "page_started_at", "started_at")
+  local dur = tonumber(now) - tonumber(t[2] or t[3] or now)
+  redis.call("HSET", tk, "state", "succeeded", "finished_at", now, "lease", "", "error", "",
+             "duration_ms", dur, "output", cjson.encode(output))
+  redis.call("SREM", pk, step)
+  emit(evbase, now, now_str, incident, "task.succeeded",
+       {workflow = redis.call("HGET", inc_key(incident), "workflow"), step = step, action = "page",
+        attempt = tonumber(t[1] or "1"), duration_ms = dur, output = output})
+  release_dependents(incident, step)
+  return steps_finished(evbase, now, now_str, incident, 1)
+end
+
+-- Stops all paging of an incident at once: every pending timer and every
+-- notification not sent yet is dropped, and each page step still paging
+-- succeeds with `why` (plus its level and ack_ms) as its output. A page
+-- step a worker is running now sees the incident acknowledged or resolved
+-- when it arms its level (page.lua) and ends there.
+local function paging_stop(evbase, now, now_str, incident, why)
+  local tk_set, defs, pk, nk = paging_keys(incident)
+  for _, m in ipairs(redis.call("SMEMBERS", tk_set)) do redis.call("ZREM", P .. ":timers", m) end
+  redis.call("DEL", tk_set, defs)
+  local cancelled = 0
+  for _, ns in ipairs(redis.call("SMEMBERS", nk)) do
+    local k = task_key(incident, ns)
+    local t = redis.call("HMGET", k, "state", "pool", "msg")
+    if t[1] == "queued" or t[1] == "delayed" then
+      if t[1] == "queued" then unqueue(t[2], t[3]) end
+      redis.call("ZREM", P .. ":delayed", incident .. "/" .. ns)
+      redis.call("HSET", k, "state", "cancelled", "finished_at", now)
+      redis.call("SREM", nk, ns)
+      cancelled = cancelled + 1
+    end
+  end
+  if cancelled > 0 then steps_finished(evbase, now, now_str, incident, cancelled) end
+  for _, step in ipairs(redis.call("SMEMBERS", pk)) do
+    local tk = task_key(incident, step)
+    local t = redis.call("HMGET", tk, "state", "page_level", "page_started_at", "pool", "msg")
+    if t[1] == "paging" or t[1] == "queued" or t[1] == "delayed" then
+      if t[1] == "queued" then unqueue(t[4], t[5]) end
+      redis.call("ZREM", P .. ":delayed", incident .. "/" .. step)
+      local out = {level = tonumber(t[2] or "0"), ack_ms = tonumber(now) - tonumber(t[3] or now)}
+      for k, v in pairs(why) do out[k] = v end
+      paging_done(evbase, now, now_str, incident, step, out)
+    end
+  end
+end
+
+-- A notification task finished: it leaves the incident's unsent list, and
+-- one that succeeded reports its page.
+local function paging_sent(evbase, now, now_str, incident, step, result)
+  local p = redis.call("HMGET", task_key(incident, step), "page_of", "page_person", "page_channel",
+                       "page_level")
+  if not p[1] then return end
+  local _, _, _, nk = paging_keys(incident)
+  redis.call("SREM", nk, step)
+  if result ~= "succeeded" then return end
+  emit(evbase, now, now_str, incident, "page.sent",
+       {workflow = redis.call("HGET", inc_key(incident), "workflow"), step = p[1], task = step,
+        person = p[2], channel = p[3], level = tonumber(p[4])})
+end
+-- ---- end of paging ----
+
 -- A person acknowledged the incident; the first acknowledgement counts.
 -- Returns true when this one was the first.
 local function acknowledge(evbase, now, now_str, incident, by, via, fp)
@@ -140,7 +229,10 @@ local function acknowledge(evbase, now, now_str, incident, by, via, fp)
   local opened = tonumber(redis.call("HGET", ik, "opened_at") or now)
   emit(evbase, now, now_str, incident, "incident.acknowledged",
        {workflow = redis.call("HGET", ik, "workflow"), by = by, via = via, fingerprint = fp,
-        ack_ms = tonumber(now) - opened})
+        ack_ms = tonumber(now) - opened,
+        person = by, channel = via, level = paging_level(incident)})
+  -- paging: an acknowledgement stops every page of the incident
+  paging_stop(evbase, now, now_str, incident, {acknowledged_by = by})
   return true
 end
 
@@ -190,6 +282,8 @@ local function close_incident(evbase, now, now_str, id, outcome_event, data)
   end
   data.workflow = redis.call("HGET", ik, "workflow")
   emit(evbase, now, now_str, id, outcome_event, data)
+  -- paging: a resolved incident pages nobody any more
+  paging_stop(evbase, now, now_str, id, {resolved = true})
   local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
   if #resolve > 0 then
     local names = create_tasks(id, resolve)

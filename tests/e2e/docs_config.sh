@@ -17,6 +17,8 @@ for v in $(grep -o 'MUSTER_[A-Z][A-Z_]*' "$SRC/docs/configuration.md" | sort -u)
 done
 # The example workflows in the docs load as the dispatcher would load them.
 "$BIN/muster" validate "$SRC/docs/examples/workflows" >/dev/null || { echo "FAIL: docs/examples/workflows" >&2; exit 1; }
+# Page steps name policies of the example on-call files.
+export MUSTER_ONCALL_DIR=$SRC/docs/examples/oncall
 # Every workflow snippet in docs/actions.md validates: a whole workflow as
 # it is, a list of steps (or `steps:`) under a workflow header.
 tmp=$(mktemp -d /tmp/muster-docs-XXXXXX)

@@ -436,7 +436,7 @@ static void test_reclaim_fences_the_old_holder(void **state) {
 
 static void test_handback_requeues_without_counting(void **state) {
     (void)state;
-    char id[96], err[256], key[256], buf[32];
+    char id[96], err[256], key[400], buf[32];
     lease_item items[4];
     workflow_set *set;
     store *s = fresh(&set, id, sizeof(id));
@@ -460,7 +460,7 @@ static void test_handback_requeues_without_counting(void **state) {
 
 static void test_poison_is_buried(void **state) {
     (void)state;
-    char id[96], err[256], key[256], buf[32];
+    char id[96], err[256], key[400], buf[32];
     lease_item items[4];
     workflow_set *set;
     store *s = fresh(&set, id, sizeof(id));

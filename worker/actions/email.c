@@ -44,7 +44,7 @@ typedef struct mail {
     char in[REPLY_MAX]; /* reply bytes not used yet */
     size_t inlen;
     char message_id[600];
-    char memo_key[200];
+    char memo_key[256];
 } mail;
 
 /* ---- parameters ---- */

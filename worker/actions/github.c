@@ -32,7 +32,7 @@ typedef struct gh {
     json_int_t number; /* the issue, once known */
     char label[128];
     char memo[200]; /* "github:owner/name" */
-    char sent[160]; /* a comment step's entry: posted already */
+    char sent[224]; /* a comment step's entry: posted already */
 } gh;
 
 /* GitHub's error body {"message", "errors":[...]} in the message, and the

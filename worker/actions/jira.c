@@ -25,7 +25,7 @@ typedef struct jira {
     char key[128]; /* the issue, once known */
     char label[128];
     char memo[160]; /* the memo entry of the project ("jira:OPS"), or "jira" */
-    char sent[160]; /* a comment step's entry: posted already */
+    char sent[224]; /* a comment step's entry: posted already */
 } jira;
 
 /* Jira's error body {"errorMessages":[...],"errors":{field:msg}} as one

@@ -19,7 +19,7 @@ static void on_response(worker *w, task *t, http_flow *f, const http_resp *r) {
 static int start(worker *w, task *t) {
     json_t *body = json_object_get(t->with, "body");
     json_t *headers = json_deep_copy(json_object_get(t->with, "headers"));
-    char idem[256];
+    char idem[300];
     char *text = NULL;
     http_flow *f = http_flow_new(t, on_response);
 
