@@ -73,7 +73,8 @@ static int dead_letter_redis(intake *in, const origin *o, const char *payload, s
                           "reason", reason, "dlq_error", kafka_err, "payload", payload};
     size_t lens[sizeof(argv) / sizeof(argv[0])];
     int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    /* The payload is Kafka's bytes, not a C string: its length is known. */
+    for (int i = 0; i < argc - 1; i++) lens[i] = strlen(argv[i]);
     lens[argc - 1] = keep;
     redisReply *r = store_command_argv(in->store, argc, argv, lens);
     int ok = r && r->type == REDIS_REPLY_STRING;
