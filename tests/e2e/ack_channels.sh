@@ -7,16 +7,7 @@
 # or forged link: each with the vendor's status, and the incident unchanged.
 . "$(dirname "$0")/../harness/e2e.sh"
 . "$SRC/tests/harness/faults.sh"
-unset MUSTER_INTAKE_TOKEN MUSTER_INTAKE_TOKEN_FILE MUSTER_INTAKE_ACK_TOKENS MUSTER_INTAKE_ACK_TOKENS_FILE
-SIGN=$BIN/muster-sign
-INTAKE_PORT=$(free_port) || fail "no free port"
-BASE=http://127.0.0.1:$INTAKE_PORT
-PUBLIC=https://muster.example.com
-# The secrets, named in the settings and read from the environment.
-export MUSTER_SECRET_SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5
-export MUSTER_SECRET_TWILIO_AUTH_TOKEN=twilio-token-12345
-export MUSTER_SECRET_PAGERDUTY_WEBHOOK_SECRET=pd-secret-0a1b2c
-export MUSTER_SECRET_ACK_LINK_SECRET=link-secret-9z8y7x
+. "$SRC/tests/harness/inbound.sh"
 mkdir -p "$E2E_DIR/oncall" "$E2E_DIR/wf"
 cp "$SRC/tests/e2e/ack/people.yaml" "$E2E_DIR/oncall/"
 cp "$SRC/tests/e2e/ack/page.yaml" "$E2E_DIR/wf/"
@@ -31,15 +22,9 @@ start_dispatcher \
   --set slack.response_hosts="hooks.slack.com,http://127.0.0.1:$SINK_PORT" \
   --set twilio.auth_token=twilio_auth_token --set pagerduty.webhook_secret=pagerduty_webhook_secret \
   --set ack.link_secret=ack_link_secret
-listening() { grep -q "webhook intake on http://127.0.0.1:$INTAKE_PORT/" "$E2E_DIR/dispatcher.log"; }
-wait_for 30 listening || fail "no intake: $(tail -5 "$E2E_DIR/dispatcher.log")"
+wait_for 30 intake_listening || fail "no intake: $(tail -5 "$E2E_DIR/dispatcher.log")"
 pass "intake listening"
 
-# post NAME [CURL ARGS...]: prints the status; the body lands in $E2E_DIR/NAME.body.
-post() {
-  local name=$1; shift
-  curl -sS --max-time 30 -o "$E2E_DIR/$name.body" -D "$E2E_DIR/$name.headers" -w '%{http_code}' "$@"
-}
 incidents_at_least() { [ "$(redis-cli -p "$REDIS_PORT" zcard muster:incidents)" -ge "$1" ]; }
 field() { redis-cli -p "$REDIS_PORT" hget "muster:{$1}:inc" "$2"; }
 # state ID: what a refusal must leave as it was.
@@ -60,21 +45,6 @@ mapfile -t INC < <(redis-cli -p "$REDIS_PORT" zrange muster:incidents 0 -1)
 expect_eq "incidents" "${#INC[@]}" 4
 
 # ---- Slack ----
-# slack_body FILE USER ACTION INCIDENT: a block_actions interaction, form-encoded.
-slack_body() {
-  local payload
-  payload=$(jq -cn --arg u "$2" --arg a "$3" --arg v "$4" --arg r "http://127.0.0.1:$SINK_PORT/slack/respond" \
-    '{type: "block_actions", user: {id: $u, username: "x"}, response_url: $r,
-      actions: [{action_id: $a, value: $v, type: "button"}]}')
-  printf 'payload=%s' "$(jq -rn --arg p "$payload" '$p|@uri')" >"$1"
-}
-# slack NAME BODYFILE [TIMESTAMP]: posts it signed.
-slack() {
-  local ts=${3:-$(date +%s)} sig
-  sig=$("$SIGN" slack "$MUSTER_SECRET_SLACK_SIGNING_SECRET" "$ts" <"$2")
-  post "$1" -H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" \
-    -H "Content-Type: application/x-www-form-urlencoded" --data-binary @"$2" "$BASE/api/v1/slack/interactions"
-}
 A=${INC[0]}
 before=$(state "$A")
 slack_body "$E2E_DIR/stranger" U999NOBODY muster_ack "$A"
@@ -115,13 +85,6 @@ expect_eq "on_resolve step queued" "$(redis-cli -p "$REDIS_PORT" hget "muster:{$
 # ---- SMS ----
 B=${INC[1]}
 code=$("$SIGN" code "$B")
-# twilio NAME URLPATH BODY: posts a form body signed for the public URL.
-twilio() {
-  local sig
-  printf '%s' "$3" >"$E2E_DIR/$1.form"
-  sig=$("$SIGN" twilio "$MUSTER_SECRET_TWILIO_AUTH_TOKEN" "$PUBLIC$2" <"$E2E_DIR/$1.form")
-  post "$1" -H "X-Twilio-Signature: $sig" --data-binary @"$E2E_DIR/$1.form" "$BASE$2"
-}
 before=$(state "$B")
 expect_eq "SMS from a stranger" "$(twilio smsx /api/v1/twilio/sms "From=%2B15550001111&To=%2B15005550006&Body=ACK+$code&MessageSid=SM0")" 403
 expect_eq "a stranger changes nothing" "$(state "$B")" "$before"
