@@ -295,8 +295,12 @@ static void print_event(const json_t *ev) {
         }
         if (*str(d, "reason")) snprintf(detail + n, sizeof(detail) - (size_t)n, " (%s)", str(d, "reason"));
     } else if (!strcmp(type, "incident.acknowledged")) {
-        snprintf(detail, sizeof(detail), "by %s via %s after %.1fs", str(d, "by"), str(d, "via"),
-                 (double)json_integer_value(json_object_get(d, "ack_ms")) / 1000.0);
+        int n = snprintf(detail, sizeof(detail), "by %s via %s after %.1fs", str(d, "by"), str(d, "via"),
+                         (double)json_integer_value(json_object_get(d, "ack_ms")) / 1000.0);
+        json_t *lvl = json_object_get(d, "level");
+        if (json_is_integer(lvl) && n > 0 && (size_t)n < sizeof(detail))
+            snprintf(detail + n, sizeof(detail) - (size_t)n, ", at level %lld",
+                     (long long)json_integer_value(lvl));
     } else if (!strcmp(type, "workflow.completed")) {
         snprintf(detail, sizeof(detail), "%s %s in %lldms", str(d, "workflow"), str(d, "status"),
                  (long long)json_integer_value(json_object_get(d, "duration_ms")));

@@ -64,7 +64,8 @@ static int wait_redis(int port, int timeout_ms) {
 /* Where the parts listen, as `export MUSTER_*` lines another shell can
  * source (`. FILE`); written whole (rename) so a reader never sees half.
  * port < 0: no Redis; metrics_port <= 0: no muster-metrics. */
-static void write_env(const char *path, const char *brokers, int port, int metrics_port) {
+static void write_env(const char *path, const char *brokers, int port, int metrics_port,
+                      const char *intake_url, const char *intake_token) {
     char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -72,6 +73,9 @@ static void write_env(const char *path, const char *brokers, int port, int metri
     fprintf(f, "export MUSTER_KAFKA_BROKERS=%s\n", brokers);
     if (port >= 0) fprintf(f, "export MUSTER_REDIS_HOST=127.0.0.1\nexport MUSTER_REDIS_PORT=%d\n", port);
     if (metrics_port > 0) fprintf(f, "export MUSTER_METRICS_URL=http://127.0.0.1:%d\n", metrics_port);
+    if (intake_url && *intake_url)
+        fprintf(f, "export MUSTER_INTAKE_URL=%s\nexport MUSTER_INTAKE_TOKEN=%s\n", intake_url,
+                intake_token ? intake_token : "");
     fclose(f);
     rename(tmp, path);
 }
@@ -147,10 +151,25 @@ out:
     return rc;
 }
 
+/* A random bearer token for the intake: 32 hex digits; "" if the system
+ * gives no randomness. */
+static void random_token(char *out, size_t len) {
+    unsigned char b[16];
+    out[0] = '\0';
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = read(fd, b, sizeof(b));
+    close(fd);
+    if (n != (ssize_t)sizeof(b) || len < 2 * sizeof(b) + 1) return;
+    for (size_t i = 0; i < sizeof(b); i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
 /* Sets what the examples need for the workers, unless already set: the
  * secrets their workflows name ({secret: ...}) from examples/secrets.env,
- * and exec.dirs with the example scripts. */
-static void examples_env(const char *examples) {
+ * exec.dirs with the example scripts, the example on-call files, and the
+ * dispatcher's HTTP intake on intake_port with the Slack endpoint the
+ * receiver's button clicks (then_interact) go to. */
+static void examples_env(const char *examples, int intake_port, const char *token) {
     char path[PATH_MAX + 32], line[512];
     snprintf(path, sizeof(path), "%s/secrets.env", examples);
     FILE *f = fopen(path, "r");
@@ -164,6 +183,18 @@ static void examples_env(const char *examples) {
     if (f) fclose(f);
     snprintf(path, sizeof(path), "%s/scripts:/usr/bin:/bin", examples);
     setenv("MUSTER_EXEC_DIRS", path, 0);
+    snprintf(path, sizeof(path), "%s/oncall", examples);
+    setenv("MUSTER_ONCALL_DIR", path, 0);
+    /* the name of the secret; its demo value is in secrets.env */
+    setenv("MUSTER_SLACK_SIGNING_SECRET", "slack_signing_secret", 0);
+    snprintf(path, sizeof(path), "%d", intake_port);
+    setenv("MUSTER_INTAKE_PORT", path, 0);
+    if (*token) setenv("MUSTER_INTAKE_TOKEN", token, 0);
+    snprintf(path, sizeof(path), "http://127.0.0.1:%d", intake_port);
+    setenv("MUSTER_INTAKE_PUBLIC_URL", path, 0);
+    /* sink-routes.json's then_interact url_env: read when the sink starts */
+    snprintf(path, sizeof(path), "http://127.0.0.1:%d/api/v1/slack/interactions", intake_port);
+    setenv("SINK_INTERACT_URL", path, 0);
 }
 
 /* Waits for a child to write its port to `file`. Returns the port or -1. */
@@ -203,8 +234,10 @@ static const char up_usage[] =
     "Options:\n"
     "  --examples        serve docs/examples as they are: start the local receiver\n"
     "                    (muster-sink) with the example routes, point the example\n"
-    "                    workflows at it, set the example secrets and put the example\n"
-    "                    scripts in exec.dirs\n"
+    "                    workflows at it, set the example secrets, put the example\n"
+    "                    scripts in exec.dirs, use the example on-call files, and open\n"
+    "                    the dispatcher's HTTP intake on a free loopback port with a\n"
+    "                    random token (the receiver presses Slack buttons there)\n"
     "  --workers N       workers to run (1..64, default 2)\n"
     "  --workflows DIR   workflow files (default workflows.dir; with --examples, the\n"
     "                    example workflows)\n"
@@ -334,7 +367,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
     if (only && strcmp(only, "kafka") == 0 && mc) {
         printf("muster up: embedded kafka at %s\n", brokers);
         fflush(stdout);
-        if (env_file) write_env(env_file, brokers, -1, 0);
+        if (env_file) write_env(env_file, brokers, -1, 0, NULL, NULL);
         while (!up_stop) rd_kafka_poll(rk, 100);
         rc = EXIT_OK;
         goto out;
@@ -349,8 +382,18 @@ int cmd_up(config *cfg, int argc, char **argv) {
     /* The examples' receiver, on a free port the workflows are pointed at;
      * the same port when it is restarted. */
     snprintf(wf, sizeof(wf), "%s", wf_opt ? wf_opt : cfg->workflows_dir);
-    int sink_port = -1;
+    int sink_port = -1, intake_port = -1;
+    char intake_url[64] = "", intake_token[128] = "";
     if (examples) {
+        /* The intake: the port and token already configured, else new ones;
+         * set before the sink starts, which reads where to click. */
+        intake_port = cfg->intake_port > 0 ? cfg->intake_port : free_port();
+        if (cfg->intake_token && *cfg->intake_token)
+            snprintf(intake_token, sizeof(intake_token), "%s", cfg->intake_token);
+        else
+            random_token(intake_token, sizeof(intake_token));
+        snprintf(intake_url, sizeof(intake_url), "http://127.0.0.1:%d", intake_port);
+        examples_env(ex, intake_port, intake_token);
         char routes[PATH_MAX + 32], sink_port_text[16];
         snprintf(program, sizeof(program), "%s/muster-sink", bindir);
         snprintf(sink_file, sizeof(sink_file), "%s/sink.port", dir);
@@ -368,7 +411,9 @@ int cmd_up(config *cfg, int argc, char **argv) {
             if (copy_workflows(ex, dir, sink_port) < 0) goto out;
             snprintf(wf, sizeof(wf), "%s/workflows", dir);
         }
-        examples_env(ex);
+        /* the receiver answers the Slack button's response_url itself */
+        snprintf(path, sizeof(path), "http://127.0.0.1:%d", sink_port);
+        setenv("MUSTER_SLACK_RESPONSE_HOSTS", path, 0);
     }
 
     /* Redis: a child on a free port, its files in the state directory. A
@@ -422,10 +467,14 @@ int cmd_up(config *cfg, int argc, char **argv) {
         printf("  receiver    http://127.0.0.1:%d (muster-sink as Jira, Slack, Twilio; requests in "
                "%s/sink.log)\n  examples    %s\n",
                sink_port, dir, shown_path(ex));
+    if (examples)
+        printf("  intake      %s (post an alert: curl -H \"Authorization: Bearer %s\" --data-binary "
+               "@ALERT.json %s/api/v1/alerts)\n",
+               intake_url, env_file ? "$MUSTER_INTAKE_TOKEN" : intake_token, intake_url);
     printf("\n");
     print_next(exe, examples ? ex : NULL, env_file, brokers, port);
     fflush(stdout);
-    if (env_file) write_env(env_file, brokers, port, metrics_port);
+    if (env_file) write_env(env_file, brokers, port, metrics_port, intake_url, intake_token);
 
     /* Children that exit are started again; the Kafka they read lives in
      * this process and keeps what they had not read yet. */

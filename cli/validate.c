@@ -1,4 +1,5 @@
 /* validate.c - muster validate and muster config: check what operators write */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,7 +33,9 @@ int cmd_validate(config *cfg, int argc, char **argv) {
                "Loads workflow files as the dispatcher would and prints every problem as\n"
                "file:line:column: message. Without arguments checks workflows.dir\n"
                "(MUSTER_WORKFLOWS_DIR, default \"workflows\"), and oncall.dir when it\n"
-               "exists. Exit 0 when all are valid, 1 otherwise.\n\n"
+               "exists. Page steps are checked against oncall.dir, or when it does not\n"
+               "exist against an oncall/ folder beside the workflow folder named.\n"
+               "Exit 0 when all are valid, 1 otherwise.\n\n"
                "Options:\n  DIR|FILE         a folder of *.yaml workflow files, or one file\n"
                "  --oncall DIR     on-call files: people, schedules, escalation policies\n");
         return EXIT_OK;
@@ -50,11 +53,25 @@ int cmd_validate(config *cfg, int argc, char **argv) {
         }
     } else if (argc < 2 && stat(cfg->oncall_dir, &st) == 0) {
         rc = validate_oncall(cfg->oncall_dir);
-    } else if (stat(cfg->oncall_dir, &st) == 0) {
-        /* not reported, only for the page steps to be checked against */
-        wf_diag quiet = {0};
-        checked_oncall = oncall_load(cfg->oncall_dir, &quiet);
-        wf_diag_free(&quiet);
+    } else {
+        /* not reported, only for the page steps to be checked against:
+         * oncall.dir, else an oncall/ folder beside the first workflow
+         * folder named (docs/examples/workflows: docs/examples/oncall) */
+        char beside[PATH_MAX + 16] = "";
+        if (stat(cfg->oncall_dir, &st) == 0) {
+            snprintf(beside, sizeof(beside), "%s", cfg->oncall_dir);
+        } else {
+            for (int i = 1; i < argc && !*beside; i++) {
+                if (argv[i][0] == '-' || stat(argv[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+                snprintf(beside, sizeof(beside), "%s/../oncall", argv[i]);
+                if (stat(beside, &st) < 0 || !S_ISDIR(st.st_mode)) beside[0] = '\0';
+            }
+        }
+        if (*beside) {
+            wf_diag quiet = {0};
+            checked_oncall = oncall_load(beside, &quiet);
+            wf_diag_free(&quiet);
+        }
     }
     if (argc < 2 && stat(cfg->workflows_dir, &st) < 0) {
         fprintf(stderr, "muster validate: no workflows to check: workflows.dir is \"%s\", which does not exist "

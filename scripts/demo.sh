@@ -2,10 +2,14 @@
 # demo.sh - the whole story on one machine: `muster up --examples` runs the
 # embedded Kafka, a Redis child, the dispatcher, two workers, muster-metrics
 # and a local receiver standing in for Jira, Slack and Twilio. Sends the
-# sample alerts, acknowledges them as the on-call would, sends their
-# resolutions, prints each incident's timeline and the four yardsticks
-# (MTTA, MTTR, automated actions per incident, manual tasks), and exits 0
-# only when every step of every run (on_resolve included) succeeded.
+# sample alerts; each pages the primary by Slack and SMS, who does not
+# answer, then the secondary, who presses the Slack button (the receiver
+# sends the signed click). Sends the resolutions, prints each incident's
+# timeline, who acknowledged at which level after how long, and the four
+# yardsticks (MTTA, MTTR, automated actions per incident, manual tasks).
+# Exits 0 only when every step of every run (on_resolve included)
+# succeeded and every page was acknowledged at level 2 by the secondary
+# (dave) via Slack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${MUSTER_BIN_DIR:-build}
@@ -26,7 +30,7 @@ MUSTER_LOG_LEVEL=warn "$BIN/muster" up --examples --workers 2 --state-dir "$work
 pids+=($!)
 for _ in $(seq 200); do [ -s "$work/env" ] && break; sleep 0.1; done
 if [ ! -s "$work/env" ]; then cat "$work/up.out" "$work/up.log"; exit 1; fi
-sed -n '1,8p' "$work/up.out"
+sed -n '1,9p' "$work/up.out"
 . "$work/env"
 
 echo "== sending the sample alerts"
@@ -38,8 +42,19 @@ rc=0
 "$BIN/muster" wait --incidents "$n" --timeout 60s || rc=$?
 
 ids=$("$BIN/muster" incident list --json | sed -n 's/.*"id": "\(inc-[0-9a-f]*\)".*/\1/p')
-echo "== the on-call acknowledges them (this is what MTTA measures)"
-for id in $ids; do "$BIN/muster" ack "$id" --by demo-oncall; done
+echo "== the primary (carol) was paged by Slack and SMS and did not answer; the"
+echo "   secondary (dave) was paged a few seconds later and pressed Acknowledge"
+for id in $ids; do
+  "$BIN/muster" incident show "$id" --json | jq -r --arg id "$id" '
+    [.timeline[] | select(.type == "incident.acknowledged")][0] as $a |
+    [.timeline[] | select(.type == "task.succeeded" and .data.step == "page")][0].data.output as $o |
+    if $a then "  \($id): acknowledged by \($a.data.person) via \($a.data.channel) at level \($a.data.level)" +
+      (if $o.ack_ms then " after \($o.ack_ms) ms" else "" end)
+    else "  \($id): not acknowledged" end'
+  ok=$("$BIN/muster" incident show "$id" --json | jq -r '[.timeline[] | select(.type == "incident.acknowledged")][0].data |
+    select(.person == "dave" and .channel == "slack" and .level == 2) | "yes"')
+  [ "$ok" = yes ] || { echo "demo: $id was not acknowledged at level 2 by dave via slack" >&2; rc=1; }
+done
 
 echo "== resolving them (on_resolve comments on each ticket)"
 "$BIN/muster" send-alert docs/examples/resolved/*.json

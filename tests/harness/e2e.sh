@@ -58,6 +58,10 @@ wait_for() {
 # start_sink ROUTES: the local receiver; sets SINK_PORT, SINK_LOG.
 start_sink() {
   SINK_LOG=$E2E_DIR/sink.log
+  # docs/examples/sink-routes.json presses the demo secondary's Slack button
+  # (then_interact): where, and the signing secret, must be set.
+  export SINK_INTERACT_URL=${SINK_INTERACT_URL:-http://127.0.0.1:9/api/v1/slack/interactions}
+  export MUSTER_SECRET_SLACK_SIGNING_SECRET=${MUSTER_SECRET_SLACK_SIGNING_SECRET:-e2e-slack-signing-secret}
   "$BIN/muster-sink" --port 0 --port-file "$E2E_DIR/sink.port" --log "$SINK_LOG" \
     --routes "$1" >"$E2E_DIR/sink.out" 2>&1 &
   E2E_PIDS+=($!)

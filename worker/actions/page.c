@@ -98,6 +98,9 @@ static void add_note(level_plan *lp, const char *who, bool is_person, const char
     json_t *def = json_pack("{s:s, s:s, s:s?, s:i, s:o}", "id", id, "action", cm->action, "pool",
                             json_string_value(json_object_get(lp->t->run.def, "pool")), "level",
                             lvl, "with", nw);
+    /* the workflow's allow_private_network holds for its pages too */
+    if (json_is_true(json_object_get(lp->t->run.def, "allow_private")))
+        json_object_set_new(def, "allow_private", json_true());
     json_t *timeout = json_object_get(lp->t->run.def, "timeout_ms");
     if (json_is_integer(timeout) && json_integer_value(timeout) > 0)
         json_object_set(def, "timeout_ms", timeout);
