@@ -33,8 +33,9 @@ int cmd_validate(config *cfg, int argc, char **argv) {
                "Loads workflow files as the dispatcher would and prints every problem as\n"
                "file:line:column: message. Without arguments checks workflows.dir\n"
                "(MUSTER_WORKFLOWS_DIR, default \"workflows\"), and oncall.dir when it\n"
-               "exists. Page steps are checked against oncall.dir, or when it does not\n"
-               "exist against an oncall/ folder beside the workflow folder named.\n"
+               "exists. Page steps are checked against oncall.dir, or when it is left at\n"
+               "its default and does not exist, against an oncall/ folder beside the\n"
+               "workflow folder named.\n"
                "Exit 0 when all are valid, 1 otherwise.\n\n"
                "Options:\n  DIR|FILE         a folder of *.yaml workflow files, or one file\n"
                "  --oncall DIR     on-call files: people, schedules, escalation policies\n");
@@ -60,7 +61,9 @@ int cmd_validate(config *cfg, int argc, char **argv) {
         char beside[PATH_MAX + 16] = "";
         if (stat(cfg->oncall_dir, &st) == 0) {
             snprintf(beside, sizeof(beside), "%s", cfg->oncall_dir);
-        } else {
+        } else if (strcmp(cfg->oncall_dir, "oncall") == 0) {
+            /* only when oncall.dir is left at its default: a folder named
+             * on purpose that does not exist is reported as such */
             for (int i = 1; i < argc && !*beside; i++) {
                 if (argv[i][0] == '-' || stat(argv[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue;
                 snprintf(beside, sizeof(beside), "%s/../oncall", argv[i]);

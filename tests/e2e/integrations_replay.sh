@@ -9,7 +9,7 @@ export MUSTER_SECRET_JIRA_TOKEN=t-jira MUSTER_SECRET_SLACK_TOKEN=xoxb-t MUSTER_S
 
 start_sink "$SRC/docs/examples/sink-routes.json"
 mkdir -p "$E2E_DIR/workflows"
-sed "s#127.0.0.1:18080#127.0.0.1:${SINK_PORT}#g" "$SRC/docs/examples/workflows/service-down.yaml" \
+sed "s#127.0.0.1:18080#127.0.0.1:${SINK_PORT}#g" "$SRC/tests/e2e/integrations/service-down.yaml" \
   >"$E2E_DIR/workflows/service-down.yaml"
 start_pipeline
 

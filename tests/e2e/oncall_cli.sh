@@ -17,7 +17,7 @@ grep -qE '^db-primary +dave +Dave Singh +Mon 2026-03-30 09:00 CEST +Mon 2026-03-
 expect_eq "at 17:00 CEST the weekly person (carol handed to alice at 09:00)" \
   "$(M oncall db-primary --at 2026-03-30T15:00Z --json | jq -r '.[0].who')" alice
 expect_eq "Saturday night in Berlin" "$(M oncall db-primary --at 2026-03-28T23:00:00+01:00 --json | jq -r '.[0].who')" carol
-expect_eq "every schedule without a name" "$(M oncall --at 2026-03-30T10:00Z --json | jq -r 'map(.schedule) | join(",")')" db-primary,db-secondary
+expect_eq "every schedule without a name" "$(M oncall --at 2026-03-30T10:00Z --json | jq -r 'map(.schedule) | join(",")')" db-primary,db-secondary,demo-primary,demo-secondary
 # db-secondary: 12 hours at 08:00 and 20:00 New York time, from 2026-01-04 08:00.
 json=$(M oncall db-secondary --at 2026-03-08T12:00:00-04:00 --json)
 expect_eq "secondary after the New York change: since" "$(jq -r '.[0].since' <<<"$json")" 2026-03-08T08:00:00-04:00
@@ -69,7 +69,7 @@ rc=0; M oncall --at 2026-03-30T10:00:00 2>/dev/null || rc=$?
 expect_eq "local time without offset refused" "$rc" 2
 
 # validate checks on-call files, with file:line:column.
-M validate --oncall "$EX" | grep -q "4 person(s), 2 schedule(s), 1 policy(ies)" || fail "validate --oncall"
+M validate --oncall "$EX" | grep -q "4 person(s), 4 schedule(s), 2 policy(ies)" || fail "validate --oncall"
 mkdir -p "$E2E_DIR/bad"
 cp "$EX"/*.yaml "$E2E_DIR/bad/"
 sed -i 's/participants: \[alice, bob, carol\]/participants: [alice, bob, zoe]/' "$E2E_DIR/bad/schedules.yaml"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -425,6 +426,9 @@ void sink_interact_send(void *arg, int cancelled) {
         error = "not sent: the signing secret's variable is not set";
         goto out;
     }
+    /* A person whose press got no answer, or an error, presses again: up
+     * to SINK_INTERACT_PRESSES times, a second apart, each signed anew. */
+    for (int press = 1;; press++) {
     error = "not sent: out of memory";
     snprintf(stamp, sizeof stamp, "%" PRId64, (int64_t)now);
     if (!(curl = curl_easy_init()) || !(form = form_body(curl, job->payload, now)) ||
@@ -453,12 +457,27 @@ void sink_interact_send(void *arg, int cancelled) {
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_answer);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+    status = 0;
     if (curl_easy_perform(curl) != CURLE_OK) {
         error = curl_err[0] ? curl_err : "not sent: libcurl failed";
-        goto out;
+    } else {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        error = NULL;
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    error = NULL;
+    if ((status > 0 && status < 500) || press == SINK_INTERACT_PRESSES) break;
+    curl_slist_free_all(headers);
+    headers = NULL;
+    curl_easy_cleanup(curl);
+    curl = NULL;
+    free(form);
+    form = NULL;
+    answer.len = 0;
+    answer.buf[0] = '\0';
+    curl_err[0] = '\0';
+    sleep(1);
+    now = unix_now();
+    }
+    if (!status) goto out;
 out:
     if (status) {
         atomic_fetch_add(&job->ctx.stats->answered, 1);

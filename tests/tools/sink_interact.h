@@ -10,7 +10,8 @@
 #include "sink_log.h"
 
 #define SINK_RESPONSE_PATH "/_sink/slack/response" /* the response_url it hands out */
-#define SINK_INTERACT_TIMEOUT_MS 5000              /* one attempt, bounded */
+#define SINK_INTERACT_TIMEOUT_MS 5000              /* one press, bounded */
+#define SINK_INTERACT_PRESSES 5                    /* presses while unanswered or 5xx */
 
 /* One rule's "then_interact" object, as loaded from the routes file. */
 struct sink_interact;
@@ -61,7 +62,9 @@ int sink_interact_prepare(struct sink_interact *ia, int route, const char *body,
                           struct sink_interact_job **job);
 
 /* A sink_timer_fn: signs the click with the secret as it is now, POSTs it
- * once (SINK_INTERACT_TIMEOUT_MS), logs and counts the answer, and frees
+ * (each press bounded by SINK_INTERACT_TIMEOUT_MS; pressed again, a second
+ * later and signed anew, while there is no answer or a 5xx, at most
+ * SINK_INTERACT_PRESSES times, as a person presses again), logs and counts the answer, and frees
  * job. With cancelled it only logs, counts and frees. Blocks its thread
  * for up to the timeout. */
 void sink_interact_send(void *job, int cancelled);
