@@ -4,8 +4,9 @@
 # dispatcher; routes pointing a click off loopback are refused.
 . "$(dirname "$0")/../harness/e2e.sh"
 
-# start_one NAME [ROUTES]: a muster-sink logging to $E2E_DIR/NAME.log;
-# prints its port.
+# start_one NAME [ROUTES]: a muster-sink logging to $E2E_DIR/NAME.log; its
+# port is in $E2E_DIR/NAME.port. Not to be called in $(...): the cleanup
+# must see the pid it adds.
 start_one() {
   local name=$1 routes=()
   [ -n "${2:-}" ] && routes=(--routes "$2")
@@ -13,7 +14,6 @@ start_one() {
     "${routes[@]+"${routes[@]}"}" >"$E2E_DIR/$name.out" 2>&1 &
   E2E_PIDS+=($!)
   wait_for 10 test -s "$E2E_DIR/$name.port" || { cat "$E2E_DIR/$name.out" >&2; fail "$name did not start"; }
-  cat "$E2E_DIR/$name.port"
 }
 
 # post PORT PATH JSON
@@ -31,7 +31,8 @@ message() {
 export MUSTER_SECRET_SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5
 secret=$MUSTER_SECRET_SLACK_SIGNING_SECRET
 
-disp_port=$(start_one disp)
+start_one disp
+disp_port=$(cat "$E2E_DIR/disp.port")
 export SINK_INTERACT_URL="http://127.0.0.1:$disp_port/api/v1/slack/interactions"
 cat >"$E2E_DIR/routes.json" <<JSON
 [
@@ -44,7 +45,8 @@ cat >"$E2E_DIR/routes.json" <<JSON
                      "delay_ms": 0, "signing_secret_env": "MUSTER_SECRET_SLACK_SIGNING_SECRET"}}
 ]
 JSON
-slack_port=$(start_one slack "$E2E_DIR/routes.json")
+start_one slack "$E2E_DIR/routes.json"
+slack_port=$(cat "$E2E_DIR/slack.port")
 
 expect_eq "page in another channel" "$(post "$slack_port" /api/chat.postMessage "$(message C0OTHER inc-other)")" 200
 expect_eq "page in C0PAGE" "$(post "$slack_port" /api/chat.postMessage "$(message C0PAGE inc-42)")" 200
