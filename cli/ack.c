@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "common/incident.h"
+#include "state/incident.h"
 
 /* --by NAME, else $USER, else "operator". */
 static const char *who(int argc, char **argv, char *buf, size_t len) {

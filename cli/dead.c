@@ -6,8 +6,8 @@
 
 #include "cli/cli.h"
 #include "cli/table.h"
-#include "common/incident.h"
-#include "common/queue.h"
+#include "state/incident.h"
+#include "state/queue.h"
 #include "common/util.h"
 
 static const char *str(const json_t *o, const char *k) {

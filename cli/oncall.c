@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/table.h"
-#include "common/oncall_store.h"
+#include "state/oncall_store.h"
 #include "common/rota.h"
 #include "common/util.h"
 #include "metrics/aggregate.h"

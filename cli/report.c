@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/util.h"
 #include "metrics/aggregate.h"
 

@@ -1,4 +1,4 @@
-# embed_lua.cmake - turns common/lua/*.lua into C arrays, each script with
+# embed_lua.cmake - turns state/lua/*.lua into C arrays, each script with
 # lib.lua in front, so the scripts stay readable Lua in the source tree.
 # Usage: cmake -DSRC=dir -DOUT=file.c -P embed_lua.cmake
 # A script run with -P starts with no policies set: take the project's, so
@@ -6,7 +6,7 @@
 cmake_minimum_required(VERSION 3.25)
 file(READ ${SRC}/lib.lua lib_text)
 file(GLOB scripts ${SRC}/*.lua)
-set(out "/* generated from common/lua by cmake/embed_lua.cmake; do not edit */\n")
+set(out "/* generated from state/lua by cmake/embed_lua.cmake; do not edit */\n")
 foreach(path ${scripts})
   get_filename_component(name ${path} NAME_WE)
   if(name STREQUAL "lib")

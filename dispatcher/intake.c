@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include "common/alert.h"
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
-#include "common/oncall_store.h"
-#include "common/queue.h"
+#include "state/oncall_store.h"
+#include "state/queue.h"
 #include "common/sha256.h"
 #include "common/util.h"
 

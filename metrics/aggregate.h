@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/store.h"
+#include "state/store.h"
 
 /* Largest event accepted; a larger one is invalid (and skipped). */
 #define AGG_EVENT_MAX (8 * 1024 * 1024)
@@ -60,7 +60,7 @@ size_t aggregate_split(char *field, char **parts, size_t max);
 int aggregate_parse_time(const char *text, int64_t *ms);
 
 /* Counts one event (CloudEvents 1.0 JSON text of len bytes) into the
- * aggregates, atomically and at most once per event id (common/lua/
+ * aggregates, atomically and at most once per event id (state/lua/
  * aggregate.lua). now is the wall clock in ms (it ages the remembered ids).
  * Returns an agg_outcome, or -1 with err filled when Redis could not be
  * reached or failed: then nothing was counted and the caller tries again.

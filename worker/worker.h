@@ -13,9 +13,9 @@
 
 #include "common/config.h"
 #include "common/observe.h"
-#include "common/queue.h"
+#include "state/queue.h"
 #include "common/secret.h"
-#include "common/store.h"
+#include "state/store.h"
 
 typedef struct worker worker;
 typedef struct task task;

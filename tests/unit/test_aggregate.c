@@ -16,7 +16,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "common/store.h"
+#include "state/store.h"
 #include "common/util.h"
 #include "metrics/aggregate.h"
 #include "metrics/export.h"

@@ -1,5 +1,5 @@
 /* sentinel.c - finding the Redis primary by asking Redis Sentinel */
-#include "common/sentinel.h"
+#include "state/sentinel.h"
 
 #include <errno.h>
 #include <stdio.h>

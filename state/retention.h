@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "common/config.h"
-#include "common/store.h"
+#include "state/store.h"
 
 /* How long the gc lease lasts unless renewed by the next slice. */
 #define RETENTION_LEASE_MS 10000

@@ -1,5 +1,5 @@
 /* paging.c - the page step's state in Redis: arm a level, fire due timers */
-#include "common/paging.h"
+#include "state/paging.h"
 
 #include <stdio.h>
 #include <string.h>

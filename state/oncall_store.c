@@ -1,5 +1,5 @@
 /* oncall_store.c - the on-call set and its overrides in Redis, as workers read them */
-#include "common/oncall_store.h"
+#include "state/oncall_store.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /* incident.c - incidents in Redis: record an alert, read timelines */
-#include "common/incident.h"
+#include "state/incident.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/queue.h"
+#include "state/queue.h"
 #include "common/sig_crypto.h"
 #include "common/util.h"
 

@@ -1,5 +1,5 @@
 /* retention.c - expiry of finished incidents, in bounded slices (gc.lua) */
-#include "common/retention.h"
+#include "state/retention.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 
 #include "common/oncall.h"
 #include "common/rota.h"
-#include "common/store.h"
+#include "state/store.h"
 
 /* Writes the set's document (oncall_load_merged()) to PREFIX:oncall:set as
  * {version, doc}; version is a hash of the content, so workers reload only

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "common/store.h"
+#include "state/store.h"
 
 #define QUEUE_GROUP "workers"
 #define OUTBOX_GROUP "relay"

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "common/queue.h"
-#include "common/store.h"
+#include "state/queue.h"
+#include "state/store.h"
 
 /* Ends the page step's attempt under the consumer's lease by arming the
  * level `plan` describes (JSON text, see page.lua): its notifications and

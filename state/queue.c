@@ -1,5 +1,5 @@
 /* queue.c - step tasks in Redis Streams: lease, start, complete, outbox */
-#include "common/queue.h"
+#include "state/queue.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #include "common/backoff.h"
 #include "common/log.h"
-#include "common/paging.h"
+#include "state/paging.h"
 #include "common/util.h"
 
 static void key_of(store *s, char *buf, size_t len, const char *kind, const char *name) {

@@ -1,5 +1,5 @@
 /* store.c - the Redis connection: reconnects, AUTH, Lua scripts by SHA */
-#include "common/store.h"
+#include "state/store.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <sys/time.h>
 
 #include "common/log.h"
-#include "common/sentinel.h"
+#include "state/sentinel.h"
 #include "common/util.h"
 
 extern const char store_lua_expand[];

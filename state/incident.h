@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "common/alert.h"
-#include "common/store.h"
+#include "state/store.h"
 #include "common/workflow.h"
 
 typedef enum {
