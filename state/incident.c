@@ -1,12 +1,16 @@
 /* incident.c - incidents in Redis: record an alert, read timelines */
 #include "state/incident.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "state/queue.h"
+#include "common/sha256.h"
 #include "common/sig_crypto.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 
 static const char *outcome_names[] = {"opened", "joined", "resolved", "ignored", "duplicate"};
@@ -15,10 +19,59 @@ const char *record_outcome_name(int outcome) {
     return (outcome >= 0 && outcome <= RECORD_DUPLICATE) ? outcome_names[outcome] : "error";
 }
 
-/* A step list as expand.lua wants it: needs as a count, the definition and
- * the lists as JSON text. `def` gives step i's definition. */
-static json_t *steps_json(const wf_step *steps, size_t n,
-                          json_t *(*def)(const workflow *, size_t), const workflow *wf) {
+/* What a step's templates and conditions read of the incident, as the
+ * task's ctx field (turn.lua): "" nothing (no template, no condition, an
+ * action that does not take the alert), "i" the incident and its alert,
+ * "i:a,b" and the state and output of steps a and b (the steps it needs
+ * and those its templates name as steps.ID), "i:*" and of every step (a
+ * template names `steps` another way). Erring towards reading more is
+ * always safe; a name may come twice. */
+static void step_ctx(const json_t *def, const char *def_text, const json_t *needs, char *out,
+                     size_t len) {
+    const char *action = json_string_value(json_object_get(def, "action"));
+    bool reads = (action && strcmp(action, "exec") == 0) || strstr(def_text, "{{") ||
+                 json_array_size(json_object_get(def, "if")) > 0;
+    if (!reads) {
+        snprintf(out, len, "%s", "");
+        return;
+    }
+    strbuf b = {.max = len - 1};
+    strbuf_str(&b, "i");
+    bool any = false;
+    /* The steps it needs, always: their states decide what it sees. */
+    size_t k;
+    const json_t *need;
+    json_array_foreach(needs, k, need) {
+        strbuf_str(&b, any ? "," : ":");
+        strbuf_str(&b, json_string_value(need));
+        any = true;
+    }
+    for (const char *p = strstr(def_text, "steps"); p; p = strstr(p + 5, "steps")) {
+        bool word = p == def_text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        if (!word) continue;
+        if (p[5] != '.') {
+            if (isalnum((unsigned char)p[5]) || p[5] == '_') continue; /* "stepsize" */
+            any = false;
+            b.len = 1;
+            strbuf_str(&b, ":*");
+            break;
+        }
+        const char *id = p + 6, *e = id;
+        while (isalnum((unsigned char)*e) || *e == '_' || *e == '-') e++;
+        if (e == id) continue;
+        strbuf_str(&b, any ? "," : ":");
+        strbuf_add(&b, id, (size_t)(e - id));
+        any = true;
+    }
+    snprintf(out, len, "%s", b.failed || !b.s ? "i:*" : b.s);
+    strbuf_free(&b);
+}
+
+/* A step list as expand.lua wants it, as JSON text: needs as a count, the
+ * definition's SHA-256 (and its text when with_defs), what the hot path
+ * reads without decoding JSON, and the lists as JSON text. */
+static char *steps_text(const workflow *wf, const wf_step *steps, size_t n,
+                        json_t *(*def)(const workflow *, size_t), bool with_defs) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *deps = json_array(), *needs = json_array();
@@ -30,14 +83,21 @@ static json_t *steps_json(const wf_step *steps, size_t n,
         json_t *d = def(wf, i);
         char *deps_text = json_dumps(deps, JSON_COMPACT);
         char *needs_text = json_dumps(needs, JSON_COMPACT);
-        char *def_text = json_dumps(d, JSON_COMPACT);
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i}", "id", steps[i].id, "pool",
-                           steps[i].pool, "needs", (json_int_t)steps[i].nneeds, "needs_ids",
-                           needs_text ? needs_text : "[]", "dependents", deps_text ? deps_text : "[]",
-                           "def", def_text ? def_text : "{}", "coe",
-                           steps[i].continue_on_error ? "1" : "0", "max_attempts",
-                           steps[i].retry.max_attempts));
+        char *def_text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+        char sha[SHA256_HEX_LEN], ctx[512];
+        const char *action = json_string_value(json_object_get(d, "action"));
+        sha256_hex(def_text ? def_text : "{}", def_text ? strlen(def_text) : 2, sha);
+        step_ctx(d, def_text ? def_text : "{}", needs, ctx, sizeof(ctx));
+        json_t *st = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id",
+                               steps[i].id, "pool", steps[i].pool, "needs",
+                               (json_int_t)steps[i].nneeds, "needs_ids", needs_text ? needs_text : "[]",
+                               "dependents", deps_text ? deps_text : "[]", "defsha", sha, "action",
+                               action ? action : "", "kind",
+                               action && strcmp(action, "manual") == 0 ? "manual" : "task", "ctx",
+                               ctx, "coe", steps[i].continue_on_error ? "1" : "0", "max_attempts",
+                               steps[i].retry.max_attempts);
+        if (with_defs) json_object_set_new(st, "def", json_string(def_text ? def_text : "{}"));
+        json_array_append_new(arr, st);
         free(deps_text);
         free(needs_text);
         free(def_text);
@@ -45,76 +105,247 @@ static json_t *steps_json(const wf_step *steps, size_t n,
         json_decref(deps);
         json_decref(d);
     }
-    return arr;
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+/* A workflow's steps as the record script takes them, made once per
+ * workflow: [0] with the definitions' text, [1] without, once Redis holds
+ * them (P:defs) on the store connection `written`. */
+typedef struct steps_cache {
+    char *steps[2], *resolve[2];
+    unsigned long written; /* store generation that holds the definitions; 0: none */
+} steps_cache;
+
+static void steps_cache_free(void *p) {
+    steps_cache *c = p;
+    if (!c) return;
+    for (int i = 0; i < 2; i++) {
+        free(c->steps[i]);
+        free(c->resolve[i]);
+    }
+    free(c);
+}
+
+static steps_cache *cache_of(const workflow *cwf) {
+    workflow *wf = (workflow *)cwf; /* the cache is not the workflow's meaning */
+    if (wf->cache && wf->cache_free == steps_cache_free) return wf->cache;
+    steps_cache *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    for (int i = 0; i < 2; i++) {
+        c->steps[i] = steps_text(wf, wf->steps, wf->nsteps, workflow_step_json, i == 0);
+        c->resolve[i] =
+            steps_text(wf, wf->resolve_steps, wf->nresolve, workflow_resolve_step_json, i == 0);
+        if (!c->steps[i] || !c->resolve[i]) {
+            steps_cache_free(c);
+            return NULL;
+        }
+    }
+    if (wf->cache_free) wf->cache_free(wf->cache);
+    wf->cache = c;
+    wf->cache_free = steps_cache_free;
+    return c;
+}
+
+/* The arguments of one expand.lua call, owned. */
+typedef struct record_call {
+    char tp[320], seq[32], ms[24], rfc[40], evbase[48];
+    char before[32]; /* the sequence of the batch's alert before it on its partition */
+    char *alert_text, *runs_text;
+    const char *argv[10];
+} record_call;
+
+static void record_call_free(record_call *c) {
+    free(c->alert_text);
+    free(c->runs_text);
+    c->alert_text = c->runs_text = NULL;
+}
+
+/* Builds the call for one alert: with resend, every definition's text
+ * travels along. Returns 0, or -1 with err filled. */
+static int record_call_make(record_call *c, store *s, const alert *a, const workflow *const *wfs,
+                            size_t nwfs, const alert_origin *o, bool resend, char *err,
+                            size_t errlen) {
+    memset(c, 0, sizeof(*c));
+    snprintf(c->seq, sizeof(c->seq), "0");
+    if (o && o->topic) {
+        snprintf(c->tp, sizeof(c->tp), "%s/%d", o->topic, (int)o->partition);
+        /* One message may hold many alerts: each gets its own sequence
+         * number so a redelivery is recognised alert by alert. */
+        snprintf(c->seq, sizeof(c->seq), "%lld",
+                 (long long)o->offset * ALERT_MAX_PER_MESSAGE + (long long)o->index);
+    }
+    int64_t now = now_ms();
+    snprintf(c->ms, sizeof(c->ms), "%lld", (long long)now);
+    format_rfc3339(now, c->rfc, sizeof(c->rfc));
+    id_new("evt-", c->evbase, sizeof(c->evbase));
+    json_t *aj = alert_to_json(a);
+    c->alert_text = aj ? json_dumps(aj, JSON_COMPACT) : NULL;
+    json_decref(aj);
+    if (!c->alert_text) {
+        snprintf(err, errlen, "cannot encode alert");
+        return -1;
+    }
+    /* Only a firing alert that opens an incident needs the steps; the
+     * script decides, so every selected workflow's steps travel along,
+     * as text made once per workflow, with the definitions' text only
+     * until Redis holds them. */
+    strbuf rb = {0};
+    strbuf_str(&rb, "[");
+    unsigned long gen = store_generation(s);
+    for (size_t i = 0; i < nwfs && strcmp(a->status, "firing") == 0; i++) {
+        char id[64];
+        steps_cache *sc = cache_of(wfs[i]);
+        if (!sc) {
+            snprintf(err, errlen, "cannot encode the steps of %s", wfs[i]->name);
+            strbuf_free(&rb);
+            record_call_free(c);
+            return -1;
+        }
+        int lean = !resend && gen && sc->written == gen; /* Redis holds the definitions */
+        char *group = workflow_group_key(wfs[i], a->labels, a->fingerprint);
+        id_new("inc-", id, sizeof(id));
+        json_t *head = json_pack("{s:s, s:s, s:s?, s:I}", "workflow", wfs[i]->name, "id", id,
+                                 "group", group, "window_ms",
+                                 (json_int_t)(wfs[i]->ngroup_by ? wfs[i]->group_window_ms : 0));
+        char *head_text = head ? json_dumps(head, JSON_COMPACT) : NULL;
+        json_decref(head);
+        free(group);
+        if (!head_text) {
+            snprintf(err, errlen, "cannot encode the run of %s", wfs[i]->name);
+            strbuf_free(&rb);
+            record_call_free(c);
+            return -1;
+        }
+        if (i > 0) strbuf_str(&rb, ",");
+        strbuf_add(&rb, head_text, strlen(head_text) - 1); /* without its } */
+        strbuf_printf(&rb, ",\"steps\":%s,\"resolve\":%s}", sc->steps[lean], sc->resolve[lean]);
+        free(head_text);
+    }
+    strbuf_str(&rb, "]");
+    if (rb.failed) {
+        snprintf(err, errlen, "cannot encode steps");
+        strbuf_free(&rb);
+        record_call_free(c);
+        return -1;
+    }
+    c->runs_text = rb.s;
+    const char *argv[10] = {c->tp, c->seq, a->fingerprint, a->status, c->alert_text,
+                            c->runs_text, c->ms, c->rfc, c->evbase, c->before};
+    memcpy(c->argv, argv, sizeof(argv));
+    return 0;
+}
+
+/* Reads expand.lua's reply. Returns how many results, -2 when Redis lacks
+ * definitions it was not sent, -3 when the batch's alert before it was not
+ * recorded (nothing was written either way), -1 (err filled). */
+static int record_parse(const redisReply *r, record_result *out, size_t max, char *err,
+                        size_t errlen) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && r->element[0]->str &&
+        strcmp(r->element[0]->str, "nodefs") == 0)
+        return -2;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && r->element[0]->str &&
+        strcmp(r->element[0]->str, "gap") == 0) {
+        snprintf(err, errlen, "the alert before it on its partition was not recorded");
+        return -3;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+        snprintf(err, errlen, "expand: unexpected reply");
+        return -1;
+    }
+    int n = 0;
+    for (size_t i = 0; i + 1 < r->elements && (size_t)n < max; i += 2) {
+        out[n].outcome = -1;
+        for (int k = 0; k <= RECORD_DUPLICATE; k++)
+            if (r->element[i]->str && strcmp(r->element[i]->str, outcome_names[k]) == 0)
+                out[n].outcome = k;
+        snprintf(out[n].incident, sizeof(out[n].incident), "%s",
+                 r->element[i + 1]->str ? r->element[i + 1]->str : "");
+        n++;
+    }
+    return n;
+}
+
+/* The definitions are in Redis now, on this connection. */
+static void defs_written(store *s, const workflow *const *wfs, size_t nwfs) {
+    for (size_t i = 0; i < nwfs; i++) {
+        steps_cache *c = wfs[i]->cache_free == steps_cache_free ? wfs[i]->cache : NULL;
+        if (c) c->written = store_generation(s);
+    }
 }
 
 int incident_record_runs(store *s, const alert *a, const workflow *const *wfs, size_t nwfs,
                          const alert_origin *o, record_result *out, size_t max, char *err,
                          size_t errlen) {
-    char tp[320] = "", seq[32] = "0", ms[24], rfc[40], evbase[48];
-    char *alert_text = NULL, *runs_text = NULL;
-    json_t *aj = NULL, *runs = json_array();
-    int n = -1;
-
-    if (o && o->topic) {
-        snprintf(tp, sizeof(tp), "%s/%d", o->topic, (int)o->partition);
-        /* One message may hold many alerts: each gets its own sequence
-         * number so a redelivery is recognised alert by alert. */
-        snprintf(seq, sizeof(seq), "%lld",
-                 (long long)o->offset * ALERT_MAX_PER_MESSAGE + (long long)o->index);
+    int n = -2;
+    for (int resend = 0; resend < 2 && n == -2; resend++) {
+        record_call c;
+        if (record_call_make(&c, s, a, wfs, nwfs, o, resend, err, errlen) < 0) return -1;
+        redisReply *r = store_eval(s, SCRIPT_EXPAND, 9, c.argv, err, errlen);
+        n = r ? record_parse(r, out, max, err, errlen) : -1;
+        if (r) freeReplyObject(r);
+        record_call_free(&c);
     }
-    int64_t now = now_ms();
-    snprintf(ms, sizeof(ms), "%lld", (long long)now);
-    format_rfc3339(now, rfc, sizeof(rfc));
-    id_new("evt-", evbase, sizeof(evbase));
-    if (!(aj = alert_to_json(a)) || !(alert_text = json_dumps(aj, JSON_COMPACT))) {
-        snprintf(err, errlen, "cannot encode alert");
-        goto out;
+    if (n == -2) {
+        snprintf(err, errlen, "expand: Redis does not keep the step definitions it was sent");
+        n = -1;
     }
-    /* Only a firing alert that opens an incident needs the steps; the
-     * script decides, so every selected workflow's steps travel along. */
-    for (size_t i = 0; i < nwfs && strcmp(a->status, "firing") == 0; i++) {
-        char id[64];
-        char *group = workflow_group_key(wfs[i], a->labels, a->fingerprint);
-        id_new("inc-", id, sizeof(id));
-        json_array_append_new(
-            runs, json_pack("{s:s, s:s, s:s?, s:I, s:o, s:o}", "workflow", wfs[i]->name, "id", id,
-                            "group", group, "window_ms",
-                            (json_int_t)(wfs[i]->ngroup_by ? wfs[i]->group_window_ms : 0), "steps",
-                            steps_json(wfs[i]->steps, wfs[i]->nsteps, workflow_step_json, wfs[i]),
-                            "resolve",
-                            steps_json(wfs[i]->resolve_steps, wfs[i]->nresolve,
-                                       workflow_resolve_step_json, wfs[i])));
-        free(group);
-    }
-    if (!(runs_text = json_dumps(runs, JSON_COMPACT))) {
-        snprintf(err, errlen, "cannot encode steps");
-        goto out;
-    }
-    const char *argv[] = {tp, seq, a->fingerprint, a->status, alert_text, runs_text, ms, rfc, evbase};
-    redisReply *r = store_eval(s, SCRIPT_EXPAND, 9, argv, err, errlen);
-    if (!r) goto out;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
-        n = 0;
-        for (size_t i = 0; i + 1 < r->elements && (size_t)n < max; i += 2) {
-            out[n].outcome = -1;
-            for (int k = 0; k <= RECORD_DUPLICATE; k++)
-                if (r->element[i]->str && strcmp(r->element[i]->str, outcome_names[k]) == 0)
-                    out[n].outcome = k;
-            snprintf(out[n].incident, sizeof(out[n].incident), "%s",
-                     r->element[i + 1]->str ? r->element[i + 1]->str : "");
-            n++;
-        }
-    } else {
-        snprintf(err, errlen, "expand: unexpected reply");
-    }
-    freeReplyObject(r);
-out:
-    json_decref(aj);
-    json_decref(runs);
-    free(alert_text);
-    free(runs_text);
+    if (n >= 0) defs_written(s, wfs, nwfs);
     return n;
+}
+
+int incident_record_batch(store *s, record_req *reqs, size_t n, char *err, size_t errlen) {
+    record_call *calls = calloc(n ? n : 1, sizeof(*calls));
+    size_t sent = 0, answered = 0;
+    int rc = 0;
+    if (!calls) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) reqs[i].n = -1;
+    for (; sent < n; sent++) {
+        record_req *q = &reqs[sent];
+        if (record_call_make(&calls[sent], s, q->a, q->wfs, q->nwfs, &q->o, false, err, errlen) < 0)
+            break;
+        /* The alert before it on its partition, in this batch. */
+        for (size_t k = sent; k-- > 0;)
+            if (q->o.topic && reqs[k].o.topic && reqs[k].o.partition == q->o.partition &&
+                strcmp(reqs[k].o.topic, q->o.topic) == 0) {
+                snprintf(calls[sent].before, sizeof(calls[sent].before), "%s", calls[k].seq);
+                break;
+            }
+        if (store_eval_append(s, SCRIPT_EXPAND, 10, calls[sent].argv) < 0) break;
+    }
+    /* Every reply, in order, even past a failure: the connection stays
+     * in step. A call that did not run (the script cache was lost, or the
+     * definitions) runs again alone, where that is mended. */
+    for (; answered < sent; answered++) {
+        record_req *q = &reqs[answered];
+        redisReply *r = NULL;
+        int e = store_eval_reply(s, &r, err, errlen);
+        if (e == -1) break;
+        q->n = e == 0 ? record_parse(r, q->out, q->max, err, errlen) : e == -2 ? -2 : -1;
+        if (q->n == -3) q->n = -1; /* "gap": the alert before it failed; retried after it */
+        if (r) freeReplyObject(r);
+    }
+    for (size_t i = 0; i < n; i++) record_call_free(&calls[i]);
+    free(calls);
+    if (answered < n) rc = -1;
+    for (size_t i = 0; i < answered; i++) {
+        record_req *q = &reqs[i];
+        if (q->n == -2)
+            q->n = incident_record_runs(s, q->a, q->wfs, q->nwfs, &q->o, q->out, q->max, err,
+                                        errlen);
+        if (q->n >= 0) defs_written(s, q->wfs, q->nwfs);
+    }
+    /* Replicas hold the batch before the offsets move (expand's rule). */
+    if (rc == 0 && answered && store_wait_replicas(s) < 0) {
+        snprintf(err, errlen, "redis: connection lost before replicas confirmed");
+        for (size_t i = 0; i < n; i++) reqs[i].n = -1;
+        rc = -1;
+    }
+    return rc;
 }
 
 int incident_record(store *s, const alert *a, const workflow *wf, const alert_origin *o,
@@ -195,6 +426,8 @@ json_t *incident_show(store *s, const char *id, char *err, size_t errlen) {
         json_t *output = out_text ? json_loads(out_text, JSON_DECODE_ANY, NULL) : NULL;
         if (output) json_object_set_new(task, "output", output);
         json_object_del(task, "def");
+        json_object_del(task, "defsha");
+        json_object_del(task, "ctx");
         json_object_del(task, "lease");
         json_object_set_new(tasks, json_string_value(name), task);
     }

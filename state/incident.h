@@ -43,6 +43,27 @@ int incident_record_runs(store *s, const alert *a, const workflow *const *wfs, s
                          const alert_origin *o, record_result *out, size_t max, char *err,
                          size_t errlen);
 
+/* One alert of a batch for incident_record_batch(): what to record, and
+ * where its results go. n is filled: how many results, or -1 when it was
+ * not recorded. */
+typedef struct record_req {
+    const alert *a;
+    const workflow *const *wfs;
+    size_t nwfs;
+    alert_origin o;
+    record_result *out;
+    size_t max;
+    int n;
+} record_req;
+
+/* Records a batch of alerts in one round trip: one expand.lua call each,
+ * pipelined, in order (so one partition's alerts keep theirs). Returns 0
+ * when every call was answered (each req's n says how it went), -1 when
+ * the connection failed part way (the reqs answered before it hold their
+ * results; the rest have n = -1 and are recorded again by the caller:
+ * redelivery detection makes that safe). */
+int incident_record_batch(store *s, record_req *reqs, size_t n, char *err, size_t errlen);
+
 /* The same for at most one workflow (NULL: none); returns the first outcome
  * and fills id (at least 64 bytes) with its incident. */
 int incident_record(store *s, const alert *a, const workflow *wf, const alert_origin *o,

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "common/backoff.h"
+#include "common/context.h"
 #include "common/log.h"
 #include "state/paging.h"
 #include "common/util.h"
@@ -135,72 +136,262 @@ void queue_now_args(char *ms, size_t mslen, char *rfc, size_t rfclen, char *evba
     id_new("evt-", evbase, evlen);
 }
 
-static json_t *load_or_string(const redisReply *r) {
-    if (!r || r->type != REDIS_REPLY_STRING || r->len == 0) return NULL;
-    json_t *v = json_loadb(r->str, r->len, 0, NULL);
-    return v ? v : json_stringn(r->str, r->len);
-}
-
 static const char *str_of(const redisReply *r) {
     return (r && r->type == REDIS_REPLY_STRING) ? r->str : "";
 }
 
-int queue_task_start(store *s, const char *consumer, const lease_item *li, task_run *run,
-                     char *err, size_t errlen) {
-    char lease[256], ms[24], rfc[40], evbase[48];
-    memset(run, 0, sizeof(*run));
-    snprintf(lease, sizeof(lease), "%s|%s", consumer, li->msgid);
-    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
-    const char *argv[] = {li->incident, li->step, lease, ms, rfc, evbase, li->msgid, li->pool};
-    redisReply *r = store_eval(s, SCRIPT_START, 8, argv, err, errlen);
-    if (!r) return -1;
-    int rc = -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
-        snprintf(err, errlen, "start: unexpected reply");
-        goto out;
+static json_t *load_or_string(const redisReply *r) {
+    if (!r || r->type != REDIS_REPLY_STRING) return NULL;
+    return json_or_string(r->str, r->len);
+}
+
+void task_facts_clear(task_facts *f) {
+    free(f->def_text);
+    free(f->alert_text);
+    json_decref(f->steps);
+    memset(f, 0, sizeof(*f));
+}
+
+char *task_event_data(const char *incident, const char *workflow, const char *step,
+                      const char *action, int attempt, const task_result *res) {
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s?, s:i, s:I}", "incident", incident, "workflow",
+                           workflow ? workflow : "", "step", step, "action", action, "attempt",
+                           attempt, "duration_ms", (json_int_t)res->duration_ms);
+    if (!ev) return NULL;
+    if (res->output) json_object_set(ev, "output", res->output);
+    if (res->error && *res->error) json_object_set_new(ev, "error", json_string(res->error));
+    char *data = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    return data;
+}
+
+/* Arguments of a turn: strings the call owns (numbers, encoded JSON) are
+ * kept in `owned` and freed after it. */
+typedef struct argv_buf {
+    const char **v;
+    size_t n, cap;
+    char **owned;
+    size_t nowned, capowned;
+} argv_buf;
+
+static int arg_push(argv_buf *a, const char *v) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        const char **nv = realloc(a->v, cap * sizeof(*nv));
+        if (!nv) return -1;
+        a->v = nv;
+        a->cap = cap;
     }
-    if (strcmp(str_of(r->element[0]), "run") != 0) {
-        log_ctx lc = {li->incident, li->msgid, li->step};
-        if (strcmp(str_of(r->element[0]), "dead") == 0)
-            mlog(LOG_WARN, &lc, "task buried: %s", str_of(r->element[1]));
+    a->v[a->n++] = v ? v : "";
+    return 0;
+}
+
+/* Pushes a string the call owns (NULL: out of memory). */
+static int arg_own(argv_buf *a, char *v) {
+    if (!v) return -1;
+    if (a->nowned == a->capowned) {
+        size_t cap = a->capowned ? a->capowned * 2 : 64;
+        char **no = realloc(a->owned, cap * sizeof(*no));
+        if (!no) {
+            free(v);
+            return -1;
+        }
+        a->owned = no;
+        a->capowned = cap;
+    }
+    a->owned[a->nowned++] = v;
+    return arg_push(a, v);
+}
+
+static int arg_num(argv_buf *a, long long v) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    return arg_own(a, strdup(buf));
+}
+
+static void argv_free(argv_buf *a) {
+    for (size_t i = 0; i < a->nowned; i++) free(a->owned[i]);
+    free(a->owned);
+    free(a->v);
+}
+
+static int push_done(argv_buf *a, const turn_done *d) {
+    const task_result *res = d->res;
+    const lease_item *li = d->li;
+    int rc = arg_push(a, li->incident) | arg_push(a, li->step) | arg_push(a, li->pool) |
+             arg_push(a, li->msgid) |
+             arg_push(a, res->skipped ? "skipped" : res->succeeded ? "succeeded" : "failed");
+    rc |= res->output ? arg_own(a, json_dumps(res->output, JSON_COMPACT | JSON_ENCODE_ANY))
+                      : arg_push(a, "");
+    rc |= arg_push(a, res->error ? res->error : "") | arg_num(a, (long long)res->duration_ms);
+    rc |= arg_own(a, task_event_data(li->incident, d->workflow, li->step, d->action, d->attempt,
+                                     res));
+    rc |= arg_push(a, res->permanent ? "0" : "1") | arg_num(a, (long long)d->delay_ms);
+    return rc ? -1 : 0;
+}
+
+static int copy_str(char *dst, size_t len, const redisReply *r) {
+    snprintf(dst, len, "%s", str_of(r));
+    return 0;
+}
+
+static char *dup_or_null(const redisReply *r) {
+    const char *v = str_of(r);
+    return *v ? strdup(v) : NULL;
+}
+
+/* Reads one start record of the turn's reply at *i; fills f for "run".
+ * Returns 1 (run), 0 (skipped or buried), 2 (a pool could not be read: f's
+ * pool, and its error in defsha), -1 (malformed). */
+static int parse_start(const redisReply *r, size_t *i, task_facts *f) {
+    const redisReply *const *e = (const redisReply *const *)r->element;
+    size_t at = *i;
+    if (at + 6 > r->elements) return -1;
+    const char *tag = str_of(e[at]);
+    lease_item li = {0};
+    snprintf(li.pool, sizeof(li.pool), "%s", str_of(e[at + 1]));
+    snprintf(li.msgid, sizeof(li.msgid), "%s", str_of(e[at + 2]));
+    snprintf(li.incident, sizeof(li.incident), "%s", str_of(e[at + 3]));
+    snprintf(li.step, sizeof(li.step), "%s", str_of(e[at + 4]));
+    if (strcmp(tag, "error") == 0) {
+        memset(f, 0, sizeof(*f));
+        f->li = li;
+        copy_str(f->defsha, sizeof(f->defsha), e[at + 5]);
+        *i = at + 6;
+        return 2;
+    }
+    if (strcmp(tag, "run") != 0) {
+        log_ctx lc = {li.incident, li.msgid, li.step};
+        if (strcmp(tag, "dead") == 0)
+            mlog(LOG_WARN, &lc, "task buried: %s", str_of(e[at + 5]));
         else
             mlog(LOG_INFO, &lc, "task is %s: entry acknowledged without running",
-                 str_of(r->element[1]));
-        rc = 0;
-        goto out;
+                 str_of(e[at + 5]));
+        *i = at + 6;
+        return 0;
     }
-    if (r->elements < 7) {
-        snprintf(err, errlen, "start: short reply");
-        goto out;
-    }
-    run->def = load_or_string(r->element[1]);
-    run->attempt = atoi(str_of(r->element[6]));
-    json_t *steps = json_object();
-    for (size_t i = 7; i + 3 < r->elements; i += 4) {
-        json_t *st = json_pack("{s:s}", "status", str_of(r->element[i + 1]));
-        json_t *output = load_or_string(r->element[i + 2]);
+    if (at + 13 > r->elements) return -1;
+    long nsteps = atol(str_of(e[at + 12]));
+    if (nsteps < 0 || at + 13 + (size_t)nsteps * 4 > r->elements) return -1;
+    memset(f, 0, sizeof(*f));
+    f->li = li;
+    f->attempt = atoi(str_of(e[at + 5]));
+    copy_str(f->defsha, sizeof(f->defsha), e[at + 6]);
+    f->def_text = dup_or_null(e[at + 7]);
+    copy_str(f->workflow, sizeof(f->workflow), e[at + 8]);
+    f->alert_text = dup_or_null(e[at + 9]);
+    copy_str(f->fingerprint, sizeof(f->fingerprint), e[at + 10]);
+    copy_str(f->opened_at, sizeof(f->opened_at), e[at + 11]);
+    f->steps = json_object();
+    for (size_t k = 0, j = at + 13; k < (size_t)nsteps; k++, j += 4) {
+        json_t *st = json_pack("{s:s}", "status", str_of(e[j + 1]));
+        json_t *output = load_or_string(e[j + 2]);
         if (output) json_object_set_new(st, "output", output);
-        if (*str_of(r->element[i + 3]))
-            json_object_set_new(st, "error", json_string(str_of(r->element[i + 3])));
-        json_object_set_new(steps, str_of(r->element[i]), st);
+        if (*str_of(e[j + 3])) json_object_set_new(st, "error", json_string(str_of(e[j + 3])));
+        json_object_set_new(f->steps, str_of(e[j]), st);
     }
-    json_t *alert = load_or_string(r->element[2]);
-    run->ctx = json_pack("{s:o, s:{s:s, s:s, s:s, s:s}, s:{s:s}, s:{s:s, s:i}, s:o}",
-                         "alert", alert ? alert : json_object(),
-                         "incident", "id", li->incident, "workflow", str_of(r->element[3]),
-                         "fingerprint", str_of(r->element[4]), "opened_at", str_of(r->element[5]),
-                         "workflow", "name", str_of(r->element[3]),
-                         "step", "id", li->step, "attempt", run->attempt,
-                         "steps", steps);
-    if (!run->def || !json_is_object(run->def) || !run->ctx) {
+    *i = at + 13 + (size_t)nsteps * 4;
+    return 1;
+}
+
+int queue_turn(store *s, const char *consumer, char **pools, size_t npools, size_t lease_max,
+               turn_done *done, size_t ndone, const lease_item *entries, size_t nentries,
+               task_facts *started, size_t cap, size_t *nstarted, char *err, size_t errlen) {
+    char ms[24], rfc[40], evbase[48];
+    argv_buf a = {0};
+    int rc = -1;
+    *nstarted = 0;
+    if (lease_max > cap) lease_max = cap > nentries ? cap - nentries : 0;
+    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
+    int bad = arg_push(&a, consumer) | arg_push(&a, ms) | arg_push(&a, rfc) |
+              arg_push(&a, evbase) | arg_num(&a, (long long)lease_max) |
+              arg_num(&a, (long long)npools);
+    for (size_t i = 0; i < npools; i++) bad |= arg_push(&a, pools[i]);
+    bad |= arg_num(&a, (long long)ndone);
+    for (size_t i = 0; i < ndone; i++) bad |= push_done(&a, &done[i]);
+    bad |= arg_num(&a, (long long)nentries);
+    for (size_t i = 0; i < nentries; i++)
+        bad |= arg_push(&a, entries[i].pool) | arg_push(&a, entries[i].msgid) |
+               arg_push(&a, entries[i].incident) | arg_push(&a, entries[i].step);
+    if (bad) {
+        snprintf(err, errlen, "turn: out of memory");
+        goto out;
+    }
+    redisReply *r = store_eval(s, SCRIPT_TURN, (int)a.n, a.v, err, errlen);
+    if (!r) goto out;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < ndone * 2) {
+        snprintf(err, errlen, "turn: unexpected reply");
+        freeReplyObject(r);
+        goto out;
+    }
+    static const char *const outcomes[] = {"done", "retrying", "dead", "fenced"};
+    for (size_t i = 0; i < ndone; i++) {
+        const char *o = str_of(r->element[2 * i]);
+        done[i].outcome = TURN_DONE;
+        for (int k = 0; k < 4; k++)
+            if (strcmp(o, outcomes[k]) == 0) done[i].outcome = k;
+        snprintf(done[i].detail, sizeof(done[i].detail), "%s", str_of(r->element[2 * i + 1]));
+    }
+    size_t i = ndone * 2;
+    while (i < r->elements) {
+        task_facts f;
+        int k = parse_start(r, &i, &f);
+        if (k < 0) {
+            mlog(LOG_ERROR, NULL, "turn: malformed start record at %zu of %zu", i, r->elements);
+            break;
+        }
+        if (k == 0) continue;
+        if (k == 2) {
+            /* A queue the script could not read (Redis lost it): made again. */
+            char key[256];
+            mlog(LOG_WARN, NULL, "queue %s: %s; creating it again", f.li.pool, f.defsha);
+            key_of(s, key, sizeof(key), "q:", f.li.pool);
+            store_group_create(s, key, QUEUE_GROUP);
+            continue;
+        }
+        if (*nstarted < cap)
+            started[(*nstarted)++] = f;
+        else
+            task_facts_clear(&f); /* cannot happen: the script leases at most what fits */
+    }
+    freeReplyObject(r);
+    rc = 0;
+out:
+    argv_free(&a);
+    return rc;
+}
+
+json_t *queue_def(store *s, const char *defsha, char *err, size_t errlen) {
+    redisReply *r = store_command(s, "HGET %s:defs %s", store_prefix(s), defsha);
+    if (!r) {
+        snprintf(err, errlen, "redis: connection lost reading definition %s", defsha);
+        return NULL;
+    }
+    json_t *def = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
+    if (!def) snprintf(err, errlen, "step definition %s is missing from Redis", defsha);
+    freeReplyObject(r);
+    return def;
+}
+
+int queue_task_start(store *s, const char *consumer, const lease_item *li, task_run *run,
+                     char *err, size_t errlen) {
+    task_facts f;
+    size_t n = 0;
+    memset(run, 0, sizeof(*run));
+    if (queue_turn(s, consumer, NULL, 0, 0, NULL, 0, li, 1, &f, 1, &n, err, errlen) < 0)
+        return -1;
+    if (n == 0) return 0;
+    run->def = f.def_text ? json_loads(f.def_text, 0, NULL) : queue_def(s, f.defsha, err, errlen);
+    run->attempt = f.attempt;
+    run->ctx = task_context(li->incident, f.workflow, f.fingerprint, f.opened_at, li->step,
+                            f.attempt, f.alert_text, json_incref(f.steps));
+    task_facts_clear(&f);
+    if (!json_is_object(run->def) || !run->ctx) {
         snprintf(err, errlen, "start: task record is damaged");
         task_run_clear(run);
-        goto out;
+        return -1;
     }
-    rc = 1;
-out:
-    freeReplyObject(r);
-    return rc;
+    return 1;
 }
 
 void task_run_clear(task_run *run) {
@@ -212,64 +403,28 @@ void task_run_clear(task_run *run) {
 int queue_task_complete(store *s, const char *consumer, const lease_item *li,
                         const task_run *run, const task_result *res, char *err,
                         size_t errlen) {
-    char lease[256], ms[24], rfc[40], evbase[48], dur[24], delay[24];
-    char *output = NULL, *data = NULL;
-    int rc = -1;
-
     /* A page step's level ends in its timers, not in a result. */
     if (res->succeeded && res->page_plan) return paging_arm(s, consumer, li, res->page_plan, err, errlen);
-    snprintf(lease, sizeof(lease), "%s|%s", consumer, li->msgid);
-    snprintf(dur, sizeof(dur), "%lld", (long long)res->duration_ms);
-    if (!res->succeeded) {
-        uint64_t rnd = 0;
-        getrandom(&rnd, sizeof(rnd), 0);
-        retry_policy p = retry_policy_from_json(json_object_get(run->def, "retry"),
-                                                retry_policy_default());
-        snprintf(delay, sizeof(delay), "%lld",
-                 (long long)backoff_delay(&p, run->attempt, res->retry_after_ms,
-                                          (double)(rnd >> 11) / 9007199254740992.0));
-    } else {
-        snprintf(delay, sizeof(delay), "0");
+    uint64_t rnd = 0;
+    if (!res->succeeded) getrandom(&rnd, sizeof(rnd), 0);
+    retry_policy p = retry_policy_from_json(json_object_get(run->def, "retry"), retry_policy_default());
+    turn_done d = {
+        .li = li,
+        .workflow = json_string_value(json_object_get(json_object_get(run->ctx, "incident"), "workflow")),
+        .action = json_string_value(json_object_get(run->def, "action")),
+        .attempt = run->attempt,
+        .res = res,
+        .delay_ms = res->succeeded ? 0 : backoff_delay(&p, run->attempt, res->retry_after_ms,
+                                                       (double)(rnd >> 11) / 9007199254740992.0),
+    };
+    size_t n = 0;
+    if (queue_turn(s, consumer, NULL, 0, 0, &d, 1, NULL, 0, NULL, 0, &n, err, errlen) < 0)
+        return -1;
+    if (d.outcome == TURN_FENCED) {
+        snprintf(err, errlen, "lease lost: task is %s", d.detail);
+        return 1;
     }
-    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
-    if (res->output) output = json_dumps(res->output, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "incident", li->incident,
-                           "workflow", json_string_value(json_object_get(json_object_get(run->ctx, "incident"), "workflow")),
-                           "step", li->step,
-                           "action", json_string_value(json_object_get(run->def, "action")),
-                           "attempt", run->attempt, "duration_ms", (json_int_t)res->duration_ms);
-    if (!ev) {
-        snprintf(err, errlen, "complete: cannot build event");
-        goto out;
-    }
-    if (res->output) json_object_set(ev, "output", res->output);
-    if (res->error && *res->error) json_object_set_new(ev, "error", json_string(res->error));
-    data = json_dumps(ev, JSON_COMPACT);
-    json_decref(ev);
-    if (!data) {
-        snprintf(err, errlen, "complete: cannot encode event");
-        goto out;
-    }
-    const char *argv[] = {li->incident, li->step, lease, li->pool, li->msgid,
-                          res->skipped ? "skipped" : res->succeeded ? "succeeded" : "failed",
-                          output ? output : "",
-                          res->error ? res->error : "", dur, ms, rfc, evbase, data,
-                          res->permanent ? "0" : "1", delay};
-    redisReply *r = store_eval(s, SCRIPT_COMPLETE, 15, argv, err, errlen);
-    if (!r) goto out;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-        strcmp(str_of(r->element[0]), "fenced") == 0) {
-        snprintf(err, errlen, "lease lost: task is %s",
-                 r->elements > 1 ? str_of(r->element[1]) : "?");
-        rc = 1;
-    } else {
-        rc = 0;
-    }
-    freeReplyObject(r);
-out:
-    free(output);
-    free(data);
-    return rc;
+    return 0;
 }
 
 static int parse_outbox(const redisReply *entries, outbox_item *out, size_t max, size_t n) {
@@ -341,19 +496,22 @@ int outbox_ack(store *s, char **ids, size_t n) {
     key_of(s, key, sizeof(key), "outbox", "");
     const char **argv = calloc(n + 3, sizeof(*argv));
     if (!argv) return -1;
+    /* XACK key group id... and XDEL key id..., in one round trip. */
     argv[0] = "XACK";
     argv[1] = key;
     argv[2] = OUTBOX_GROUP;
     for (size_t i = 0; i < n; i++) argv[3 + i] = ids[i];
-    redisReply *r = store_command_argv(s, (int)n + 3, argv, NULL);
-    if (!r) rc = -1;
-    else freeReplyObject(r);
-    argv[0] = "XDEL";
-    argv[2] = argv[3]; /* shift ids left by one: XDEL key id... */
-    for (size_t i = 0; i < n; i++) argv[2 + i] = ids[i];
-    r = rc == 0 ? store_command_argv(s, (int)n + 2, argv, NULL) : NULL;
-    if (!r) rc = -1;
-    else freeReplyObject(r);
+    if (store_append_argv(s, (int)n + 3, argv, NULL) < 0) rc = -1;
+    /* hiredis formatted the first already: reuse the vector as
+     * XDEL key id... from its second slot. */
+    argv[1] = "XDEL";
+    argv[2] = key;
+    if (rc == 0 && store_append_argv(s, (int)n + 2, argv + 1, NULL) < 0) rc = -1;
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        redisReply *r = NULL;
+        if (store_reply(s, &r) < 0) rc = -1;
+        if (r) freeReplyObject(r);
+    }
     free(argv);
     return rc;
 }
@@ -445,11 +603,13 @@ json_t *queue_dead_list(store *s, size_t limit) {
         if (!slash) continue;
         char incident[96];
         snprintf(incident, sizeof(incident), "%.*s", (int)(slash - ref), ref);
-        redisReply *t = store_command(s, "HMGET %s:{%s}:task:%s attempts error dead_reason def",
+        redisReply *t = store_command(s, "HMGET %s:{%s}:task:%s attempts error dead_reason def defsha",
                                       store_prefix(s), incident, slash + 1);
         redisReply *w = store_command(s, "HGET %s:{%s}:inc workflow", store_prefix(s), incident);
-        if (t && t->type == REDIS_REPLY_ARRAY && t->elements == 4) {
-            json_t *def = load_or_string(t->element[3]);
+        if (t && t->type == REDIS_REPLY_ARRAY && t->elements == 5) {
+            char derr[160];
+            json_t *def = *str_of(t->element[4]) ? queue_def(s, str_of(t->element[4]), derr, sizeof(derr))
+                                                 : load_or_string(t->element[3]);
             json_array_append_new(
                 out, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:i, s:s, s:s, s:I, s:o}", "task", ref,
                                "incident", incident, "step", slash + 1, "workflow", str_of(w),

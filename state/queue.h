@@ -32,12 +32,30 @@ int queue_register(store *s, char *const *pools, size_t npools);
 int queue_lease(store *s, const char *consumer, char **pools, size_t npools,
                 size_t max, int block_ms, lease_item *out);
 
-/* What start gives the action: the step definition and the template context. */
+/* What start gives the action: the step definition and the template
+ * context (built by task_context(), common/context.h). */
 typedef struct task_run {
     json_t *def;     /* {"id","action","pool","timeout_ms","continue_on_error","with"} */
     json_t *ctx;     /* {"alert","incident","workflow","step","steps"} */
     int attempt;
 } task_run;
+
+/* What the start transition read for one task, as Redis holds it. The
+ * definition is either inline (def_text) or named by defsha (P:defs; see
+ * queue_def()). alert_text is NULL and steps empty when the step's
+ * templates read no incident context (its ctx field). */
+typedef struct task_facts {
+    lease_item li;
+    int attempt;
+    char defsha[72];
+    char *def_text;
+    char workflow[128];
+    char *alert_text;
+    char fingerprint[160];
+    char opened_at[24];
+    json_t *steps; /* {"name": {"status", "output"?, "error"?}}, never NULL once filled */
+} task_facts;
+void task_facts_clear(task_facts *f);
 
 /* Takes over, for `consumer`, entries of the pools' streams that other
  * consumers leased more than idle_ms ago and never completed (their worker
@@ -45,7 +63,9 @@ typedef struct task_run {
 int queue_reclaim(store *s, const char *consumer, char **pools, size_t npools, size_t max,
                   int64_t idle_ms, lease_item *out);
 
-/* Marks the leased task running. Returns 1 when the task is to be run (run
+/* The single-task forms of the turn, for tools and tests: start one
+ * leased task (its definition fetched, its context built), or complete
+ * one (its backoff computed here). Marks the leased task running. Returns 1 when the task is to be run (run
  * filled; caller frees with task_run_clear()), 0 when it must not run (a
  * stale or duplicate entry, or a poison task now buried: the entry is
  * acknowledged), -1 on a Redis error. */
@@ -64,6 +84,44 @@ typedef struct task_result {
     int64_t retry_after_ms;  /* the server asked us to wait this long; 0: no */
     char *page_plan;         /* a page step's level to arm (paging.h), or NULL; the task's */
 } task_result;
+
+/* One finished attempt for queue_turn(). delay_ms is the wait before the
+ * next attempt, which the caller computed (backoff) for a failure. outcome
+ * and detail are filled by the turn. */
+enum { TURN_DONE, TURN_RETRYING, TURN_DEAD, TURN_FENCED };
+typedef struct turn_done {
+    const lease_item *li;
+    const char *workflow;
+    const char *action;
+    int attempt;
+    const task_result *res;
+    int64_t delay_ms;
+    int outcome;
+    char detail[64];
+} turn_done;
+
+/* One turn of a worker, in one script call (turn.lua): completes the
+ * ndone finished attempts (each fenced by the consumer's lease), starts the
+ * nentries entries the caller leased or took over, then leases up to
+ * lease_max new entries of the pools and starts them too. Fills started
+ * (up to cap; entries beyond stay leased and are taken over later) and
+ * *nstarted with the tasks to run (caller clears each with
+ * task_facts_clear()). Returns 0, or -1 with err filled when Redis failed:
+ * the caller keeps its results and tries again; what it leased is taken
+ * over once the lease lapses. */
+int queue_turn(store *s, const char *consumer, char **pools, size_t npools, size_t lease_max,
+               turn_done *done, size_t ndone, const lease_item *entries, size_t nentries,
+               task_facts *started, size_t cap, size_t *nstarted, char *err, size_t errlen);
+
+/* A step definition stored once per workflow version (P:defs), by its
+ * SHA-256. Returns a new reference, or NULL (err filled) when Redis does
+ * not have it or cannot be reached. */
+json_t *queue_def(store *s, const char *defsha, char *err, size_t errlen);
+
+/* The data of a task.succeeded / task.failed event (docs/events.md), as
+ * JSON text (caller frees). */
+char *task_event_data(const char *incident, const char *workflow, const char *step,
+                      const char *action, int attempt, const task_result *res);
 
 /* Completes the attempt under the lease the consumer holds, in one atomic
  * call that also releases dependent steps, or schedules the next attempt

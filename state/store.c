@@ -13,8 +13,7 @@
 #include "common/util.h"
 
 extern const char store_lua_expand[];
-extern const char store_lua_start[];
-extern const char store_lua_complete[];
+extern const char store_lua_turn[];
 extern const char store_lua_promote[];
 extern const char store_lua_extend[];
 extern const char store_lua_handback[];
@@ -39,8 +38,7 @@ extern const char store_lua_timers[];
 
 static const char *const script_src[SCRIPT_COUNT] = {
     [SCRIPT_EXPAND] = store_lua_expand,
-    [SCRIPT_START] = store_lua_start,
-    [SCRIPT_COMPLETE] = store_lua_complete,
+    [SCRIPT_TURN] = store_lua_turn,
     [SCRIPT_PROMOTE] = store_lua_promote,
     [SCRIPT_EXTEND] = store_lua_extend,
     [SCRIPT_HANDBACK] = store_lua_handback,
@@ -61,11 +59,12 @@ static const char *const script_src[SCRIPT_COUNT] = {
  * hold the write. */
 static const int script_waits[SCRIPT_COUNT] = {
     [SCRIPT_EXPAND] = 1,
-    [SCRIPT_COMPLETE] = 1,
+    [SCRIPT_TURN] = 1,
 };
 
 struct store {
     redisContext *c;
+    unsigned long generation; /* connections made so far */
     char *host; /* the primary: redis.host, or the sentinels' answer */
     int port;
     char *user;
@@ -197,6 +196,7 @@ static int connect_now(store *s, char *err, size_t errlen) {
     }
     if (*s->sentinels && check_role(s, err, errlen) < 0) goto fail;
     if (load_scripts(s, err, errlen) < 0) goto fail;
+    s->generation++;
     return 0;
 fail:
     if (r) freeReplyObject(r);
@@ -243,6 +243,8 @@ void store_close(store *s) {
     free(s->sentinel_password);
     free(s);
 }
+
+unsigned long store_generation(const store *s) { return s->generation; }
 
 const char *store_prefix(const store *s) { return s->prefix; }
 
@@ -319,6 +321,11 @@ int store_append(store *s, const char *fmt, ...) {
     return rc == REDIS_OK ? 0 : -1;
 }
 
+int store_append_argv(store *s, int argc, const char **argv, const size_t *lens) {
+    if (ensure(s) < 0) return -1;
+    return redisAppendCommandArgv(s->c, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
 int store_reply(store *s, redisReply **reply) {
     void *r = NULL;
     if (!s->c) return -1;
@@ -364,16 +371,39 @@ int store_wait_replicas(store *s) {
 
 #define EVAL_MAX_ARGS 32
 
+static redisReply *eval_with(store *s, store_script script, int argc, const char **argv,
+                             const char **args, size_t *lens, char *err, size_t errlen);
+
 redisReply *store_eval(store *s, store_script script, int argc, const char **argv,
                        char *err, size_t errlen) {
-    const char *args[EVAL_MAX_ARGS + 4];
-    size_t lens[EVAL_MAX_ARGS + 4];
+    const char *small_args[EVAL_MAX_ARGS + 4];
+    size_t small_lens[EVAL_MAX_ARGS + 4];
+    const char **args = small_args;
+    size_t *lens = small_lens;
     redisReply *r = NULL;
 
+    /* A worker's turn carries a batch: its arguments go on the heap. */
     if (argc > EVAL_MAX_ARGS) {
-        snprintf(err, errlen, "too many script arguments");
-        return NULL;
+        args = malloc(((size_t)argc + 4) * sizeof(*args));
+        lens = malloc(((size_t)argc + 4) * sizeof(*lens));
+        if (!args || !lens) {
+            free(args);
+            free(lens);
+            snprintf(err, errlen, "out of memory for %d script arguments", argc);
+            return NULL;
+        }
     }
+    r = eval_with(s, script, argc, argv, args, lens, err, errlen);
+    if (args != small_args) {
+        free(args);
+        free(lens);
+    }
+    return r;
+}
+
+static redisReply *eval_with(store *s, store_script script, int argc, const char **argv,
+                             const char **args, size_t *lens, char *err, size_t errlen) {
+    redisReply *r = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (ensure(s) < 0) {
             snprintf(err, errlen, "redis %s:%d: not reachable", s->host, s->port);
@@ -415,6 +445,34 @@ redisReply *store_eval(store *s, store_script script, int argc, const char **arg
         return NULL;
     }
     return NULL;
+}
+
+int store_eval_append(store *s, store_script script, int argc, const char **argv) {
+    const char *head[4] = {"EVALSHA", s->sha[script], "0", s->prefix};
+    const char **args = malloc(((size_t)argc + 4) * sizeof(*args));
+    if (!args) return -1;
+    memcpy(args, head, sizeof(head));
+    memcpy(args + 4, argv, (size_t)argc * sizeof(*argv));
+    int rc = store_append_argv(s, argc + 4, args, NULL);
+    free(args);
+    return rc;
+}
+
+int store_eval_reply(store *s, redisReply **reply, char *err, size_t errlen) {
+    redisReply *r = NULL;
+    *reply = NULL;
+    if (store_reply(s, &r) < 0) {
+        snprintf(err, errlen, "redis %s:%d: connection lost", s->host, s->port);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        int noscript = strncmp(r->str, "NOSCRIPT", 8) == 0;
+        snprintf(err, errlen, "redis script: %s", r->str);
+        freeReplyObject(r);
+        return noscript ? -2 : -3;
+    }
+    *reply = r;
+    return 0;
 }
 
 int store_group_create(store *s, const char *stream, const char *group) {

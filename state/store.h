@@ -9,8 +9,7 @@
 
 typedef enum {
     SCRIPT_EXPAND,
-    SCRIPT_START,
-    SCRIPT_COMPLETE,
+    SCRIPT_TURN,
     SCRIPT_PROMOTE,
     SCRIPT_EXTEND,
     SCRIPT_HANDBACK,
@@ -40,6 +39,10 @@ void store_close(store *s);
 /* The key prefix ("muster"). */
 const char *store_prefix(const store *s);
 
+/* How many connections this store has made: a caller that must know what
+ * Redis holds (the step definitions the dispatcher wrote) starts again when
+ * it changes, since the server may be another one, or have restarted. */
+unsigned long store_generation(const store *s);
 /* Whether the last command reached Redis. */
 int store_connected(const store *s);
 
@@ -61,6 +64,14 @@ redisReply *store_command_argv(store *s, int argc, const char **argv, const size
 redisReply *store_eval(store *s, store_script script, int argc, const char **argv,
                        char *err, size_t errlen);
 
+/* store_eval() in a pipeline: store_eval_append() queues a call,
+ * store_eval_reply() reads the next reply. Returns 0 (reply set), -1 when
+ * the connection broke, -2 when Redis has forgotten the script (nothing
+ * ran: call store_eval() for it, which loads it), -3 when the script
+ * raised an error (err filled). Replicas are not waited for: the caller
+ * calls store_wait_replicas() after the last reply. */
+int store_eval_append(store *s, store_script script, int argc, const char **argv);
+int store_eval_reply(store *s, redisReply **reply, char *err, size_t errlen);
 /* With redis.wait_replicas N > 0: WAIT until N replicas hold every write
  * made on this connection, for at most redis.wait_timeout. When fewer
  * confirm in time, it logs once and does not wait for the next 5 s, so a
@@ -78,5 +89,7 @@ int store_group_create(store *s, const char *stream, const char *group);
  * (caller frees each). Returns -1 when the connection broke. */
 int store_append(store *s, const char *fmt, ...);
 int store_reply(store *s, redisReply **reply);
+/* store_append() with an argument vector (binary safe; lens may be NULL). */
+int store_append_argv(store *s, int argc, const char **argv, const size_t *lens);
 
 #endif

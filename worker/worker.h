@@ -63,15 +63,19 @@ struct worker {
     task *tasks;
     size_t inflight;
     volatile sig_atomic_t *stop;
-    /* relay */
+    /* relay (worker/relay.c) */
     char **acked;
     size_t nacked, capacked;
     size_t relay_outstanding;
     int64_t last_heartbeat;
     int64_t leader_checked; /* when the relay lease was last taken or renewed */
     int64_t last_reclaim, last_extend, last_promote; /* monotonic ms */
+    int64_t last_outbox_reclaim; /* monotonic ms */
     bool leader;            /* this worker holds the relay lease */
     bool reclaim_all;       /* just became leader: take over every pending event */
+    /* step definitions by SHA-256, as Redis keeps them once per workflow
+     * version (P:defs): read once, shared by every task of the step */
+    struct def_cache *defs;
     /* retention (gc.lua): when this worker last looked, and whether more
      * incidents were due then (the next slice does not wait) */
     int64_t last_gc;
@@ -134,6 +138,14 @@ worker *worker_new_local(config *cfg, store *s);
  * the loop until it is done or max_ms passed. Returns 0 when done, -1 on
  * time out (the action is aborted). The result is in t->res. */
 int worker_run_one(worker *w, task *t, int64_t max_ms);
+
+/* The relay (worker/relay.c): one worker at a time, holding the relay
+ * lease, publishes the outbox to the events topic. relay() does one turn;
+ * relay_flush() delivers what is in flight before the worker stops. The
+ * delivery report callback is relay_dr (the producer's opaque is w). */
+void relay(worker *w);
+void relay_flush(worker *w);
+void relay_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 
 /* Builds the worker from cfg (not owned). Returns NULL with err filled. */
 worker *worker_new(config *cfg, volatile sig_atomic_t *stop, char *err, size_t errlen);

@@ -164,7 +164,9 @@ end
 local function action_of(step)
   local a = redis.call("HGET", R, "act:" .. step)
   if a then return a end
-  local def = redis.call("HGET", task_key(incident, step), "def")
+  local t = redis.call("HMGET", task_key(incident, step), "action", "def")
+  if t[1] then return clean(t[1]) end
+  local def = t[2]
   local ok, d = pcall(cjson.decode, def or "{}")
   if ok and type(d) == "table" then return clean(d.action) end
   return "unknown"

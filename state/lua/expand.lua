@@ -9,19 +9,40 @@
 --       4 fingerprint, 5 status, 6 alert JSON,
 --       7 runs JSON [{workflow, id (new incident id), group, window_ms,
 --         steps: [S], resolve: [S]}] where S is {id, pool, needs (count),
---         needs_ids, dependents, def (JSON text, stored as it is), coe,
+--         needs_ids, dependents, defsha, def (JSON text, stored as it is;
+--         left out when Redis has it already), action, kind, ctx, coe,
 --         max_attempts},
---       8 now ms, 9 now RFC 3339, 10 event id base
+--       8 now ms, 9 now RFC 3339, 10 event id base,
+--       11 (optional) the sequence of the alert before it in the batch
 -- Returns {outcome, incident, outcome, incident, ...}.
 local tp, seq = ARGV[2], tonumber(ARGV[3])
 local fp, status, alert_json = ARGV[4], ARGV[5], ARGV[6]
 local runs = cjson.decode(ARGV[7])
 local now, now_str, evbase = ARGV[8], ARGV[9], ARGV[10]
 
+-- Steps sent without their definitions' text name definitions Redis must
+-- hold already (P:defs); when it does not (its data was lost), nothing is
+-- written and the dispatcher sends them again with the text.
+for _, run in ipairs(runs) do
+  for _, list in ipairs({run.steps, run.resolve}) do
+    local s = list[1]
+    if s and not s.def and redis.call("HEXISTS", P .. ":defs", s.defsha) == 0 then
+      return {"nodefs", ""}
+    end
+  end
+end
+
 -- A redelivered message (crash before the offset commit) changes nothing.
+-- In a pipelined batch, ARGV[11] is the sequence of the alert before this
+-- one on the same partition: if that one was not recorded (its call
+-- failed), neither is this one, so the dispatcher retries both in order.
 if tp ~= "" then
   local last = redis.call("HGET", P .. ":offsets", tp)
   if last and tonumber(last) >= seq then return {"duplicate", ""} end
+  local before = ARGV[11]
+  if before and before ~= "" and (not last or tonumber(last) < tonumber(before)) then
+    return {"gap", ""}
+  end
   redis.call("HSET", P .. ":offsets", tp, seq)
 end
 
@@ -114,7 +135,7 @@ for _, run in ipairs(runs) do
            {workflow = run.workflow, fingerprint = fp, previous = previous})
     end
     emit(evbase, now, now_str, id, "workflow.started", {workflow = run.workflow, steps = #run.steps})
-    local names = create_tasks(id, run.steps)
+    local names = create_tasks(id, run.steps, run.workflow)
     redis.call("HSET", ik, "steps", cjson.encode(names))
     table.insert(out, "opened")
     table.insert(out, id)

@@ -52,13 +52,23 @@ local function mark_finished(incident, now)
   end
 end
 
+-- What kind of task a step is ("manual" waits for a person): its own
+-- field, written when it was created; tasks made before the field existed
+-- say it in their definition.
+local function task_kind(tk)
+  local kind = redis.call("HGET", tk, "kind")
+  if kind then return kind end
+  local def = cjson.decode(redis.call("HGET", tk, "def") or "{}")
+  return def.action == "manual" and "manual" or "task"
+end
+
 -- Queues a task; the entry's id is remembered so that only the current
 -- entry can start it (an older, duplicate entry is recognised and dropped).
 -- A manual step is not queued: it waits for a person (muster done).
-local function queue_task(incident, step, pool)
+-- kind: the task's kind when the caller read it already.
+local function queue_task(incident, step, pool, kind)
   local tk = task_key(incident, step)
-  local def = cjson.decode(redis.call("HGET", tk, "def") or "{}")
-  if def.action == "manual" then
+  if (kind or task_kind(tk)) == "manual" then
     local now = redis.call("TIME")
     local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
     redis.call("HSET", tk, "state", "manual", "started_at", ms)
@@ -96,12 +106,15 @@ local function skip_downstream(evbase, now, now_str, incident, wf, step)
 end
 
 -- Counts down the unmet needs of `step`'s dependents and queues the ready.
-local function release_dependents(incident, step)
-  for _, dep in ipairs(cjson.decode(redis.call("HGET", task_key(incident, step), "dependents") or "[]")) do
+-- deps: the dependents' JSON text when the caller read it already.
+local function release_dependents(incident, step, deps)
+  deps = deps or redis.call("HGET", task_key(incident, step), "dependents") or "[]"
+  if deps == "[]" then return end
+  for _, dep in ipairs(cjson.decode(deps)) do
     local dk = task_key(incident, dep)
-    local left = redis.call("HINCRBY", dk, "unmet", -1)
-    if left <= 0 and redis.call("HGET", dk, "state") == "waiting" then
-      queue_task(incident, dep, redis.call("HGET", dk, "pool"))
+    if redis.call("HINCRBY", dk, "unmet", -1) <= 0 then
+      local d = redis.call("HMGET", dk, "state", "pool", "kind")
+      if d[1] == "waiting" then queue_task(incident, dep, d[2], d[3]) end
     end
   end
 end
@@ -254,17 +267,26 @@ local function bury(evbase, now, now_str, incident, wf, step, reason, err)
 end
 
 -- Creates the tasks of a step list and queues those that need nothing.
-local function create_tasks(id, steps)
+-- A step's definition is stored once per workflow version, under its
+-- SHA-256 in P:defs (the dispatcher sends the text only while it does not
+-- know Redis has it); the task names it by defsha. Besides, the task keeps
+-- what the hot path reads without decoding JSON: its workflow, action,
+-- kind ("manual" or "task") and ctx, the context its templates read
+-- (docs/architecture.md, "What a task reads").
+local function create_tasks(id, steps, workflow)
   local names = {}
   for i, s in ipairs(steps) do
     names[i] = s.id
+    if s.def and s.defsha then redis.call("HSETNX", P .. ":defs", s.defsha, s.def) end
     redis.call("HSET", task_key(id, s.id), "incident", id, "step", s.id, "pool", s.pool,
                "state", "waiting", "unmet", s.needs, "needs", s.needs_ids,
-               "dependents", s.dependents, "def", s.def, "attempts", 0, "coe", s.coe,
-               "max_attempts", s.max_attempts, "replays", 0)
+               "dependents", s.dependents, "attempts", 0, "coe", s.coe,
+               "max_attempts", s.max_attempts, "replays", 0, "workflow", workflow,
+               "action", s.action, "kind", s.kind, "ctx", s.ctx,
+               s.defsha and "defsha" or "def", s.defsha or s.def)
   end
   for _, s in ipairs(steps) do
-    if s.needs == 0 then queue_task(id, s.id, s.pool) end
+    if s.needs == 0 then queue_task(id, s.id, s.pool, s.kind) end
   end
   return names
 end
@@ -286,7 +308,7 @@ local function close_incident(evbase, now, now_str, id, outcome_event, data)
   paging_stop(evbase, now, now_str, id, {resolved = true})
   local resolve = cjson.decode(redis.call("HGET", ik, "resolve") or "[]")
   if #resolve > 0 then
-    local names = create_tasks(id, resolve)
+    local names = create_tasks(id, resolve, data.workflow)
     redis.call("HSET", ik, "resolve_steps", cjson.encode(names), "run", "running", "run_started_at", now)
     redis.call("HINCRBY", ik, "steps_left", #resolve)
     emit(evbase, now, now_str, id, "workflow.started",
