@@ -81,6 +81,20 @@ static char *steps_text(const workflow *wf, const wf_step *steps, size_t n,
         for (size_t k = 0; k < steps[i].nneeds; k++)
             json_array_append_new(needs, json_string(steps[steps[i].needs[k]].id));
         json_t *d = def(wf, i);
+        /* Its dependents as release_dependents() takes them, without
+         * decoding JSON: "name|pool|kind,..." (ids and pools are names of
+         * letters, digits, _ and -). */
+        strbuf rel = {0};
+        for (size_t j = 0; j < n; j++)
+            for (size_t k = 0; k < steps[j].nneeds; k++)
+                if (steps[j].needs[k] == i) {
+                    json_t *dj = def(wf, j);
+                    const char *da = json_string_value(json_object_get(dj, "action"));
+                    strbuf_printf(&rel, "%s%s|%s|%s", rel.len ? "," : "", steps[j].id,
+                                  steps[j].pool,
+                                  da && strcmp(da, "manual") == 0 ? "manual" : "task");
+                    json_decref(dj);
+                }
         char *deps_text = json_dumps(deps, JSON_COMPACT);
         char *needs_text = json_dumps(needs, JSON_COMPACT);
         char *def_text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
@@ -96,6 +110,8 @@ static char *steps_text(const workflow *wf, const wf_step *steps, size_t n,
                                action && strcmp(action, "manual") == 0 ? "manual" : "task", "ctx",
                                ctx, "coe", steps[i].continue_on_error ? "1" : "0", "max_attempts",
                                steps[i].retry.max_attempts);
+        json_object_set_new(st, "release", json_string(rel.s && !rel.failed ? rel.s : ""));
+        strbuf_free(&rel);
         if (with_defs) json_object_set_new(st, "def", json_string(def_text ? def_text : "{}"));
         json_array_append_new(arr, st);
         free(deps_text);
@@ -396,6 +412,85 @@ json_t *incident_list(store *s, size_t limit) {
     return out;
 }
 
+/* Whether the stored timeline has an event of this type, step and attempt
+ * already (incidents recorded before those events were derived). */
+static bool has_event(const json_t *timeline, const char *type, const char *step, long attempt) {
+    size_t i;
+    const json_t *ev;
+    json_array_foreach(timeline, i, ev) {
+        const json_t *d = json_object_get(ev, "data");
+        if (strcmp(json_string_or(json_object_get(ev, "type"), ""), type) == 0 &&
+            strcmp(json_string_or(json_object_get(d, "step"), ""), step) == 0 &&
+            json_integer_value(json_object_get(d, "attempt")) == attempt)
+            return true;
+    }
+    return false;
+}
+
+static json_t *derived_event(const char *id, const char *type, long long ms, json_t *data) {
+    char rfc[40];
+    format_rfc3339(ms, rfc, sizeof(rfc));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "specversion", "1.0", "source",
+                     "muster", "type", type, "time", rfc, "subject", id, "derived", 1, "data",
+                     data);
+}
+
+static int by_time(const void *a, const void *b) {
+    const json_t *const *x = a, *const *y = b;
+    int c = strcmp(json_string_or(json_object_get(*x, "time"), ""),
+                   json_string_or(json_object_get(*y, "time"), ""));
+    /* equal times keep their order: the index was put in "_at" */
+    return c ? c
+             : (int)(json_integer_value(json_object_get(*x, "_at")) -
+                     json_integer_value(json_object_get(*y, "_at")));
+}
+
+/* The timeline keeps a task's start and its success only on the events
+ * topic: the task hash says when they happened. They are put back here,
+ * marked "derived", in time order with the stored events. */
+static void derive_task_events(const char *id, const char *wf, const json_t *tasks,
+                               json_t *timeline) {
+    const char *step;
+    json_t *t;
+    json_object_foreach((json_t *)tasks, step, t) {
+        long attempt = atol(json_string_or(json_object_get(t, "attempts"), "0"));
+        long long started = atoll(json_string_or(json_object_get(t, "started_at"), "0"));
+        long long finished = atoll(json_string_or(json_object_get(t, "finished_at"), "0"));
+        const char *state = json_string_or(json_object_get(t, "state"), "");
+        const char *action = json_string_or(json_object_get(t, "action"), "");
+        if (started > 0 && attempt > 0 && !has_event(timeline, "task.started", step, attempt))
+            json_array_append_new(
+                timeline, derived_event(id, "task.started", started,
+                                        json_pack("{s:s, s:s?, s:s, s:s, s:i}", "incident", id,
+                                                  "workflow", wf, "step", step, "action",
+                                                  action, "attempt", (int)attempt)));
+        if (strcmp(state, "succeeded") == 0 && finished > 0 &&
+            !has_event(timeline, "task.succeeded", step, attempt))
+            json_array_append_new(
+                timeline,
+                derived_event(id, "task.succeeded", finished,
+                              json_pack("{s:s, s:s?, s:s, s:s, s:i, s:I}", "incident", id,
+                                        "workflow", wf, "step", step, "action", action,
+                                        "attempt", (int)attempt, "duration_ms",
+                                        (json_int_t)atoll(json_string_or(
+                                            json_object_get(t, "duration_ms"), "0")))));
+    }
+    size_t n = json_array_size(timeline);
+    json_t **v = calloc(n ? n : 1, sizeof(*v));
+    if (!v) return;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = json_incref(json_array_get(timeline, i));
+        json_object_set_new(v[i], "_at", json_integer((json_int_t)i));
+    }
+    qsort(v, n, sizeof(*v), by_time);
+    json_array_clear(timeline);
+    for (size_t i = 0; i < n; i++) {
+        json_object_del(v[i], "_at");
+        json_array_append_new(timeline, v[i]);
+    }
+    free(v);
+}
+
 json_t *incident_show(store *s, const char *id, char *err, size_t errlen) {
     const char *p = store_prefix(s);
     json_t *out = NULL;
@@ -439,6 +534,26 @@ json_t *incident_show(store *s, const char *id, char *err, size_t errlen) {
         if (ev) json_array_append_new(timeline, ev);
     }
     if (r) freeReplyObject(r);
+    derive_task_events(id, json_string_value(json_object_get(inc, "workflow")), tasks, timeline);
+    /* The on_resolve steps' too (they are not listed under tasks). */
+    json_t *rnames = json_loads(json_string_or(json_object_get(inc, "resolve_steps"), "[]"), 0, NULL);
+    json_t *rtasks = json_object();
+    json_array_foreach(rnames, i, name) {
+        redisReply *t = store_command(s, "HMGET %s:{%s}:task:%s attempts started_at finished_at state action duration_ms",
+                                      p, id, json_string_value(name));
+        if (t && t->type == REDIS_REPLY_ARRAY && t->elements == 6) {
+            static const char *const f[] = {"attempts", "started_at", "finished_at", "state", "action", "duration_ms"};
+            json_t *o = json_object();
+            for (size_t k = 0; k < 6; k++)
+                if (t->element[k]->type == REDIS_REPLY_STRING)
+                    json_object_set_new(o, f[k], json_string(t->element[k]->str));
+            json_object_set_new(rtasks, json_string_value(name), o);
+        }
+        if (t) freeReplyObject(t);
+    }
+    derive_task_events(id, json_string_value(json_object_get(inc, "workflow")), rtasks, timeline);
+    json_decref(rtasks);
+    json_decref(rnames);
     out = json_pack("{s:o, s:o, s:o}", "incident", inc, "tasks", tasks, "timeline", timeline);
     return out;
 }

@@ -117,7 +117,7 @@ for _, run in ipairs(runs) do
     local ik = inc_key(id)
     redis.call("HSET", ik, "id", id, "workflow", run.workflow, "fingerprint", fp,
                "group", run.group, "status", "open", "run", "running", "opened_at", now, "run_started_at", now,
-               "alert", alert_json, "alerts", 1, "steps_total", #run.steps,
+               "alert", alert_json, "alerts", 1, "steps_total", #run.steps, "blocking", 0,
                "steps_left", #run.steps, "resolve", cjson.encode(run.resolve))
     redis.call("ZADD", P .. ":incidents", now, id)
     redis.call("HSET", P .. ":group", run.group, id)

@@ -106,42 +106,89 @@ local function skip_downstream(evbase, now, now_str, incident, wf, step)
 end
 
 -- Counts down the unmet needs of `step`'s dependents and queues the ready.
--- deps: the dependents' JSON text when the caller read it already.
-local function release_dependents(incident, step, deps)
-  deps = deps or redis.call("HGET", task_key(incident, step), "dependents") or "[]"
-  if deps == "[]" then return end
-  for _, dep in ipairs(cjson.decode(deps)) do
-    local dk = task_key(incident, dep)
-    if redis.call("HINCRBY", dk, "unmet", -1) <= 0 then
-      local d = redis.call("HMGET", dk, "state", "pool", "kind")
-      if d[1] == "waiting" then queue_task(incident, dep, d[2], d[3]) end
+-- `release` is the task's field "name|pool|kind,..." (its dependents with
+-- what queueing them needs), when the caller read it already; tasks made
+-- before the field existed name their dependents in "dependents" (JSON).
+-- A dependent is ready when its count reaches exactly 0: only the steps
+-- it needs release it, once each, so a count that passes 0 (a step run
+-- again with replay --force) queues nothing a second time.
+local function release_dependents(incident, step, release)
+  if not release then
+    local t = redis.call("HMGET", task_key(incident, step), "release", "dependents")
+    release = t[1]
+    if not release then
+      for _, dep in ipairs(cjson.decode(t[2] or "[]")) do
+        local dk = task_key(incident, dep)
+        if redis.call("HINCRBY", dk, "unmet", -1) <= 0 then
+          local d = redis.call("HMGET", dk, "state", "pool", "kind")
+          if d[1] == "waiting" then queue_task(incident, dep, d[2], d[3]) end
+        end
+      end
+      return
+    end
+  end
+  for dep, pool, kind in string.gmatch(release, "([^|,]+)|([^|,]+)|([^|,]+)") do
+    if redis.call("HINCRBY", task_key(incident, dep), "unmet", -1) == 0 then
+      queue_task(incident, dep, pool, kind)
     end
   end
 end
 
 -- n more steps reached an end; the last one completes the run. A run fails
--- when a step is dead and does not continue on error.
-local function steps_finished(evbase, now, now_str, incident, n)
+-- when a step is dead and does not continue on error: bury() counts those
+-- in the incident's `blocking` field (replay.lua takes one back); an
+-- incident made before the field existed looks at every step instead.
+-- While FINISHED is a table (turn.lua sets it), the count is gathered per
+-- incident and settled once, in finish_deferred(), at the end of the call.
+local FINISHED = nil
+local FINISHED_ORDER = {}
+
+local function steps_finished_now(evbase, now, now_str, incident, n)
   local ik = inc_key(incident)
   local left = redis.call("HINCRBY", ik, "steps_left", -n)
   if left > 0 then return left end
-  local wf = redis.call("HGET", ik, "workflow")
+  local h = redis.call("HMGET", ik, "workflow", "blocking", "run_started_at", "opened_at", "status")
+  local wf = h[1]
   local run = "succeeded"
-  for _, list in ipairs({"steps", "resolve_steps"}) do
-    for _, name in ipairs(cjson.decode(redis.call("HGET", ik, list) or "[]")) do
-      local t = redis.call("HMGET", task_key(incident, name), "state", "coe")
-      if t[1] == "dead" and t[2] ~= "1" then run = "failed" end
+  if h[2] then
+    if tonumber(h[2]) > 0 then run = "failed" end
+  else
+    for _, list in ipairs({"steps", "resolve_steps"}) do
+      for _, name in ipairs(cjson.decode(redis.call("HGET", ik, list) or "[]")) do
+        local t = redis.call("HMGET", task_key(incident, name), "state", "coe")
+        if t[1] == "dead" and t[2] ~= "1" then run = "failed" end
+      end
     end
   end
   redis.call("HSET", ik, "run", run, "run_finished_at", now)
   -- From this run's own start: the opening, the resolution (on_resolve
   -- steps) or the replay; incidents recorded before run_started_at existed
   -- count from their opening.
-  local started = tonumber(redis.call("HGET", ik, "run_started_at") or redis.call("HGET", ik, "opened_at"))
+  local started = tonumber(h[3] or h[4])
   emit(evbase, now, now_str, incident, "workflow.completed",
        {workflow = wf, status = run, duration_ms = tonumber(now) - started})
-  mark_finished(incident, now)
+  -- A resolved incident whose run has ended is finished (mark_finished).
+  if h[5] == "resolved" then redis.call("ZADD", P .. ":finished", now, incident) end
   return 0
+end
+
+local function steps_finished(evbase, now, now_str, incident, n)
+  if not FINISHED then return steps_finished_now(evbase, now, now_str, incident, n) end
+  if not FINISHED[incident] then
+    FINISHED[incident] = 0
+    table.insert(FINISHED_ORDER, incident)
+  end
+  FINISHED[incident] = FINISHED[incident] + n
+  return -1 -- not known yet
+end
+
+local function finish_deferred(evbase, now, now_str)
+  local f = FINISHED
+  FINISHED = nil
+  for _, incident in ipairs(FINISHED_ORDER) do
+    steps_finished_now(evbase, now, now_str, incident, f[incident])
+  end
+  FINISHED_ORDER = {}
 end
 
 -- ---- paging: the page step's timers (page.lua arms, timers.lua fires) ----
@@ -261,6 +308,9 @@ local function bury(evbase, now, now_str, incident, wf, step, reason, err)
   if redis.call("HGET", tk, "coe") == "1" then
     release_dependents(incident, step)
   else
+    if redis.call("HEXISTS", inc_key(incident), "blocking") == 1 then
+      redis.call("HINCRBY", inc_key(incident), "blocking", 1)
+    end
     n = n + skip_downstream(evbase, now, now_str, incident, wf, step)
   end
   return steps_finished(evbase, now, now_str, incident, n)
@@ -283,6 +333,7 @@ local function create_tasks(id, steps, workflow)
                "dependents", s.dependents, "attempts", 0, "coe", s.coe,
                "max_attempts", s.max_attempts, "replays", 0, "workflow", workflow,
                "action", s.action, "kind", s.kind, "ctx", s.ctx,
+               "release", s.release,
                s.defsha and "defsha" or "def", s.defsha or s.def)
   end
   for _, s in ipairs(steps) do

@@ -22,6 +22,11 @@ redis.call("ZREM", P .. ":finished", incident)
 redis.call("HSET", tk, "attempts", 0, "error", "", "lease", "", "dead_reason", "",
            "replay_id", replay_id)
 redis.call("HINCRBY", tk, "replays", 1)
+-- A dead step that failed its run does not any more (steps_finished).
+if state == "dead" and redis.call("HGET", tk, "coe") ~= "1" and
+   redis.call("HEXISTS", ik, "blocking") == 1 then
+  redis.call("HINCRBY", ik, "blocking", -1)
+end
 local reopened = {step}
 
 -- Skipped steps downstream wait again for what they still need.

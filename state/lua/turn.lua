@@ -38,13 +38,15 @@ local function ack(pool, msgid)
 end
 
 local out = {}
+-- Runs that end in this turn are settled once, at its end.
+FINISHED = {}
 
 -- ---- completions (the worker's results, fenced by its lease) ----
 local function complete(incident, step, pool, msgid, result, output, err, duration,
                         event_data, retryable, delay)
   local tk = task_key(incident, step)
   local t = redis.call("HMGET", tk, "state", "lease", "attempts", "max_attempts", "workflow",
-                       "dependents", "page_of")
+                       "release", "page_of")
   -- Fencing: only the holder of the current lease may complete the task.
   if t[1] ~= "running" or t[2] ~= consumer .. "|" .. msgid then
     return "fenced", t[1] or "missing"
@@ -65,12 +67,14 @@ local function complete(incident, step, pool, msgid, result, output, err, durati
     redis.call("HSET", tk, "state", result, "finished_at", now, "duration_ms", duration,
                "lease", "", "error", err)
   end
-  emit_raw(evbase, now_str, incident, "task." .. result, event_data)
+  -- A success goes to the outbox only: the timeline derives it from the
+  -- task hash (incident_show()); a failure is kept there too.
+  emit_raw(evbase, now_str, incident, "task." .. result, event_data, result == "succeeded")
   -- paging: a notification task reports its page
   if t[7] then paging_sent(evbase, now, now_str, incident, step, result) end
 
   if result == "succeeded" then
-    release_dependents(incident, step, t[6] or "[]")
+    release_dependents(incident, step, t[6])
     return "done", tostring(steps_finished(evbase, now, now_str, incident, 1))
   end
   local attempts, most = tonumber(t[3]), tonumber(t[4] or "3")
@@ -155,7 +159,7 @@ local function start(pool, msgid, incident, step)
   if not action then action = cjson.decode(def ~= "" and def or "{}").action end
   local data = {workflow = wf, step = step, action = action, attempt = attempt}
   if state == "running" then data.reclaimed_from = string.match(t[4] or "", "^[^|]*") end
-  emit(evbase, now, now_str, incident, "task.started", data)
+  emit(evbase, now, now_str, incident, "task.started", data, true) -- timeline: derived
 
   local rec = {"run", pool, msgid, incident, step, tostring(attempt), t[6] or "", def, wf}
   if ctx == "" then
@@ -220,6 +224,8 @@ for _, pool in ipairs(pools) do
     end
   end
 end
+
+finish_deferred(evbase, now, now_str)
 
 for _, pool in ipairs(ack_pools) do
   local ids = acks[pool]
