@@ -294,35 +294,61 @@ static int parse_start(const redisReply *r, size_t *i, task_facts *f) {
     return 1;
 }
 
-int queue_turn(store *s, const char *consumer, char **pools, size_t npools, size_t lease_max,
-               turn_done *done, size_t ndone, const lease_item *entries, size_t nentries,
-               task_facts *started, size_t cap, size_t *nstarted, char *err, size_t errlen) {
+struct turn_call {
+    argv_buf a;
+    size_t ndone;
+};
+
+static void turn_call_free(turn_call *c) {
+    if (!c) return;
+    argv_free(&c->a);
+    free(c);
+}
+
+void queue_turn_drop(turn_call *c) { turn_call_free(c); }
+
+turn_call *queue_turn_send(store *s, const char *consumer, char **pools, size_t npools,
+                           size_t lease_max, const turn_done *done, size_t ndone,
+                           const lease_item *entries, size_t nentries, char *err, size_t errlen) {
     char ms[24], rfc[40], evbase[48];
-    argv_buf a = {0};
-    int rc = -1;
-    *nstarted = 0;
-    if (lease_max > cap) lease_max = cap > nentries ? cap - nentries : 0;
+    turn_call *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "turn: out of memory");
+        return NULL;
+    }
+    argv_buf *a = &c->a;
+    c->ndone = ndone;
     queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
-    int bad = arg_push(&a, consumer) | arg_push(&a, ms) | arg_push(&a, rfc) |
-              arg_push(&a, evbase) | arg_num(&a, (long long)lease_max) |
-              arg_num(&a, (long long)npools);
-    for (size_t i = 0; i < npools; i++) bad |= arg_push(&a, pools[i]);
-    bad |= arg_num(&a, (long long)ndone);
-    for (size_t i = 0; i < ndone; i++) bad |= push_done(&a, &done[i]);
-    bad |= arg_num(&a, (long long)nentries);
+    int bad = arg_push(a, consumer) | arg_own(a, strdup(ms)) | arg_own(a, strdup(rfc)) |
+              arg_own(a, strdup(evbase)) | arg_num(a, (long long)lease_max) |
+              arg_num(a, (long long)npools);
+    for (size_t i = 0; i < npools; i++) bad |= arg_push(a, pools[i]);
+    bad |= arg_num(a, (long long)ndone);
+    for (size_t i = 0; i < ndone; i++) bad |= push_done(a, &done[i]);
+    bad |= arg_num(a, (long long)nentries);
     for (size_t i = 0; i < nentries; i++)
-        bad |= arg_push(&a, entries[i].pool) | arg_push(&a, entries[i].msgid) |
-               arg_push(&a, entries[i].incident) | arg_push(&a, entries[i].step);
+        bad |= arg_own(a, strdup(entries[i].pool)) | arg_own(a, strdup(entries[i].msgid)) |
+               arg_own(a, strdup(entries[i].incident)) | arg_own(a, strdup(entries[i].step));
     if (bad) {
         snprintf(err, errlen, "turn: out of memory");
-        goto out;
+        turn_call_free(c);
+        return NULL;
     }
-    redisReply *r = store_eval(s, SCRIPT_TURN, (int)a.n, a.v, err, errlen);
-    if (!r) goto out;
+    if (store_eval_append(s, SCRIPT_TURN, (int)a->n, a->v) < 0) {
+        snprintf(err, errlen, "turn: redis not reachable");
+        turn_call_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Reads a turn's reply into done's outcomes and started. */
+static int turn_parse(store *s, const redisReply *r, turn_done *done, size_t ndone,
+                      task_facts *started, size_t cap, size_t *nstarted, char *err,
+                      size_t errlen) {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < ndone * 2) {
         snprintf(err, errlen, "turn: unexpected reply");
-        freeReplyObject(r);
-        goto out;
+        return -1;
     }
     static const char *const outcomes[] = {"done", "retrying", "dead", "fenced"};
     for (size_t i = 0; i < ndone; i++) {
@@ -354,11 +380,38 @@ int queue_turn(store *s, const char *consumer, char **pools, size_t npools, size
         else
             task_facts_clear(&f); /* cannot happen: the script leases at most what fits */
     }
-    freeReplyObject(r);
-    rc = 0;
-out:
-    argv_free(&a);
+    return 0;
+}
+
+int queue_turn_recv(store *s, turn_call *c, turn_done *done, task_facts *started, size_t cap,
+                    size_t *nstarted, char *err, size_t errlen) {
+    redisReply *r = NULL;
+    int rc = -1;
+    *nstarted = 0;
+    int e = store_eval_reply(s, &r, err, errlen);
+    if (e == -2) {
+        /* Redis forgot its scripts (a restart): nothing ran; once more,
+         * loading them. */
+        r = store_eval(s, SCRIPT_TURN, (int)c->a.n, c->a.v, err, errlen);
+        e = r ? 0 : -1;
+    } else if (e == 0 && store_wait_replicas(s) < 0) {
+        snprintf(err, errlen, "redis: connection lost before replicas confirmed");
+        e = -1;
+    }
+    if (e == 0) rc = turn_parse(s, r, done, c->ndone, started, cap, nstarted, err, errlen);
+    if (r) freeReplyObject(r);
+    turn_call_free(c);
     return rc;
+}
+
+int queue_turn(store *s, const char *consumer, char **pools, size_t npools, size_t lease_max,
+               turn_done *done, size_t ndone, const lease_item *entries, size_t nentries,
+               task_facts *started, size_t cap, size_t *nstarted, char *err, size_t errlen) {
+    *nstarted = 0;
+    if (lease_max + nentries > cap) lease_max = cap > nentries ? cap - nentries : 0;
+    turn_call *c = queue_turn_send(s, consumer, pools, npools, lease_max, done, ndone, entries,
+                                   nentries, err, errlen);
+    return c ? queue_turn_recv(s, c, done, started, cap, nstarted, err, errlen) : -1;
 }
 
 json_t *queue_def(store *s, const char *defsha, char *err, size_t errlen) {

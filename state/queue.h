@@ -113,6 +113,23 @@ int queue_turn(store *s, const char *consumer, char **pools, size_t npools, size
                turn_done *done, size_t ndone, const lease_item *entries, size_t nentries,
                task_facts *started, size_t cap, size_t *nstarted, char *err, size_t errlen);
 
+/* queue_turn() in two halves, so that the worker begins one turn's tasks
+ * while Redis runs the next: queue_turn_send() sends the call and returns
+ * it (NULL with err filled when it could not be sent); queue_turn_recv()
+ * reads its reply (nothing else may be sent on s in between), fills done's
+ * outcomes (done must be the array sent) and started, and frees the call.
+ * A reply that says Redis forgot its scripts is retried once, loading
+ * them. lease_max must leave room in cap for the entries. */
+typedef struct turn_call turn_call;
+turn_call *queue_turn_send(store *s, const char *consumer, char **pools, size_t npools,
+                           size_t lease_max, const turn_done *done, size_t ndone,
+                           const lease_item *entries, size_t nentries, char *err, size_t errlen);
+int queue_turn_recv(store *s, turn_call *c, turn_done *done, task_facts *started, size_t cap,
+                    size_t *nstarted, char *err, size_t errlen);
+/* Frees a call whose reply will never be read (its connection is closed
+ * next). NULL is fine. */
+void queue_turn_drop(turn_call *c);
+
 /* A step definition stored once per workflow version (P:defs), by its
  * SHA-256. Returns a new reference, or NULL (err filled) when Redis does
  * not have it or cannot be reached. */

@@ -246,6 +246,8 @@ void store_close(store *s) {
 
 unsigned long store_generation(const store *s) { return s->generation; }
 
+int store_fd(const store *s) { return s->c ? s->c->fd : -1; }
+
 const char *store_prefix(const store *s) { return s->prefix; }
 
 int store_connected(const store *s) { return s->c != NULL; }

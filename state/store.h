@@ -43,6 +43,9 @@ const char *store_prefix(const store *s);
  * Redis holds (the step definitions the dispatcher wrote) starts again when
  * it changes, since the server may be another one, or have restarted. */
 unsigned long store_generation(const store *s);
+/* The connection's socket, to wait for a pipelined reply; -1 when not
+ * connected. */
+int store_fd(const store *s);
 /* Whether the last command reached Redis. */
 int store_connected(const store *s);
 

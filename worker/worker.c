@@ -34,6 +34,15 @@ static const action_impl *const actions[] = {
 
 static void def_cache_free(struct def_cache *c);
 
+/* The turn Redis is running: the finished tasks it completes. */
+struct pending_turn {
+    turn_call *call;
+    task *dt[LEASE_BATCH];
+    turn_done done[LEASE_BATCH];
+    size_t nd;
+};
+
+
 static const action_impl *find_action(const char *name) {
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
         if (name && strcmp(actions[i]->name, name) == 0) return actions[i];
@@ -153,7 +162,12 @@ void worker_free(worker *w) {
     for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
     free(w->acked);
     def_cache_free(w->defs);
+    /* A turn never read (the loop did not run to its end) goes with the
+     * connection; what it leased is taken over once its lease lapses. */
+    if (w->pt) queue_turn_drop(w->pt->call);
+    free(w->pt);
     store_close(w->store);
+    store_close(w->tstore);
     observe_stop(&w->obs);
     free(w);
 }
@@ -430,29 +444,28 @@ static int arm_page(worker *w, task *t) {
     return 0;
 }
 
-/* One turn with Redis (turn.lua): completes every finished task, starts
- * `entries` (leased or taken over) and leases what still fits, all in one
- * call. When nothing is running or finished, it first waits up to block_ms
- * for work. Returns how many tasks it started, -1 when Redis failed (the
- * results are kept for the next turn). */
-static int turn(worker *w, const lease_item *entries, size_t nentries, int block_ms) {
+/* Sends the next turn (turn.lua) on the turns' connection: it completes
+ * every finished task not in a turn already, starts `entries` (leased or
+ * taken over), and leases what still fits once `coming` more tasks (the
+ * last turn's, about to begin) run. The reply is read by turn_recv().
+ * Returns 1 when sent, 0 when there was nothing to ask, -1 when Redis
+ * failed (the results are kept for the next turn). */
+static int turn_send(worker *w, const lease_item *entries, size_t nentries, size_t coming) {
     char err[1024];
-    turn_done done[LEASE_BATCH];
-    task *dt[LEASE_BATCH];
-    lease_item blocked[LEASE_BATCH];
-    task_facts started[LEASE_BATCH];
-    size_t nd = 0, nstarted = 0;
-
-    for (task *t = w->tasks, *next; t && nd < LEASE_BATCH; t = next) {
+    struct pending_turn *pt = w->pt ? w->pt : calloc(1, sizeof(*pt));
+    if (!pt) return -1;
+    w->pt = pt;
+    pt->nd = 0;
+    for (task *t = w->tasks, *next; t && pt->nd < LEASE_BATCH; t = next) {
         next = t->next;
-        if (!t->done) continue;
+        if (!t->done || t->sent) continue;
         t->res.duration_ms = mono_ms() - t->started_ms;
         if (t->res.succeeded && t->res.page_plan) {
             if (arm_page(w, t) < 0) return -1;
             continue;
         }
-        dt[nd] = t;
-        done[nd] = (turn_done){
+        pt->dt[pt->nd] = t;
+        pt->done[pt->nd++] = (turn_done){
             .li = &t->li,
             .workflow = json_string_value(
                 json_object_get(json_object_get(t->run.ctx, "incident"), "workflow")),
@@ -461,35 +474,90 @@ static int turn(worker *w, const lease_item *entries, size_t nentries, int block
             .res = &t->res,
             .delay_ms = t->res.succeeded ? 0 : retry_delay(t),
         };
-        nd++;
     }
-    bool leasing = !*w->stop;
-    if (leasing && nd == 0 && nentries == 0 && w->inflight == 0 && block_ms > 0) {
-        /* Idle: wait on Redis for work. */
-        int n = queue_lease(w->store, w->consumer, w->pools, w->npools, room(w), block_ms,
-                            blocked);
-        if (n < 0) return -1;
-        if (n == 0) return 0;
-        entries = blocked;
-        nentries = (size_t)n;
-    }
-    size_t free_slots = (size_t)w->cfg->worker_concurrency + nd > w->inflight + nentries
-                            ? (size_t)w->cfg->worker_concurrency + nd - w->inflight - nentries
-                            : 0;
-    size_t lease_max = leasing ? free_slots : 0;
-    if (lease_max + nentries > LEASE_BATCH) lease_max = LEASE_BATCH > nentries ? LEASE_BATCH - nentries : 0;
-    if (nd == 0 && nentries == 0 && lease_max == 0) return 0;
-    if (queue_turn(w->store, w->consumer, w->pools, w->npools, lease_max, done, nd, entries,
-                   nentries, started, LEASE_BATCH, &nstarted, err, sizeof(err)) < 0) {
-        mlog(LOG_WARN, NULL, "turn with Redis failed (%zu result(s) kept): %s", nd, err);
+    size_t cap = (size_t)w->cfg->worker_concurrency, busy = w->inflight + coming + nentries;
+    size_t lease_max = !*w->stop && cap + pt->nd > busy ? cap + pt->nd - busy : 0;
+    if (lease_max + nentries > LEASE_BATCH)
+        lease_max = LEASE_BATCH > nentries ? LEASE_BATCH - nentries : 0;
+    if (pt->nd == 0 && nentries == 0 && lease_max == 0) return 0;
+    pt->call = queue_turn_send(w->tstore, w->consumer, w->pools, w->npools, lease_max, pt->done,
+                               pt->nd, entries, nentries, err, sizeof(err));
+    if (!pt->call) {
+        mlog(LOG_WARN, NULL, "turn with Redis not sent (%zu result(s) kept): %s", pt->nd, err);
         return -1;
     }
-    for (size_t i = 0; i < nd; i++) {
-        completed(w, dt[i], done[i].outcome, done[i].detail);
-        drop_task(w, dt[i]);
+    for (size_t i = 0; i < pt->nd; i++) pt->dt[i]->sent = true;
+    return 1;
+}
+
+/* Reads the reply of the turn sent: counts and frees the tasks it
+ * completed, and fills started with the tasks it started (the caller
+ * begins them). Returns 0, or -1 when Redis failed: the results are kept
+ * and sent again; what the turn leased is taken over once its lease
+ * lapses. */
+static int turn_recv(worker *w, task_facts *started, size_t *nstarted) {
+    char err[1024];
+    struct pending_turn *pt = w->pt;
+    *nstarted = 0;
+    if (!pt || !pt->call) return 0;
+    int rc = queue_turn_recv(w->tstore, pt->call, pt->done, started, LEASE_BATCH, nstarted, err,
+                             sizeof(err));
+    pt->call = NULL;
+    for (size_t i = 0; i < pt->nd; i++) {
+        pt->dt[i]->sent = false;
+        if (rc == 0) {
+            completed(w, pt->dt[i], pt->done[i].outcome, pt->done[i].detail);
+            drop_task(w, pt->dt[i]);
+        }
     }
-    start_facts(w, started, nstarted);
-    return (int)nstarted;
+    if (rc < 0)
+        mlog(LOG_WARN, NULL, "turn with Redis failed (%zu result(s) kept): %s", pt->nd, err);
+    pt->nd = 0;
+    return rc;
+}
+
+/* One exchange with Redis, in order, nothing left out: for the stop and
+ * for the entries a takeover found while no turn was out. */
+static int turn_now(worker *w, const lease_item *entries, size_t nentries) {
+    task_facts started[LEASE_BATCH];
+    size_t n = 0;
+    int rc = turn_send(w, entries, nentries, 0);
+    if (rc <= 0) return rc;
+    rc = turn_recv(w, started, &n);
+    start_facts(w, started, n);
+    return rc;
+}
+
+/* The loop's exchange with Redis. The reply of the turn that is out is
+ * read, and the next turn goes out at once, before the tasks that reply
+ * started are begun, so Redis runs the next turn while the worker begins
+ * those. Idle (nothing running, nothing finished, no turn out), it first
+ * waits on Redis for work. Returns how many tasks it started, -1 when
+ * Redis failed. */
+static int turn(worker *w, int block_ms) {
+    task_facts started[LEASE_BATCH];
+    lease_item blocked[LEASE_BATCH];
+    size_t n = 0;
+    int rc = 0;
+    bool out = w->pt && w->pt->call;
+    if (out && turn_recv(w, started, &n) < 0) rc = -1;
+    const lease_item *entries = w->claimed;
+    size_t nentries = w->nclaimed;
+    if (rc == 0 && !out && n == 0 && !*w->stop && w->inflight == 0 && nentries == 0 &&
+        block_ms > 0) {
+        int got = queue_lease(w->tstore, w->consumer, w->pools, w->npools, room(w), block_ms,
+                              blocked);
+        if (got < 0) rc = -1;
+        entries = blocked;
+        nentries = got > 0 ? (size_t)got : 0;
+    }
+    if (rc == 0) {
+        int sent = turn_send(w, entries, nentries, n);
+        if (sent < 0) rc = -1;
+        if (sent > 0 && entries == w->claimed) w->nclaimed = 0;
+    }
+    start_facts(w, started, n);
+    return rc < 0 ? -1 : (int)n;
 }
 
 /* Takes over tasks whose holder's lease lapsed (a dead or stalled worker),
@@ -511,15 +579,17 @@ static void housekeeping(worker *w) {
             }
         }
     }
-    if (!*w->stop && room(w) > 0 && now - w->last_reclaim >= (lease / 4 > 50 ? lease / 4 : 50)) {
+    size_t want = room(w) > w->nclaimed ? room(w) - w->nclaimed : 0;
+    if (!*w->stop && want > 0 && now - w->last_reclaim >= (lease / 4 > 50 ? lease / 4 : 50)) {
         lease_item items[LEASE_BATCH];
         w->last_reclaim = now;
-        int n = queue_reclaim(w->store, w->consumer, w->pools, w->npools, room(w), lease, items);
+        int n = queue_reclaim(w->store, w->consumer, w->pools, w->npools, want, lease, items);
         if (n > 0) {
             w->reclaimed += (uint64_t)n;
             metrics_inc(w->m_reclaimed, NULL, n);
             mlog(LOG_WARN, NULL, "reclaimed %d task(s) whose lease lapsed", n);
-            turn(w, items, (size_t)n, 0);
+            /* Started by the next turn. */
+            for (int i = 0; i < n && w->nclaimed < LEASE_BATCH; i++) w->claimed[w->nclaimed++] = items[i];
         }
     }
 }
@@ -595,10 +665,12 @@ static int connect_store(worker *w) {
     int64_t delay = 100;
     while (!*w->stop) {
         if ((w->store = store_open(w->cfg, err, sizeof(err))) &&
+            (w->tstore = store_open(w->cfg, err, sizeof(err))) &&
             queue_prepare(w->store, w->pools, w->npools) == 0)
             return 0;
         store_close(w->store);
-        w->store = NULL;
+        store_close(w->tstore);
+        w->store = w->tstore = NULL;
         mlog(LOG_WARN, NULL, "%s; retrying in %lld ms", err, (long long)delay);
         usleep((useconds_t)delay * 1000);
         if ((delay *= 2) > 5000) delay = 5000;
@@ -683,6 +755,9 @@ static void drive(worker *w, int wait_ms) {
     for (task *t = w->tasks; t; t = t->next)
         if (!t->done && t->impl && t->impl->waitfds)
             nfds += t->impl->waitfds(t, fds + nfds, MAX_WAITFDS - nfds);
+    /* The reply of the turn that is out wakes the loop too. */
+    if (w->pt && w->pt->call && store_fd(w->tstore) >= 0 && nfds < MAX_WAITFDS)
+        fds[nfds++] = (struct curl_waitfd){.fd = store_fd(w->tstore), .events = CURL_WAIT_POLLIN};
     if (w->inflight > 0) curl_multi_poll(w->multi, fds, (unsigned)nfds, wait_ms, NULL);
     curl_multi_perform(w->multi, &running);
     finish_curl(w);
@@ -718,13 +793,19 @@ int worker_run(worker *w) {
                  (long long)w->cfg->worker_grace_ms);
         }
         if (stop_at && mono_ms() - stop_at >= w->cfg->worker_grace_ms) {
-            turn(w, NULL, 0, 0); /* what finished is completed, then the rest goes back */
+            /* The turn that is out is read, what finished is completed,
+             * then the rest goes back. */
+            task_facts started[LEASE_BATCH];
+            size_t n = 0;
+            turn_recv(w, started, &n);
+            start_facts(w, started, n);
+            turn_now(w, NULL, 0);
             hand_back_all(w);
             break;
         }
-        /* Completes what finished and leases what fits, in one call;
-         * idle, it first waits on Redis for work. */
-        leased = turn(w, NULL, 0, !*w->stop && w->inflight == 0 ? (int)w->cfg->worker_poll_ms : 0);
+        /* Completes what finished and leases what fits, one turn in Redis
+         * while the last one's tasks begin; idle, it waits on Redis. */
+        leased = turn(w, !*w->stop && w->inflight == 0 ? (int)w->cfg->worker_poll_ms : 0);
         if (leased < 0) usleep(200 * 1000);
         relay(w);
         heartbeat(w);
@@ -738,6 +819,16 @@ int worker_run(worker *w) {
         bool ready = leased > 0 && room(w) == 0;
         for (task *t = w->tasks; t && !ready; t = t->next) ready = t->done;
         drive(w, ready ? 0 : 20);
+    }
+    /* A turn still out (it started what a takeover brought) is read;
+     * what it started goes back at once. */
+    if (w->pt && w->pt->call) {
+        task_facts started[LEASE_BATCH];
+        size_t n = 0;
+        turn_recv(w, started, &n);
+        start_facts(w, started, n);
+        turn_now(w, NULL, 0);
+        hand_back_all(w);
     }
     /* Deliver what is still in flight before leaving. */
     relay_flush(w);

@@ -47,6 +47,7 @@ struct task {
     int64_t timeout_ms;  /* the step's, or the action's default */
     secret_set secrets;  /* the values resolved for this run, to scrub */
     bool done;
+    bool sent; /* its result is in the turn Redis is running now */
     task_result res;
     char error[1024];
     task *next;
@@ -55,6 +56,13 @@ struct task {
 struct worker {
     config *cfg;
     store *store;
+    /* The turns' own connection (turn.lua): one turn is in Redis while the
+     * worker begins the tasks of the one before, so nothing else may use
+     * it while a turn is out (struct pending_turn). */
+    store *tstore;
+    struct pending_turn *pt;
+    lease_item claimed[256]; /* taken over (housekeeping), started by the next turn */
+    size_t nclaimed;
     char consumer[160];
     char **pools;
     size_t npools;
