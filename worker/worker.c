@@ -487,6 +487,8 @@ static int turn_send(worker *w, const lease_item *entries, size_t nentries, size
         return -1;
     }
     for (size_t i = 0; i < pt->nd; i++) pt->dt[i]->sent = true;
+    w->turns++;
+    w->turn_completed += pt->nd;
     return 1;
 }
 
@@ -513,7 +515,15 @@ static int turn_recv(worker *w, task_facts *started, size_t *nstarted) {
     if (rc < 0)
         mlog(LOG_WARN, NULL, "turn with Redis failed (%zu result(s) kept): %s", pt->nd, err);
     pt->nd = 0;
+    w->turn_started += *nstarted;
     return rc;
+}
+
+/* Whether a finished task waits for a turn to complete it. */
+static bool has_results(const worker *w) {
+    for (const task *t = w->tasks; t; t = t->next)
+        if (t->done && !t->sent) return true;
+    return false;
 }
 
 /* One exchange with Redis, in order, nothing left out: for the stop and
@@ -551,7 +561,11 @@ static int turn(worker *w, int block_ms) {
         entries = blocked;
         nentries = got > 0 ? (size_t)got : 0;
     }
-    if (rc == 0) {
+    /* A turn that found nothing to start is not followed by another that
+     * only leases: with nothing running, the next call waits on Redis
+     * instead; with work running, the loop's wait paces the next look. */
+    bool dry = out && n == 0;
+    if (rc == 0 && !(dry && nentries == 0 && !has_results(w))) {
         int sent = turn_send(w, entries, nentries, n);
         if (sent < 0) rc = -1;
         if (sent > 0 && entries == w->claimed) w->nclaimed = 0;
@@ -834,9 +848,12 @@ int worker_run(worker *w) {
     relay_flush(w);
     mlog(LOG_INFO, NULL,
          "worker %s stopped: %llu succeeded, %llu failed, %llu reclaimed, %llu handed back, "
-         "%llu events published",
+         "%llu events published; %llu turns with Redis, starting %.1f and completing %.1f "
+         "tasks each",
          w->consumer, (unsigned long long)w->completed, (unsigned long long)w->failed,
          (unsigned long long)w->reclaimed, (unsigned long long)w->handed_back,
-         (unsigned long long)w->events_published);
+         (unsigned long long)w->events_published, (unsigned long long)w->turns,
+         w->turns ? (double)w->turn_started / (double)w->turns : 0.0,
+         w->turns ? (double)w->turn_completed / (double)w->turns : 0.0);
     return 0;
 }

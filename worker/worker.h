@@ -90,6 +90,7 @@ struct worker {
     bool gc_backlog;
     /* counters, for logs and /metrics later */
     uint64_t completed, failed, fenced, events_published, reclaimed, handed_back;
+    uint64_t turns, turn_started, turn_completed; /* turns with Redis, and what they did */
     /* health and /metrics */
     observe obs;
     metric_family *m_tasks, *m_http, *m_duration, *m_inflight, *m_reclaimed, *m_handed_back,
