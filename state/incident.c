@@ -641,10 +641,7 @@ static int person_acts(store *s, store_script script, const char *id, const char
                        const char *via, char *outcome, size_t olen, char *who, size_t blen,
                        char *err, size_t errlen) {
     char ms[24], rfc[40], evbase[48];
-    int64_t now = now_ms();
-    snprintf(ms, sizeof(ms), "%lld", (long long)now);
-    format_rfc3339(now, rfc, sizeof(rfc));
-    id_new("evt-", evbase, sizeof(evbase));
+    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
     const char *argv[] = {id, by, via, ms, rfc, evbase};
     return two_strings(s, script, 6, argv, outcome, olen, who, blen, err, errlen);
 }
@@ -673,10 +670,7 @@ int incident_step_done(store *s, const char *id, const char *step, const char *b
                        const char *note, char *outcome, size_t olen, char *state, size_t slen,
                        char *err, size_t errlen) {
     char ms[24], rfc[40], evbase[48];
-    int64_t now = now_ms();
-    snprintf(ms, sizeof(ms), "%lld", (long long)now);
-    format_rfc3339(now, rfc, sizeof(rfc));
-    id_new("evt-", evbase, sizeof(evbase));
+    queue_now_args(ms, sizeof(ms), rfc, sizeof(rfc), evbase, sizeof(evbase));
     const char *argv[] = {id, step, by, note ? note : "", ms, rfc, evbase};
     return two_strings(s, SCRIPT_DONE, 7, argv, outcome, olen, state, slen, err, errlen);
 }

@@ -654,6 +654,17 @@ static void hand_back_all(worker *w) {
     }
 }
 
+/* The stop: the turn that is out is read, what finished is completed,
+ * and what is still running goes back to its queue. */
+static void give_back(worker *w) {
+    task_facts started[LEASE_BATCH];
+    size_t n = 0;
+    turn_recv(w, started, &n);
+    start_facts(w, started, n);
+    turn_now(w, NULL, 0);
+    hand_back_all(w);
+}
+
 static void finish_curl(worker *w) {
     CURLMsg *m;
     int left;
@@ -807,14 +818,7 @@ int worker_run(worker *w) {
                  (long long)w->cfg->worker_grace_ms);
         }
         if (stop_at && mono_ms() - stop_at >= w->cfg->worker_grace_ms) {
-            /* The turn that is out is read, what finished is completed,
-             * then the rest goes back. */
-            task_facts started[LEASE_BATCH];
-            size_t n = 0;
-            turn_recv(w, started, &n);
-            start_facts(w, started, n);
-            turn_now(w, NULL, 0);
-            hand_back_all(w);
+            give_back(w);
             break;
         }
         /* Completes what finished and leases what fits, one turn in Redis
@@ -834,16 +838,9 @@ int worker_run(worker *w) {
         for (task *t = w->tasks; t && !ready; t = t->next) ready = t->done;
         drive(w, ready ? 0 : 20);
     }
-    /* A turn still out (it started what a takeover brought) is read;
-     * what it started goes back at once. */
-    if (w->pt && w->pt->call) {
-        task_facts started[LEASE_BATCH];
-        size_t n = 0;
-        turn_recv(w, started, &n);
-        start_facts(w, started, n);
-        turn_now(w, NULL, 0);
-        hand_back_all(w);
-    }
+    /* A turn still out (it started what a takeover brought): what it
+     * started goes back at once. */
+    if (w->pt && w->pt->call) give_back(w);
     /* Deliver what is still in flight before leaving. */
     relay_flush(w);
     mlog(LOG_INFO, NULL,
