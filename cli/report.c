@@ -9,31 +9,13 @@
 #include "cli/cli.h"
 #include "common/incident.h"
 #include "common/util.h"
-#include "metrics/aggregate.h"
+#include "metrics/kpi.h"
 
-/* Totals over every workflow, severity and service of the aggregates
- * muster-metrics keeps in Redis (docs/metrics.md). */
+/* The totals kpi_report() gives over every workflow, severity and service. */
 typedef struct totals {
     long long opened, automated, manual;
     long long mtta_count, mtta_sum_ms, mttr_count, mttr_sum_ms;
 } totals;
-
-static void add(totals *t, char *field, long long v) {
-    char *parts[AGG_MAX_PARTS + 1];
-    size_t n = aggregate_split(field, parts, AGG_MAX_PARTS);
-    const agg_family *f = aggregate_family(parts[0]);
-    if (!f || n > AGG_MAX_PARTS) return;
-    const char *last = parts[n - 1];
-    if (!f->histogram && n == 1 + f->nlabels) {
-        if (!strcmp(f->code, "opened")) t->opened += v;
-        if (!strcmp(f->code, "automated")) t->automated += v;
-        if (!strcmp(f->code, "manual")) t->manual += v;
-    } else if (f->histogram && n == 2 + f->nlabels) {
-        int sum = !strcmp(last, "sum"), count = !strcmp(last, "count");
-        if (!strcmp(f->code, "mtta")) t->mtta_sum_ms += sum ? v : 0, t->mtta_count += count ? v : 0;
-        if (!strcmp(f->code, "mttr")) t->mttr_sum_ms += sum ? v : 0, t->mttr_count += count ? v : 0;
-    }
-}
 
 /* Mean seconds as JSON: null without observations. */
 static json_t *mean_s(long long sum_ms, long long count) {
@@ -89,21 +71,29 @@ int cmd_report(config *cfg, int argc, char **argv) {
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     int settled = settle(s);
-    redisReply *r = store_command(s, "HGETALL %s:agg", store_prefix(s));
+    char err[256];
+    json_t *kpi = NULL;
+    int got = kpi_report(s, 0, NULL, &kpi, err, sizeof(err));
     store_close(s);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        fprintf(stderr, "muster report: redis did not answer\n");
-        if (r) freeReplyObject(r);
+    if (got < 0) {
+        fprintf(stderr, "muster report: %s\n", err);
         return EXIT_FAIL;
     }
-    totals t = {0};
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        char field[1024];
-        if (!r->element[i]->str || r->element[i]->len >= sizeof(field) || !r->element[i + 1]->str) continue;
-        memcpy(field, r->element[i]->str, r->element[i]->len + 1);
-        add(&t, field, atoll(r->element[i + 1]->str));
-    }
-    freeReplyObject(r);
+    /* The one row over every workflow, severity and service. */
+    const json_t *all = json_array_get(json_object_get(kpi, "rows"), 0);
+    totals t = {
+        .opened = json_integer_value(json_object_get(all, "incidents")),
+        .automated = json_integer_value(json_object_get(all, "automated")),
+        .manual = json_integer_value(json_object_get(all, "manual")),
+        .mtta_count = json_integer_value(json_object_get(all, "acknowledged")),
+        .mttr_count = json_integer_value(json_object_get(all, "resolved")),
+    };
+    /* The means back as sums, so the text keeps its three decimals. */
+    t.mtta_sum_ms = (long long)(json_number_value(json_object_get(all, "mtta_mean_s")) * 1000.0 *
+                                (double)t.mtta_count + 0.5);
+    t.mttr_sum_ms = (long long)(json_number_value(json_object_get(all, "mttr_mean_s")) * 1000.0 *
+                                (double)t.mttr_count + 0.5);
+    json_decref(kpi);
     double per = t.opened ? (double)t.automated / (double)t.opened : 0;
     if (cli_flag(argc, argv, "--json")) {
         json_t *o = json_pack("{s:I, s:I, s:I, s:o, s:o, s:I, s:o, s:I}", "incidents", (json_int_t)t.opened,
