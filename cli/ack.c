@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "common/incident.h"
+#include "common/operator.h"
 
 /* --by NAME, else $USER, else "operator". */
 static const char *who(int argc, char **argv, char *buf, size_t len) {
@@ -35,8 +36,9 @@ int cmd_ack(config *cfg, int argc, char **argv) {
         store_close(s);
         return EXIT_FAIL;
     }
-    int rc = incident_ack(s, id, by, "cli", outcome, sizeof(outcome), first, sizeof(first),
-                          err, sizeof(err));
+    operator_ctx o = {.by = by, .via = "cli", .audit_max = cfg->audit_max_entries};
+    int rc = operator_ack(s, &o, id, outcome, sizeof(outcome), first, sizeof(first), err,
+                          sizeof(err));
     store_close(s);
     if (rc < 0) {
         fprintf(stderr, "muster ack: %s\n", err);

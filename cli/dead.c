@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/table.h"
 #include "common/incident.h"
+#include "common/operator.h"
 #include "common/queue.h"
 #include "common/util.h"
 
@@ -106,18 +107,14 @@ int cmd_dead(config *cfg, int argc, char **argv) {
     return rc;
 }
 
-static int replay_one(store *s, const char *ref, int force, int dry, const char *by) {
-    char incident[128], outcome[32], state[32], err[512];
-    const char *slash = strrchr(ref, '/');
-    if (!slash || slash == ref || (size_t)(slash - ref) >= sizeof(incident)) {
-        fprintf(stderr, "muster replay: \"%s\" is not INCIDENT/STEP\n", ref);
-        return EXIT_USAGE;
-    }
-    snprintf(incident, sizeof(incident), "%.*s", (int)(slash - ref), ref);
-    if (queue_replay(s, incident, slash + 1, force, dry, by, outcome, sizeof(outcome), state,
-                     sizeof(state), err, sizeof(err)) < 0) {
-        fprintf(stderr, "muster replay: %s: %s\n", ref, err);
-        return EXIT_FAIL;
+static int replay_one(store *s, const operator_ctx *o, const char *ref, int force, int dry) {
+    char outcome[32], state[32], err[512];
+    int bad_ref;
+    if (operator_replay(s, o, ref, force, dry, outcome, sizeof(outcome), state, sizeof(state),
+                        &bad_ref, err, sizeof(err)) < 0) {
+        if (bad_ref) fprintf(stderr, "muster replay: %s\n", err);
+        else fprintf(stderr, "muster replay: %s: %s\n", ref, err);
+        return bad_ref ? EXIT_USAGE : EXIT_FAIL;
     }
     if (!strcmp(outcome, "missing")) {
         fprintf(stderr, "muster replay: no task \"%s\"\n", ref);
@@ -131,10 +128,6 @@ static int replay_one(store *s, const char *ref, int force, int dry, const char 
     }
     printf("%s %s (was %s)\n", outcome, ref, state);
     return EXIT_OK;
-}
-
-static int matches(const json_t *d, const char *incident, const char *wf) {
-    return (!incident || !strcmp(str(d, "incident"), incident)) && (!wf || !strcmp(str(d, "workflow"), wf));
 }
 
 int cmd_replay(config *cfg, int argc, char **argv) {
@@ -170,22 +163,27 @@ int cmd_replay(config *cfg, int argc, char **argv) {
     }
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
+    operator_ctx o = {.by = by, .via = "cli", .audit_max = cfg->audit_max_entries};
     int rc = EXIT_OK;
     if (id) {
-        rc = replay_one(s, id, force, dry, by);
+        rc = replay_one(s, &o, id, force, dry);
     } else {
-        json_t *dead = dead_list(s, "replay");
+        int more = 0;
+        json_t *dead = operator_replay_select(s, incident, wf, DEAD_MAX, &more);
         size_t i, total = 0, done = 0, failed = 0;
         json_t *d;
         int tty = isatty(STDERR_FILENO);
         if (!dead) {
+            fprintf(stderr, "muster replay: redis not reachable\n");
             store_close(s);
             return EXIT_FAIL;
         }
-        json_array_foreach(dead, i, d) total += matches(d, incident, wf);
+        if (more)
+            fprintf(stderr, "muster replay: more than %d dead tasks match; the newest %d are replayed\n",
+                    DEAD_MAX, DEAD_MAX);
+        total = json_array_size(dead);
         json_array_foreach(dead, i, d) {
-            if (!matches(d, incident, wf)) continue;
-            int r = replay_one(s, str(d, "task"), 0, dry, by);
+            int r = replay_one(s, &o, str(d, "task"), 0, dry);
             if (r != EXIT_OK) rc = r, failed++;
             if (tty) fprintf(stderr, "\r%zu/%zu dead task(s) %s", ++done, total, dry ? "looked at" : "replayed");
         }

@@ -194,9 +194,10 @@ int cmd_report(config *cfg, int argc, char **argv) {
     if (!s) return EXIT_FAIL;
     int settled = settle(s);
     char err[256];
-    json_t *rep = kpi_report(s, &q, err, sizeof(err));
+    json_t *rep = NULL;
+    int got = kpi_report_query(s, &q, &rep, err, sizeof(err));
     store_close(s);
-    if (!rep) {
+    if (got < 0) {
         fprintf(stderr, "muster report: %s\n", err);
         return EXIT_FAIL;
     }

@@ -71,9 +71,9 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
     return reply(c, status, TEXT, text, strlen(text), NULL, NULL);
 }
 
-static enum MHD_Result ready(httpd *h, struct MHD_Connection *c) {
+static enum MHD_Result ready(httpd_ready_fn ready_fn, void *arg, struct MHD_Connection *c) {
     char why[HTTPD_REASON_MAX] = "";
-    int r = h->ready ? h->ready(h->arg, why, sizeof(why)) : 1;
+    int r = ready_fn ? ready_fn(arg, why, sizeof(why)) : 1;
     why[sizeof(why) - 1] = '\0';
     if (r && (r != HTTPD_DEGRADED || !why[0])) return reply_text(c, MHD_HTTP_OK, "ready\n");
     char *body = malloc(HTTPD_REASON_MAX + 16);
@@ -83,10 +83,32 @@ static enum MHD_Result ready(httpd *h, struct MHD_Connection *c) {
     return reply(c, r ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, body, len, free, NULL);
 }
 
-static enum MHD_Result serve_metrics(httpd *h, struct MHD_Connection *c) {
-    char *body = metrics_render(h->m);
+static enum MHD_Result serve_metrics(metrics *m, struct MHD_Connection *c) {
+    char *body = metrics_render(m);
     if (!body) return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     return reply(c, MHD_HTTP_OK, METRICS_TYPE, body, strlen(body), free, NULL);
+}
+
+int httpd_probe(struct MHD_Connection *c, const char *url, const char *method, metrics *m,
+                httpd_ready_fn ready_fn, void *arg, enum MHD_Result *ret) {
+    enum { HEALTH, READY, METRICS } route;
+    if (strcmp(url, "/healthz") == 0) route = HEALTH;
+    else if (strcmp(url, "/readyz") == 0) route = READY;
+    else if (strcmp(url, "/metrics") == 0 && m) route = METRICS;
+    else return 0;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        static const char body[] = "method not allowed\n";
+        *ret = reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, body, sizeof(body) - 1, NULL,
+                     "GET, HEAD");
+        return 1;
+    }
+    switch (route) {
+    case HEALTH: *ret = reply_text(c, MHD_HTTP_OK, "ok\n"); break;
+    case READY: *ret = ready(ready_fn, arg, c); break;
+    case METRICS: *ret = serve_metrics(m, c); break;
+    }
+    return 1;
 }
 
 /* The answer went out: a kept-alive connection's next request starts its
@@ -103,31 +125,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls) {
     httpd *h = cls;
-    enum { HEALTH, READY, METRICS } route;
+    enum MHD_Result ret = MHD_NO;
 
     /* Called with the head complete; a GET has no body to wait for. */
     deadline_head_done(c);
     if (deadline_body_done(c) < 0) return MHD_NO;
-
-    if (strcmp(url, "/healthz") == 0) route = HEALTH;
-    else if (strcmp(url, "/readyz") == 0) route = READY;
-    else if (strcmp(url, "/metrics") == 0 && h->m) route = METRICS;
-    else return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
-
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        static const char body[] = "method not allowed\n";
-        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, body, sizeof(body) - 1, NULL,
-                     "GET, HEAD");
-    }
-    switch (route) {
-    case HEALTH:
-        return reply_text(c, MHD_HTTP_OK, "ok\n");
-    case READY:
-        return ready(h, c);
-    case METRICS:
-        return serve_metrics(h, c);
-    }
-    return MHD_NO;
+    if (httpd_probe(c, url, method, h->m, h->ready, h->arg, &ret)) return ret;
+    return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
 /* Parses addr, a numeric address (brackets around IPv6 allowed) or

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <microhttpd.h>
+
 #include "common/metrics.h"
 
 /*
@@ -74,9 +76,15 @@ int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_
                   int *v6, char *err, size_t errlen);
 
 
+/* For a server of its own (muster-api) that serves the probes beside its
+ * routes: when url is /healthz, /readyz or /metrics (m not NULL), answers
+ * it as above into *ret and returns 1; else returns 0 and answers nothing.
+ * Runs on the caller's libmicrohttpd thread. */
+int httpd_probe(struct MHD_Connection *c, const char *url, const char *method, metrics *m,
+                httpd_ready_fn ready, void *arg, enum MHD_Result *ret);
+
 /* Writes a connection's peer as "10.1.2.3:51234" or "[::1]:51234" ("?:?"
  * when libmicrohttpd does not know it) to buf. */
-struct MHD_Connection;
 void httpd_peer(struct MHD_Connection *c, char *buf, size_t len);
 
 #endif

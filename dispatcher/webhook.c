@@ -30,7 +30,7 @@
 #include "common/signature.h"
 #include "common/util.h"
 #include "dispatcher/inbound.h"
-#include "dispatcher/tokens.h"
+#include "common/tokens.h"
 
 #define JSON_TYPE "application/json"
 #define TOKEN_FILE_MAX 4096

@@ -238,7 +238,8 @@ int aggregate_event(store *s, const char *event, size_t len, int64_t now,
     /* Also for a repeat: a crash between the two scripts left its figures
      * unfiled, and filing is once per figure (metrics/lua/kpi.lua). */
     static const kpi_limits defaults = KPI_LIMITS_DEFAULT;
-    if (kpi_day_file(s, id, type, incident, str(data, "step"), kl ? kl : &defaults, err, errlen) < 0)
+    if (kpi_day_file(s, id, type, incident, str(data, "step"), str(data, "outcome"),
+                     kl ? kl : &defaults, err, errlen) < 0)
         rc = -1;
 out:
     if (r) freeReplyObject(r);

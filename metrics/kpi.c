@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/util.h"
 #include "metrics/kpi_day.h"
 
 /* Days read in one round trip. */
@@ -358,16 +359,28 @@ static int by_key(const void *x, const void *y) {
     return strcmp(((const acc *)x)->key, ((const acc *)y)->key);
 }
 
-json_t *kpi_report(store *s, const kpi_query *q, char *err, size_t errlen) {
+int kpi_report(store *s, int64_t since_ms, const char *by, json_t **out, char *err,
+               size_t errlen) {
+    kpi_query q = {now_ms(), since_ms, KPI_BY_NONE};
+    *out = NULL;
+    if (kpi_by_parse(by ? by : "", &q.by) < 0) {
+        snprintf(err, errlen, "by: \"%.32s\" is not week, workflow, service or severity", by);
+        return -1;
+    }
+    return kpi_report_query(s, &q, out, err, errlen);
+}
+
+int kpi_report_query(store *s, const kpi_query *q, json_t **result, char *err, size_t errlen) {
     report rp;
     json_t *out = NULL;
     memset(&rp, 0, sizeof(rp));
+    *result = NULL;
     int64_t days = (q->since_ms + KPI_DAY_MS - 1) / KPI_DAY_MS;
     if (days < 1) days = 1;
     if (days > KPI_MAX_DAYS || q->until_ms <= 2 * KPI_MAX_DAYS * KPI_DAY_MS) {
         snprintf(err, errlen, "a period of %lld days ending %lld is out of range (1 to %d days)",
                  (long long)days, (long long)q->until_ms, KPI_MAX_DAYS);
-        return NULL;
+        return -1;
     }
     rp.by = q->by;
     rp.now.last = (q->until_ms - 1) / KPI_DAY_MS;
@@ -439,5 +452,6 @@ out:
     acc_clear(&rp.previous);
     free(rp.scratch_ta);
     free(rp.scratch_tr);
-    return out;
+    *result = out;
+    return out ? 0 : -1;
 }

@@ -35,14 +35,23 @@ const char *kpi_by_name(kpi_by by);
  * (p50 and mean, seconds), automated actions and manual tasks (manual steps
  * and operator actions) per incident; the same for the previous period of
  * the same length, and the relative change. The shape (docs/metrics.md
- * "muster report"):
+ * "The report"):
  *   {"since", "until", "days", "by", "rows": [{"key", FIGURES}],
  *    "total": {FIGURES}, "previous": {"since", "until", FIGURES},
  *    "change": {figure: (now - before) / before, or null}}
- * Returns a new object (caller decrefs), or NULL with err filled (Redis did
- * not answer, or q is out of range).
+ * FIGURES: incidents, acknowledged, resolved, mtta_p50_s, mtta_mean_s,
+ * mttr_p50_s, mttr_mean_s, automated, manual, operator_actions,
+ * automated_per_incident, manual_per_incident (null when unknown).
+ * Fills *out (caller frees with json_decref()). Returns 0, or -1 with err
+ * filled (Redis did not answer, or q is out of range).
  */
-json_t *kpi_report(store *s, const kpi_query *q, char *err, size_t errlen);
+int kpi_report_query(store *s, const kpi_query *q, json_t **out, char *err, size_t errlen);
+
+/* The same for the since_ms (a length: "30d" is 30 days) up to now, by
+ * `by` (kpi_by_parse(): NULL or "" for no rows). An unknown `by` is -1 with
+ * err "by: \"x\" is not week, workflow, service or severity". */
+int kpi_report(store *s, int64_t since_ms, const char *by, json_t **out, char *err,
+               size_t errlen);
 
 /* Splits a per-day field "workflow TAB severity TAB service TAB figure" (in
  * place) into labels[0..2] and *figure. Returns 0, or -1 when it has not

@@ -28,7 +28,8 @@ void kpi_limits_from_config(kpi_limits *kl, const config *cfg) {
 }
 
 int kpi_day_file(store *s, const char *id, const char *type, const char *incident,
-                 const char *step, const kpi_limits *kl, char *err, size_t errlen) {
+                 const char *step, const char *outcome, const kpi_limits *kl, char *err,
+                 size_t errlen) {
     char sample[24], keep[24], sets[24];
     redisReply *r = NULL;
     int rc = -1;
@@ -38,7 +39,7 @@ int kpi_day_file(store *s, const char *id, const char *type, const char *inciden
     snprintf(keep, sizeof(keep), "%lld", (long long)kl->retention_ms);
     snprintf(sets, sizeof(sets), "%lld", (long long)kl->sets);
     const char *argv[] = {kpi_sha[0] ? "EVALSHA" : "EVAL", kpi_sha[0] ? kpi_sha : metrics_lua_kpi,
-                          "0", store_prefix(s), id, type, incident, step, sample, keep, sets};
+                          "0", store_prefix(s), id, type, incident, step, sample, keep, sets, outcome};
     const int argc = (int)(sizeof(argv) / sizeof(argv[0]));
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!(r = store_command_argv(s, argc, argv, NULL))) {

@@ -31,10 +31,12 @@ void kpi_limits_from_config(kpi_limits *kl, const config *cfg);
  * changed in the incident's record under the incident's day
  * (metrics/lua/kpi.lua): its opening, its first acknowledgement by a
  * person and its resolution (with their times), its automated actions,
- * manual tasks and operator actions. Each once, so calling it again for the
- * same event changes nothing. Returns 0, or -1 with err filled when Redis
+ * manual tasks and operator actions (operator.action whose outcome changed
+ * something: not "already", "missing", "refused"). Each once, so calling it
+ * again for the same event changes nothing. Returns 0, or -1 with err filled when Redis
  * failed (then the caller delivers the event again). */
 int kpi_day_file(store *s, const char *id, const char *type, const char *incident,
-                 const char *step, const kpi_limits *kl, char *err, size_t errlen);
+                 const char *step, const char *outcome, const kpi_limits *kl, char *err,
+                 size_t errlen);
 
 #endif

@@ -6,7 +6,7 @@
 -- crash between the two scripts) files what is missing and nothing twice.
 -- ARGV: 1 prefix, 2 event id, 3 type, 4 incident, 5 data.step,
 --       6 samples kept per day and label set, 7 how long a day is kept
---       after it ends (ms), 8 label sets per day
+--       after it ends (ms), 8 label sets per day, 9 data.outcome
 -- Returns {"filed"|"pending"|"none"}.
 --
 -- Keys (A is P:agg, D a day: whole days since 1970-01-01 UTC):
@@ -25,6 +25,8 @@ local id, etype, incident, step = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local K, keep_ms, max_sets = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local DAY = 86400000
 local MAX_OPS = 1000 -- operator actions counted per incident
+-- Operator actions that changed nothing are no work done.
+local NO_WORK = {already = true, missing = true, refused = true, ["would replay"] = true}
 local A = P .. ":agg"
 local R = A .. ":{" .. incident .. "}"
 
@@ -42,7 +44,7 @@ if etype == "task.succeeded" and step ~= "" then
      redis.call("HSETNX", R, "k_a:" .. step, 1) == 1 then new_auto = 1 end
   if redis.call("HEXISTS", R, "m:" .. step) == 1 and
      redis.call("HSETNX", R, "k_m:" .. step, 1) == 1 then new_manual = 1 end
-elseif etype == "operator.action" then
+elseif etype == "operator.action" and not NO_WORK[ARGV[9]] then
   if tonumber(redis.call("HGET", R, "k_ops") or "0") < MAX_OPS and
      redis.call("HSETNX", R, "k_op:" .. id, 1) == 1 then
     hincr(R, "k_ops", 1)

@@ -74,12 +74,14 @@ static void incident_hash(store *s, const char *id, const char *wf, const char *
 }
 
 static int seq;
+static char last_id[64]; /* of the last event sent */
 
 /* One event at time `at` (ms since the epoch); data: JSON members after
  * "incident". */
 static void event(store *s, const char *type, const char *incident, int64_t at, const char *data) {
     char text[2048], when[40], err[512], id[64];
     snprintf(id, sizeof(id), "ev-%d", ++seq);
+    snprintf(last_id, sizeof(last_id), "%s", id);
     format_rfc3339(at, when, sizeof(when));
     snprintf(text, sizeof(text),
              "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"muster\",\"type\":\"%s\","
@@ -113,7 +115,8 @@ static void succeeded(store *s, const char *inc, int64_t at, const char *step, c
 
 static void operator_action(store *s, const char *inc, int64_t at, const char *what) {
     char data[128];
-    snprintf(data, sizeof(data), "\"by\":\"alice\",\"action\":\"%s\"", what);
+    snprintf(data, sizeof(data), "\"by\":\"alice\",\"via\":\"api\",\"action\":\"%s\",\"outcome\":\"%s\"",
+             what, strcmp(what, "ack") == 0 ? "already" : "noted");
     event(s, "operator.action", inc, at, data);
 }
 
@@ -124,7 +127,8 @@ static void operator_action(store *s, const char *inc, int64_t at, const char *w
  *      ack at 300 s, resolved 3600 s; 1 automated
  * This period (8 to 14 January):
  *   c1 web/critical/checkout, Jan 8: ack 60 s, resolved 600 s; 3 automated, a
- *      manual step, an operator action
+ *      manual step, an operator's note (and an acknowledgement through the
+ *      API that found it acknowledged already: no work)
  *   c2 web/critical/checkout, Jan 9: ack 90 s, resolved 1200 s; 2 automated
  *      (one delivered twice)
  *   c3 db/warning (no incident hash, so service unknown), Jan 12: its
@@ -155,6 +159,7 @@ static void story(store *s) {
     succeeded(s, "c1", JAN(8) + 1900000, "confirm", "manual");
     acked(s, "c1", JAN(8) + 1800000 + 60000, "cli");
     operator_action(s, "c1", JAN(8) + 1800000 + 70000, "note");
+    operator_action(s, "c1", JAN(8) + 1800000 + 80000, "ack"); /* "already": changed nothing */
     resolved(s, "c1", JAN(8) + 1800000 + 600000);
 
     incident_hash(s, "c2", "web", "critical", "checkout", JAN(9) + 5 * H);
@@ -186,8 +191,8 @@ static void story(store *s) {
 static json_t *report(store *s, kpi_by by) {
     char err[256];
     kpi_query q = {JAN(15), 7 * DAY, by};
-    json_t *r = kpi_report(s, &q, err, sizeof(err));
-    if (!r) fail_msg("kpi_report: %s", err);
+    json_t *r = NULL;
+    if (kpi_report_query(s, &q, &r, err, sizeof(err)) < 0) fail_msg("kpi_report: %s", err);
     return r;
 }
 
@@ -268,10 +273,16 @@ static void test_period_totals_and_change(void **state) {
     for (int i = 1; i <= seq; i++) {
         char id[32];
         snprintf(id, sizeof(id), "ev-%d", i);
-        assert_int_equal(kpi_day_file(s, id, "task.succeeded", "c1", "ticket", &limits, err, sizeof(err)), 0);
+        assert_int_equal(kpi_day_file(s, id, "task.succeeded", "c1", "ticket", "", &limits, err, sizeof(err)), 0);
     }
+    /* c4's note was the last operator action of the story. */
+    operator_action(s, "c4", JAN(13) + 60000, "note");
+    char note_id[64];
+    snprintf(note_id, sizeof(note_id), "%s", last_id);
+    assert_int_equal(kpi_day_file(s, note_id, "operator.action", "c4", "", "noted", &limits, err, sizeof(err)), 0);
     r = report(s, KPI_BY_NONE);
-    expect_figures(json_object_get(r, "total"), 4, 60, 60, 1200, 1400, 1.5, 0.75);
+    /* That one note is new (another event id): 4 manual tasks now. */
+    expect_figures(json_object_get(r, "total"), 4, 60, 60, 1200, 1400, 1.5, 1.0);
     expect_figures(json_object_get(r, "previous"), 2, 120, 210, 1800, 2700, 1.5, 0);
     json_decref(r);
     store_close(s);
@@ -311,15 +322,24 @@ static void test_rows(void **state) {
     /* A period of 12 hours is the one day that holds its end. */
     char err[256];
     kpi_query q = {JAN(9) + 1, 12 * H, KPI_BY_NONE};
-    r = kpi_report(s, &q, err, sizeof(err));
-    assert_non_null(r);
+    assert_int_equal(kpi_report_query(s, &q, &r, err, sizeof(err)), 0);
     assert_int_equal(json_integer_value(json_object_get(r, "days")), 1);
     expect_figures(json_object_get(r, "total"), 1, 90, 90, 1200, 1200, 2.0, 0);
     expect_figures(json_object_get(r, "previous"), 1, 60, 60, 600, 600, 3.0, 2.0);
     json_decref(r);
 
     q.since_ms = (KPI_MAX_DAYS + 1) * DAY;
-    assert_null(kpi_report(s, &q, err, sizeof(err)));
+    assert_int_equal(kpi_report_query(s, &q, &r, err, sizeof(err)), -1);
+    assert_null(r);
+    /* The API's form: a length up to now, by a name. */
+    assert_int_equal(kpi_report(s, 7 * DAY, "week", &r, err, sizeof(err)), 0);
+    assert_int_equal(json_integer_value(json_object_get(r, "days")), 7);
+    assert_string_equal(json_string_value(json_object_get(r, "by")), "week");
+    size_t weeks = json_array_size(json_object_get(r, "rows")); /* 7 days: 1 week on a Sunday */
+    assert_true(weeks == 1 || weeks == 2);
+    json_decref(r);
+    assert_int_equal(kpi_report(s, 7 * DAY, "month", &r, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "\"month\" is not"));
     store_close(s);
 }
 

@@ -1,5 +1,5 @@
 /* tokens.c - bearer tokens and the names they stand for */
-#include "dispatcher/tokens.h"
+#include "common/tokens.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +33,7 @@ int tokens_secret_ok(const char *s, size_t n, size_t *at) {
     return 0;
 }
 
-static int name_ok(const char *s, size_t n) {
+int tokens_name_ok(const char *s, size_t n) {
     if (n == 0 || n >= TOKEN_NAME_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -52,7 +52,7 @@ static int add(tokens *t, const char *e, size_t len, const char *what, size_t no
     const char *secret = colon ? colon + 1 : e + len;
     size_t slen = len - nlen - (colon ? 1 : 0);
 
-    if (!name_ok(e, nlen)) {
+    if (!tokens_name_ok(e, nlen)) {
         snprintf(err, errlen, "%s: entry %zu: the name \"%.*s\" is not 1 to %d characters of "
                  "A-Z a-z 0-9 . _ @ + - (name:token)", what, no, (int)(nlen > 64 ? 64 : nlen), e,
                  TOKEN_NAME_MAX - 1);

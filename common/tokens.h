@@ -55,6 +55,10 @@ int tokens_equal(const char *got, size_t glen, const char *want, size_t wlen);
  * position of the first byte that may not in *at. */
 int tokens_secret_ok(const char *s, size_t n, size_t *at);
 
+/* Whether s (n bytes) may be a token's name: 1 to TOKEN_NAME_MAX - 1 bytes
+ * of [A-Za-z0-9._@+-]. */
+int tokens_name_ok(const char *s, size_t n);
+
 /* Wipes and frees the secrets; t is empty afterwards. */
 void tokens_free(tokens *t);
 
