@@ -361,7 +361,8 @@ static int by_key(const void *x, const void *y) {
 
 int kpi_report(store *s, int64_t since_ms, const char *by, json_t **out, char *err,
                size_t errlen) {
-    kpi_query q = {now_ms(), since_ms, KPI_BY_NONE};
+    int64_t now = now_ms();
+    kpi_query q = {now, since_ms > 0 ? now - since_ms : 30 * KPI_DAY_MS, KPI_BY_NONE};
     *out = NULL;
     if (kpi_by_parse(by ? by : "", &q.by) < 0) {
         snprintf(err, errlen, "by: \"%.32s\" is not week, workflow, service or severity", by);

@@ -47,9 +47,10 @@ const char *kpi_by_name(kpi_by by);
  */
 int kpi_report_query(store *s, const kpi_query *q, json_t **out, char *err, size_t errlen);
 
-/* The same for the since_ms (a length: "30d" is 30 days) up to now, by
- * `by` (kpi_by_parse(): NULL or "" for no rows). An unknown `by` is -1 with
- * err "by: \"x\" is not week, workflow, service or severity". */
+/* The same from since_ms (a time, ms since the epoch; 0: 30 days back) up
+ * to now, by `by` (kpi_by_parse(): NULL or "" for no rows): the form
+ * muster-api's /api/v1/kpi?since=30d&by=week calls. An unknown `by` is -1
+ * with err "by: \"x\" is not week, workflow, service or severity". */
 int kpi_report(store *s, int64_t since_ms, const char *by, json_t **out, char *err,
                size_t errlen);
 
