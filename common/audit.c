@@ -57,8 +57,8 @@ json_t *audit_list(store *s, int64_t since_ms, size_t limit, char *err, size_t e
     char start[32];
     if (since_ms > 0) snprintf(start, sizeof(start), "%lld-0", (long long)since_ms);
     else snprintf(start, sizeof(start), "-");
-    redisReply *r = store_command(s, "XREVRANGE %s:audit + %s COUNT %zu", store_prefix(s), start,
-                                  limit ? limit : 1);
+    redisReply *r = store_command(s, "XREVRANGE %s:audit + %s COUNT %lld", store_prefix(s), start,
+                                  (long long)(limit ? limit : 1));
     if (!r) {
         snprintf(err, errlen, "redis not reachable");
         return NULL;
