@@ -10,6 +10,7 @@ packages=(
   redis-server redis-tools redis-sentinel jq kafkacat gnuplot-nox zsh
   clang libclang-rt-14-dev
   maven default-jre-headless
+  chromium nodejs npm
 )
 
 missing=()
@@ -23,6 +24,13 @@ if command -v java >/dev/null 2>&1; then
 fi
 if command -v mvn >/dev/null 2>&1; then
   keep=(); for p in "${missing[@]}"; do [ "$p" = maven ] || keep+=("$p"); done
+  missing=("${keep[@]+"${keep[@]}"}")
+fi
+
+# The console's browser test needs node and npm (for puppeteer-core) and
+# chromium; a node from elsewhere (nodesource bundles npm) is enough.
+if command -v npm >/dev/null 2>&1; then
+  keep=(); for p in "${missing[@]}"; do [ "$p" = npm ] || [ "$p" = nodejs ] || keep+=("$p"); done
   missing=("${keep[@]+"${keep[@]}"}")
 fi
 

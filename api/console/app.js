@@ -9,7 +9,7 @@ const SCOPES = {
   replay: "tasks:replay", admin: "admin",
 };
 
-const state = { me: null, stream: null, timer: null, page: null };
+const state = { me: null, stream: null, timer: null, page: null, gen: 0 };
 
 /* ---- small helpers ---- */
 
@@ -72,8 +72,9 @@ async function api(path, opts) {
   if (r.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     state.me = null;
-    location.hash = "#/login";
-    throw new ApiError(401, "the token was refused: sign in again");
+    const msg = "The token was refused (401): sign in again";
+    if (!location.hash.startsWith("#/login")) location.hash = `#/login?m=${encodeURIComponent(msg)}`;
+    throw new ApiError(401, msg);
   }
   if (!r.ok) throw new ApiError(r.status, (body && body.error) || `HTTP ${r.status}`);
   return body;
@@ -182,6 +183,13 @@ function listen(query, onEvent) {
   })();
 }
 
+/* A check for after an await: false once the person went to another page,
+ * whose content an answer for this one must not replace. */
+function still() {
+  const gen = state.gen;
+  return () => gen === state.gen;
+}
+
 /* Many events in a burst cause one refresh. */
 function debounce(fn, wait) {
   let t = null;
@@ -281,11 +289,13 @@ async function incidentsPage(params) {
     ], rows, `${rows.length} incident(s)`) : el("p", { class: "muted" }, "No incident matches."));
   };
 
+  const here = still();
   const load = async (append) => {
     const q = new URLSearchParams(server);
     if (append && cursor) q.set("cursor", cursor);
     try {
       const r = await api(`incidents?${q}`);
+      if (!here()) return;
       shown = append ? shown.concat(r.incidents || []) : (r.incidents || []);
       cursor = r.next_cursor || null;
       render();
@@ -349,7 +359,7 @@ function dag(steps) {
       el("title", {}, `${s.id}: ${st}${d ? `, ${d}` : ""}${s.error ? ` - ${s.error}` : ""}`),
       el("rect", { width: W, height: H, rx: 6 }),
       el("text", { x: 10, y: 20 }, s.id.length > 22 ? `${s.id.slice(0, 21)}…` : s.id),
-      el("text", { x: 10, y: 38, class: "sub" }, `${json(s.def) && json(s.def).action ? `${json(s.def).action} · ` : ""}${st}${d ? ` · ${d}` : ""}`)));
+      el("text", { x: 10, y: 38, class: "sub" }, `${s.action ? `${s.action} · ` : ""}${st}${d ? ` · ${d}` : ""}`)));
   }
   return el("div", { class: "dag card" }, svg);
 }
@@ -370,14 +380,16 @@ function describe(ev) {
 
 async function incidentPage(id) {
   page("Incident", el("p", { class: "muted" }, "Loading…"));
+  const here = still();
   const render = async () => {
     let doc;
     try {
       doc = await api(`incidents/${encodeURIComponent(id)}`);
     } catch (e) {
-      say(e.message, true);
+      if (here()) say(e.message, true);
       return;
     }
+    if (!here()) return;
     const inc = doc.incident || {};
     const alert = (doc.alerts || [])[0] || {};
     const stateNow = inc.status === "resolved" ? "resolved" : (doc.acknowledged ? "acknowledged" : inc.status || "open");
@@ -401,6 +413,10 @@ async function incidentPage(id) {
       await act("notes", "Note", () => ({ text: noteText.value.trim() }))();
     });
     const steps = doc.steps || [];
+    /* A step's action: its events say it (the definition is not in the task). */
+    const actions = {};
+    for (const ev of doc.timeline || []) if (ev.data && ev.data.step && ev.data.action) actions[ev.data.step] = ev.data.action;
+    steps.forEach((s) => { s.action = s.action || (json(s.def) || {}).action || actions[s.id] || null; });
     const m = page(alert.summary || id,
       el("p", {}, badge(stateNow), " ", badge(alert.severity), " ",
         el("span", { class: "mono" }, id), " · ", inc.workflow || "-", " · opened ", when(inc.opened_at),
@@ -410,7 +426,7 @@ async function incidentPage(id) {
       el("h2", {}, "Steps"), steps.length ? dag(steps) : el("p", { class: "muted" }, "No steps."),
       table([{ label: "Step" }, { label: "Action" }, { label: "State" }, { label: "Attempts", num: true },
         { label: "Duration", num: true }, { label: "Error" }],
-      steps.map((s) => ({ attrs: { "data-step": s.id }, cells: [s.id, (json(s.def) || {}).action || "-", badge(s.state || "waiting"),
+      steps.map((s) => ({ attrs: { "data-step": s.id }, cells: [s.id, s.action || "-", badge(s.state || "waiting"),
         s.attempts ?? "-", dur(s.duration_ms), s.error || ""] }))),
       el("h2", {}, "Timeline"),
       el("ol", { class: "timeline card", id: "timeline" }, (doc.timeline || []).map((ev) =>
@@ -432,8 +448,10 @@ async function incidentPage(id) {
 
 async function deadPage() {
   page("Dead tasks", el("p", { class: "muted" }, "Loading…"));
+  const here = still();
   let r;
   try { r = await api("tasks/dead?limit=1000"); } catch (e) { say(e.message, true); return; }
+  if (!here()) return;
   const tasks = r.tasks || [];
   const groups = new Map();
   for (const t of tasks) {
@@ -492,17 +510,19 @@ async function deadPage() {
 
 async function queuesPage() {
   page("Queues and workers", el("p", { class: "muted" }, "Loading…"));
+  const here = still();
   const render = async () => {
-    if (state.page !== "queues") return;
+    if (!here()) return;
     let st;
-    try { st = await api("status"); } catch (e) { say(e.message, true); return; }
+    try { st = await api("status"); } catch (e) { if (here()) say(e.message, true); return; }
+    if (!here()) return;
     const lag = st.consumer_lag && typeof st.consumer_lag === "object" ? st.consumer_lag.total : st.consumer_lag;
     const fig = (label, v, id) => el("div", { class: "card", id }, el("div", { class: "muted" }, label), el("div", { class: "figure" }, v ?? "-"));
     const queues = Object.entries(st.queues || {});
     const workers = Object.entries(st.workers || {});
     page("Queues and workers",
       el("div", { class: "grid" },
-        fig("Alerts not yet read (lag)", lag, "fig-lag"), fig("In flight", queues.reduce((a, [, q]) => a + (q.in_flight || 0), 0), "fig-inflight"),
+        fig("Alerts not yet read (lag)", lag ?? "n/a", "fig-lag"), fig("In flight", queues.reduce((a, [, q]) => a + (q.in_flight || 0), 0), "fig-inflight"),
         fig("Delayed (retries)", st.delayed, "fig-delayed"), fig("Dead", st.dead, "fig-dead"),
         fig("Manual, waiting", st.manual_waiting, "fig-manual"), fig("Outbox", st.outbox, "fig-outbox"),
         fig("Open incidents", st.open_incidents, "fig-open"), fig("Paging timers", st.paging_timers, "fig-timers")),
@@ -537,7 +557,7 @@ function fmt(v, time) {
 
 /* A bar chart of rows[].field (and a second, lighter bar for p50). */
 function bars(rows, y, label, time) {
-  const W = 560, H = 180, L = 56, B = 38, T = 10;
+  const W = 320, H = 170, L = 40, B = 30, T = 10;
   const vals = rows.map((r) => Number(r[y.main]) || 0);
   const vals2 = y.second ? rows.map((r) => Number(r[y.second]) || 0) : [];
   const max = Math.max(1e-9, ...vals, ...vals2);
@@ -556,8 +576,10 @@ function bars(rows, y, label, time) {
       svg.append(el("rect", { class: "bar prev", x: x + bw * 0.5, y: H - B - h2, width: w, height: h2 },
         el("title", {}, `${r.key}: ${y.secondLabel} ${fmt(r[y.second], time)}`)));
     }
+    const week = /^\d{4}-(W\d+)$/.exec(String(r.key));
+    const name = week ? week[1] : String(r.key);
     svg.append(el("text", { x: x + bw / 2, y: H - B + 14, "text-anchor": "middle" },
-      String(r.key).length > 12 ? `${String(r.key).slice(0, 11)}…` : r.key));
+      name.length > 10 ? `${name.slice(0, 9)}…` : name, el("title", {}, String(r.key))));
   });
   return svg;
 }
@@ -575,10 +597,12 @@ async function kpiPage(params) {
     [["7d", "7 days"], ["30d", "30 days"], ["90d", "90 days"], ["365d", "a year"]].map(([v, t]) => el("option", { value: v, selected: v === since }, t)));
   pick.addEventListener("change", () => { location.hash = `#/kpi?since=${pick.value}`; });
   page("KPIs", el("div", { class: "filters card" }, el("label", { for: "kpi-since" }, "Period", pick)), el("p", { class: "muted" }, "Loading…"));
+  const here = still();
   let week, wf, svc;
   try {
     [week, wf, svc] = await Promise.all(["week", "workflow", "service"].map((by) => api(`kpi?since=${encodeURIComponent(since)}&by=${by}`)));
-  } catch (e) { say(e.message, true); return; }
+  } catch (e) { if (here()) say(e.message, true); return; }
+  if (!here()) return;
   const t = week.total || {}, c = week.change || {}, p = week.previous || {};
   const cards = YARDSTICKS.map((y) => el("div", { class: "card", id: `kpi-${y.key}` },
     el("div", { class: "muted" }, y.label),
@@ -608,6 +632,7 @@ function stopPage() {
 }
 
 async function route() {
+  state.gen++;
   stopPage();
   say("");
   const hash = location.hash || "#/incidents";
@@ -621,7 +646,9 @@ async function route() {
     return loginPage(params.get("m"));
   }
   if (!state.me) {
-    try { state.me = await api("whoami"); } catch (e) { if (e.status !== 401) loginPage(e.message); return; }
+    const here = still();
+    try { state.me = await api("whoami"); } catch (e) { if (e.status !== 401 && here()) loginPage(e.message); return; }
+    if (!here()) return;
   }
   document.getElementById("nav").hidden = false;
   document.getElementById("who").hidden = false;
