@@ -433,7 +433,7 @@ int kpi_report_query(store *s, const kpi_query *q, json_t **result, char *err, s
     json_object_set_new(out, "days", json_integer(days));
     json_object_set_new(out, "by", by ? json_string(by) : json_null());
     json_t *list = json_array();
-    qsort(rp.rows.v, rp.rows.n, sizeof(*rp.rows.v), rp.by == KPI_BY_WEEK ? by_key : by_incidents);
+    if (rp.rows.n) qsort(rp.rows.v, rp.rows.n, sizeof(*rp.rows.v), rp.by == KPI_BY_WEEK ? by_key : by_incidents);
     for (size_t i = 0; i < rp.rows.n; i++)
         json_array_append_new(list, keyed(rp.rows.v[i].key, figures(&rp.rows.v[i])));
     json_object_set_new(out, "rows", list);

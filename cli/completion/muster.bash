@@ -47,7 +47,14 @@ _muster() {
   local opts="" words=""
   case $cmd in
     up) opts="--examples --workers --workflows --state-dir --keep --env-file --kafka --only" ;;
-    status | report) opts="--json" ;;
+    status) opts="--json" ;;
+    report)
+      case $prev in
+        --by) words="week workflow service severity" ;;
+        --since) words="7d 30d 90d" ;;
+        *) opts="--since --until --by --json --csv" ;;
+      esac
+      ;;
     incident)
       case $sub in
         "") words="list show" ;;

@@ -74,6 +74,14 @@ expect_eq "acknowledged" "$(jq .total.acknowledged <<<"$report")" 1
 expect_eq "resolved" "$(jq .total.resolved <<<"$report")" 1
 [ "$(jq '.total.automated > 0' <<<"$report")" = true ] || fail "no automated action counted: $report"
 pass "report: $(jq -c . <<<"$report")"
+wf=$(jq -r '.[0].workflow' <<<"$list")
+csv=$("$BIN/muster" report --by workflow --csv | tr -d '\r')
+expect_eq "CSV header" "$(head -1 <<<"$csv")" \
+  "key,incidents,acknowledged,resolved,mtta_p50_s,mtta_mean_s,mttr_p50_s,mttr_mean_s,automated,manual,automated_per_incident,manual_per_incident"
+expect_eq "CSV row of the workflow" "$(grep -c "^$wf,1,1,1," <<<"$csv")" 1
+"$BIN/muster" report --by week --since 2w | grep -q "^total  *1 " || fail "report --by week: $("$BIN/muster" report --by week --since 2w)"
+rc=0; "$BIN/muster" report --since 7x 2>/dev/null || rc=$?
+expect_eq "a bad --since is a usage error" "$rc" 2
 # The on_resolve run counts from the resolution, not from the opening: it
 # is shorter than the time to resolve.
 id=$(jq -r '.[0].id' <<<"$list")
