@@ -221,35 +221,21 @@ void route_incident(api_call *k) {
     json_decref(doc);
 }
 
-void route_ack(api_call *k) {
-    char outcome[32], first[128], err[512];
-    operator_ctx o;
-    json_t *body = api_body_object(k); /* a "by" in it is not believed */
-    if (!body) return;
-    json_decref(body);
-    api_operator(k, &o);
-    if (operator_ack(k->s, &o, k->id, outcome, sizeof(outcome), first, sizeof(first), err,
-                     sizeof(err)) < 0) {
-        unavailable(k, err);
-        return;
-    }
-    if (!strcmp(outcome, "missing")) {
-        api_fail(k, 404, NULL, "no incident \"%s\"", k->id);
-        return;
-    }
-    k->answer = json_pack("{s:s, s:s, s:s}", "incident", k->id, "outcome", outcome,
-                          "acknowledged_by", first);
-}
-
-void route_resolve(api_call *k) {
+/* A person acts on the incident as the token's holder: acknowledges
+ * (the answer names who was first) or resolves. A "by" in the body is not
+ * believed. */
+static void person_acts(api_call *k, int resolve) {
     char outcome[32], by[128] = "", err[512];
     operator_ctx o;
     json_t *body = api_body_object(k);
     if (!body) return;
     json_decref(body);
     api_operator(k, &o);
-    if (operator_resolve(k->s, &o, k->id, outcome, sizeof(outcome), by, sizeof(by), err,
-                         sizeof(err)) < 0) {
+    int rc = resolve ? operator_resolve(k->s, &o, k->id, outcome, sizeof(outcome), by, sizeof(by),
+                                        err, sizeof(err))
+                     : operator_ack(k->s, &o, k->id, outcome, sizeof(outcome), by, sizeof(by),
+                                    err, sizeof(err));
+    if (rc < 0) {
         unavailable(k, err);
         return;
     }
@@ -258,8 +244,13 @@ void route_resolve(api_call *k) {
         return;
     }
     k->answer = json_pack("{s:s, s:s, s:o}", "incident", k->id, "outcome", outcome,
-                          "resolved_by", *by ? json_string(by) : json_null());
+                          resolve ? "resolved_by" : "acknowledged_by",
+                          *by || !resolve ? json_string(by) : json_null());
 }
+
+void route_ack(api_call *k) { person_acts(k, 0); }
+
+void route_resolve(api_call *k) { person_acts(k, 1); }
 
 void route_note(api_call *k) {
     char outcome[32], err[512];

@@ -241,18 +241,9 @@ static int path_matches(const struct route *rt, const char *url, api_call *k) {
 static const access_token *authenticate(api *a, struct MHD_Connection *c, const char **why) {
     const char *h =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || !*h) {
-        *why = "no bearer token (Authorization: Bearer TOKEN)";
-        return NULL;
-    }
-    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
-        *why = "Authorization is not a Bearer token";
-        return NULL;
-    }
-    const char *t = h + 7;
-    while (*t == ' ' || *t == '\t') t++;
-    size_t n = strlen(t);
-    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    const char *t;
+    size_t n;
+    if (tokens_bearer(h, &t, &n, why) < 0) return NULL;
     const access_token *k = access_match(&a->tokens, t, n);
     if (!k) *why = "unknown bearer token";
     return k;
@@ -503,7 +494,7 @@ static void api_free(api *a) {
 
 api *api_start(const config *cfg, char *err, size_t errlen) {
     struct sockaddr_storage ss;
-    sigset_t all, old;
+    sigset_t old;
     int v6 = 0, port = (int)cfg->api_port;
     char e[512];
     api *a;
@@ -549,14 +540,7 @@ api *api_start(const config *cfg, char *err, size_t errlen) {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
-    sigfillset(&all);
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGBUS);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    sigdelset(&all, SIGABRT);
-    sigdelset(&all, SIGTRAP);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    httpd_block_signals(&old);
     a->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, a,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

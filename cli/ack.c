@@ -47,6 +47,25 @@ static int remote_action(const config *cfg, const char *cmd, const char *id, con
     return 0;
 }
 
+/* The incident ref names ("latest": the newest), into buf; through the API
+ * when it is on (*s stays NULL), else from Redis (*s open: the caller
+ * closes it). NULL (said) when there is none or no way to ask. */
+static const char *target(const config *cfg, const char *cmd, const char *ref, char *buf,
+                          size_t len, store **s) {
+    *s = NULL;
+    if (remote_on(cfg)) {
+        if (strcmp(ref, "latest") != 0) return ref;
+        return remote_latest(cfg, cmd, buf, len) < 0 ? NULL : buf;
+    }
+    if (!(*s = cli_store(cfg))) return NULL;
+    const char *id = cli_incident(*s, ref, buf, len);
+    if (!id) {
+        store_close(*s);
+        *s = NULL;
+    }
+    return id;
+}
+
 int cmd_ack(config *cfg, int argc, char **argv) {
     char buf[128], outcome[32], first[128], err[512], idbuf[128];
     if (argc < 2 || argv[1][0] == '-' || cli_flag(argc, argv, "--help")) {
@@ -59,25 +78,19 @@ int cmd_ack(config *cfg, int argc, char **argv) {
                "Options:\n  --by NAME  who acknowledges (default $USER)\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }
-    const char *by = who(argc, argv, buf, sizeof(buf)), *id = argv[1];
+    const char *by = who(argc, argv, buf, sizeof(buf));
+    store *s;
+    const char *id = target(cfg, "ack", argv[1], idbuf, sizeof(idbuf), &s);
     int rc;
-    if (remote_on(cfg)) {
+    if (!id) return EXIT_FAIL;
+    if (!s) {
         if (cli_option(argc, argv, "--by"))
             fprintf(stderr, "muster ack: through muster-api the acknowledgement is the token "
                             "holder's; --by is not used\n");
-        if (!strcmp(argv[1], "latest") && remote_latest(cfg, "ack", idbuf, sizeof(idbuf)) < 0)
-            return EXIT_FAIL;
-        if (!strcmp(argv[1], "latest")) id = idbuf;
         rc = remote_action(cfg, "ack", id, "ack", NULL, outcome, sizeof(outcome), first,
                            sizeof(first), "acknowledged_by", err, sizeof(err));
         by = first;
     } else {
-        store *s = cli_store(cfg);
-        if (!s) return EXIT_FAIL;
-        if (!(id = cli_incident(s, argv[1], idbuf, sizeof(idbuf)))) {
-            store_close(s);
-            return EXIT_FAIL;
-        }
         operator_ctx o = {.by = by, .via = "cli", .audit_max = cfg->audit_max_entries};
         rc = operator_ack(s, &o, id, outcome, sizeof(outcome), first, sizeof(first), err,
                           sizeof(err));
@@ -141,21 +154,15 @@ int cmd_resolve(config *cfg, int argc, char **argv) {
                "Options:\n  --by NAME  who resolves (default $USER)\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }
-    const char *by = who(argc, argv, buf, sizeof(buf)), *id = argv[1];
+    const char *by = who(argc, argv, buf, sizeof(buf));
+    store *s;
+    const char *id = target(cfg, "resolve", argv[1], idbuf, sizeof(idbuf), &s);
     int rc;
-    if (remote_on(cfg)) {
-        if (!strcmp(argv[1], "latest") && remote_latest(cfg, "resolve", idbuf, sizeof(idbuf)) < 0)
-            return EXIT_FAIL;
-        if (!strcmp(argv[1], "latest")) id = idbuf;
+    if (!id) return EXIT_FAIL;
+    if (!s) {
         rc = remote_action(cfg, "resolve", id, "resolve", NULL, outcome, sizeof(outcome),
                            by_first, sizeof(by_first), "resolved_by", err, sizeof(err));
     } else {
-        store *s = cli_store(cfg);
-        if (!s) return EXIT_FAIL;
-        if (!(id = cli_incident(s, argv[1], idbuf, sizeof(idbuf)))) {
-            store_close(s);
-            return EXIT_FAIL;
-        }
         operator_ctx o = {.by = by, .via = "cli", .audit_max = cfg->audit_max_entries};
         rc = operator_resolve(s, &o, id, outcome, sizeof(outcome), by_first, sizeof(by_first),
                               err, sizeof(err));
@@ -185,22 +192,16 @@ int cmd_note(config *cfg, int argc, char **argv) {
                "Options:\n  --by NAME  who writes it (default $USER; through muster-api: the token's holder)\n");
         return cli_flag(argc, argv, "--help") ? EXIT_OK : EXIT_USAGE;
     }
-    const char *by = who(argc, argv, buf, sizeof(buf)), *id = argv[1];
+    const char *by = who(argc, argv, buf, sizeof(buf));
+    store *s;
+    const char *id = target(cfg, "note", argv[1], idbuf, sizeof(idbuf), &s);
     int rc;
-    if (remote_on(cfg)) {
-        if (!strcmp(argv[1], "latest") && remote_latest(cfg, "note", idbuf, sizeof(idbuf)) < 0)
-            return EXIT_FAIL;
-        if (!strcmp(argv[1], "latest")) id = idbuf;
+    if (!id) return EXIT_FAIL;
+    if (!s) {
         rc = remote_action(cfg, "note", id, "notes", json_pack("{s:s}", "text", argv[2]), outcome,
                            sizeof(outcome), by_got, sizeof(by_got), "by", err, sizeof(err));
         by = by_got;
     } else {
-        store *s = cli_store(cfg);
-        if (!s) return EXIT_FAIL;
-        if (!(id = cli_incident(s, argv[1], idbuf, sizeof(idbuf)))) {
-            store_close(s);
-            return EXIT_FAIL;
-        }
         operator_ctx o = {.by = by, .via = "cli", .audit_max = cfg->audit_max_entries};
         rc = operator_note(s, &o, id, argv[2], outcome, sizeof(outcome), err, sizeof(err));
         store_close(s);

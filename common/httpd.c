@@ -174,7 +174,7 @@ int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_
 httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_fn, void *arg,
                    char *err, size_t errlen) {
     struct sockaddr_storage ss;
-    sigset_t all, old;
+    sigset_t old;
     int v6 = 0;
     httpd *h;
 
@@ -201,14 +201,7 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
     if (v6) flags |= MHD_USE_IPv6;
     /* The server thread inherits the mask: with the asynchronous signals
      * blocked there, a SIGTERM interrupts the thread that waits for it. */
-    sigfillset(&all);
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGBUS);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    sigdelset(&all, SIGABRT);
-    sigdelset(&all, SIGTRAP);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    httpd_block_signals(&old);
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -251,6 +244,18 @@ void httpd_peer(struct MHD_Connection *c, char *buf, size_t len) {
                     NI_NUMERICHOST | NI_NUMERICSERV);
     }
     snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+void httpd_block_signals(sigset_t *old) {
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGABRT);
+    sigdelset(&all, SIGTRAP);
+    pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
 int httpd_port(const httpd *h) { return h ? h->port : -1; }

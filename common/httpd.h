@@ -83,6 +83,13 @@ int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_
 int httpd_probe(struct MHD_Connection *c, const char *url, const char *method, metrics *m,
                 httpd_ready_fn ready, void *arg, enum MHD_Result *ret);
 
+/* Blocks the asynchronous signals in the calling thread, saving the mask
+ * in *old (restore with pthread_sigmask(SIG_SETMASK, old, NULL)): threads
+ * started meanwhile (libmicrohttpd's, librdkafka's) inherit it, so a
+ * SIGTERM interrupts the thread that waits for it. */
+#include <signal.h>
+void httpd_block_signals(sigset_t *old);
+
 /* Writes a connection's peer as "10.1.2.3:51234" or "[::1]:51234" ("?:?"
  * when libmicrohttpd does not know it) to buf. */
 void httpd_peer(struct MHD_Connection *c, char *buf, size_t len);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 
@@ -22,6 +23,24 @@ const token *tokens_match(const tokens *t, const char *got, size_t len) {
         found = eq ? &t->v[i] : found;
     }
     return found;
+}
+
+int tokens_bearer(const char *h, const char **tok, size_t *len, const char **why) {
+    if (!h || !*h) {
+        *why = "no bearer token (Authorization: Bearer TOKEN)";
+        return -1;
+    }
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
+        *why = "Authorization is not a Bearer token";
+        return -1;
+    }
+    const char *t = h + 7;
+    while (*t == ' ' || *t == '\t') t++;
+    size_t n = strlen(t);
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    *tok = t;
+    *len = n;
+    return 0;
 }
 
 int tokens_secret_ok(const char *s, size_t n, size_t *at) {

@@ -199,18 +199,9 @@ static unsigned authenticate(const webhook_intake *w, struct MHD_Connection *c, 
                              const token **who, const char **why) {
     const char *h =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || !*h) {
-        *why = "no bearer token (Authorization: Bearer TOKEN)";
-        return MHD_HTTP_UNAUTHORIZED;
-    }
-    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
-        *why = "Authorization is not a Bearer token";
-        return MHD_HTTP_UNAUTHORIZED;
-    }
-    const char *t = h + 7;
-    while (*t == ' ' || *t == '\t') t++;
-    size_t n = strlen(t);
-    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    const char *t;
+    size_t n;
+    if (tokens_bearer(h, &t, &n, why) < 0) return MHD_HTTP_UNAUTHORIZED;
     /* Both comparisons, whichever the path: the time taken says nothing. */
     int intake = tokens_equal(t, n, w->token, w->token_len);
     const token *k = tokens_match(&w->acks, t, n);
@@ -734,7 +725,7 @@ static void stop_kafka(webhook_intake *w) {
 webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen) {
     struct sockaddr_storage ss;
     pthread_condattr_t ca;
-    sigset_t all, old;
+    sigset_t old;
     int v6 = 0, port = (int)cfg->intake_port;
     webhook_intake *w;
 
@@ -778,14 +769,7 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
     /* Every thread started here (libmicrohttpd's, the Kafka thread,
      * librdkafka's) inherits the mask: with the asynchronous signals
      * blocked there, a SIGTERM interrupts the thread that waits for it. */
-    sigfillset(&all);
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGBUS);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    sigdelset(&all, SIGABRT);
-    sigdelset(&all, SIGTRAP);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    httpd_block_signals(&old);
     char e[512];
     if (!(w->producer = kafka_producer_new(cfg, kafka_sync_dr, NULL, e, sizeof(e)))) {
         snprintf(err, errlen, "intake: %s", e);

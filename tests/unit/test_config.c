@@ -40,6 +40,10 @@ static const char *const keys[] = {
     "intake.public_url",  "ack.link_secret",     "ack.link_ttl",
     "slack.signing_secret", "slack.response_hosts", "twilio.auth_token",
     "pagerduty.webhook_secret",
+    "api.address",        "api.port",            "api.tokens_file",
+    "api.max_connections", "api.max_connections_per_ip", "api.header_timeout",
+    "api.request_timeout", "api.body_max",       "api.url",             "api.token",
+    "audit.max_entries",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -345,8 +349,8 @@ static void test_markdown(void **state) {
         snprintf(needle, sizeof(needle), "| `%s` | `MUSTER_", keys[i]);
         if (!strstr(md, needle)) fail_msg("markdown lacks %s", keys[i]);
     }
-    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWCM |"));
-    assert_non_null(strstr(md, "| `redis.master_name` | `MUSTER_REDIS_MASTER_NAME` | string | `mymaster` |  | DWCM |"));
+    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWCMA |"));
+    assert_non_null(strstr(md, "| `redis.master_name` | `MUSTER_REDIS_MASTER_NAME` | string | `mymaster` |  | DWCMA |"));
     assert_non_null(strstr(md, "| `worker.lease` | `MUSTER_WORKER_LEASE` | duration | `30s` | 100..86400000 | W |"));
     assert_non_null(strstr(md, "| `kafka.dlq_topic` | `MUSTER_KAFKA_DLQ_TOPIC` | string | `muster.alerts.dlq` |  | D |"));
     assert_non_null(strstr(md, "| `intake.port` | `MUSTER_INTAKE_PORT` | int | `-1` | -1..65535 | D |"));
@@ -394,7 +398,7 @@ static void test_conf_file(void **state) {
         if (!strstr(text, needle)) fail_msg("muster.conf lacks %s", keys[i]);
     }
     assert_non_null(strstr(text, "\n#redis.port = 6379\n"));
-    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT;\n#  muster-dispatcher, muster-worker, muster, muster-metrics)\n"));
+    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT;\n#  muster-dispatcher, muster-worker, muster, muster-metrics, muster-api)\n"));
 
     config cfg;
     assert_int_equal(config_init(&cfg, write_file("all-commented.conf", text), err, sizeof(err)), 0);
