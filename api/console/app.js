@@ -472,7 +472,6 @@ async function deadPage() {
           const done = await api("tasks/replay", { method: "POST", body: { tasks: list } });
           say(`Replayed ${done.replayed} task(s)${done.failed ? `, ${done.failed} refused` : ""}`);
           await deadPage();
-          document.getElementById("status").focus?.();
         } catch (e) { say(e.message, true); }
       });
       preview.replaceChildren(el("div", { class: "card" },

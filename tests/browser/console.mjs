@@ -163,6 +163,14 @@ try {
   });
   check(still === 1, "the preview replayed nothing");
   await shot("dead");
+  // Cancel, then the same by the group's box and the bulk button.
+  await page.$$eval("#replay-preview button", (bs) => bs.find((b) => b.textContent === "Cancel").click());
+  await page.waitForFunction(() => !document.getElementById("confirm-replay"), { timeout: WAIT });
+  await page.click("#group-0");
+  check(await page.$eval(`tr[data-task="${deadTask}"] input.pick`, (c) => c.checked), "the group's box chooses its tasks");
+  await page.click("#replay-chosen");
+  await page.waitForSelector("#confirm-replay", { timeout: WAIT });
+  check(await page.$eval("#confirm-replay", (b) => b.textContent.includes("1 task")), "the bulk preview counts the chosen");
   await page.click("#confirm-replay");
   await waitStatus(/Replayed 1 task/);
   check(true, `confirmed: ${await statusText()}`);
