@@ -1,9 +1,12 @@
-/* fuzz_kpi.c - libFuzzer target for what muster report reads back from Redis:
- * the per-day fields, the samples of times and the --by names */
+/* fuzz_kpi.c - libFuzzer target for what muster report reads: the per-day
+ * fields and samples of times from Redis, and its options (--by, --since
+ * durations with d and w, --until times) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
+#include "metrics/aggregate.h"
 #include "metrics/kpi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int i = 0; i < 3; i++)
             if (strchr(labels[i], '\t')) abort();
     }
+    int64_t ms = -1;
+    if (duration_parse(text, &ms) == 0 && ms < 0) abort();
+    aggregate_parse_time(text, &ms);
     free(text);
     return 0;
 }
