@@ -82,10 +82,15 @@ static void print_text(const json_t *rep) {
     const json_t *prev = json_object_get(rep, "previous");
     const char *by = json_string_value(json_object_get(rep, "by"));
     long long days = (long long)json_integer_value(json_object_get(rep, "days"));
+    /* The last day the period holds (until is where it ends, exclusive). */
+    char last[40] = "?";
+    int64_t since_ms;
+    if (aggregate_parse_time(json_string_value(json_object_get(rep, "since")), &since_ms) == 0)
+        format_rfc3339(since_ms + days * KPI_DAY_MS - 1, last, sizeof(last));
     printf("muster report: %.10s to %.10s, %lld day(s) (incidents by the UTC day they opened),\n"
            "against the %lld day(s) before, from %.10s\n\n",
-           json_string_value(json_object_get(rep, "since")), json_string_value(json_object_get(rep, "until")),
-           days, days, json_string_value(json_object_get(prev, "since")));
+           json_string_value(json_object_get(rep, "since")), last, days, days,
+           json_string_value(json_object_get(prev, "since")));
     printf("%-22s %9s %9s %9s %9s %9s %10s %10s\n", by ? by : "", "incidents", "MTTA p50", "MTTA mean",
            "MTTR p50", "MTTR mean", "automated", "manual");
     size_t i;

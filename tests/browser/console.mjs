@@ -139,6 +139,12 @@ try {
   await page.waitForSelector('li[data-type="incident.note"]', { timeout: WAIT });
   check(true, "the note is in the timeline");
   await shot("incident");
+  await page.setViewport({ width: 390, height: 844, isMobile: true });
+  await page.waitForSelector('g.node[data-step="summary"]', { timeout: WAIT });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 1, `the incident at phone width: the graph scrolls in its box, the page does not (${wide}px)`);
+  await shot("incident-phone");
+  await page.setViewport({ width: 1280, height: 900 });
 
   // Resolve, on the other web incident.
   await page.goto(`${URL}/#/incidents/${encodeURIComponent(incidents[1])}`, { waitUntil: "domcontentloaded" });

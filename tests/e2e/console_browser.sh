@@ -84,7 +84,7 @@ expect_eq "the viewer replayed nothing" "$(count_events '.type == "operator.acti
 expect_eq "the replayed step succeeded" "$(count_events ".type == \"task.succeeded\" and .data.incident == \"$poison\" and .data.step == \"call\"")" 1
 expect_eq "and the step after it" "$(count_events ".type == \"task.succeeded\" and .data.incident == \"$poison\" and .data.step == \"after\"")" 1
 expect_eq "no dead task left" "$("$BIN/muster" dead list --json | jq length)" 0
-for p in login incidents incidents-phone incident dead dead-viewer queues kpi; do
+for p in login incidents incidents-phone incident incident-phone dead dead-viewer queues kpi; do
   [ -s "$SHOTS/$p.png" ] || fail "no screenshot $p.png"
 done
 pass "screenshots in $SHOTS"
