@@ -19,7 +19,10 @@ static int usage(int rc) {
            "muster-api reads the file at start: restart it (or roll its pods) to use it.\n"
            "'list' names the holders and scopes of FILE's tokens.\n\n"
            "Scopes: incidents:read, incidents:ack, incidents:write, tasks:replay, admin\n"
-           "(admin may do everything, and read the audit log).\n");
+           "(admin may do everything, and read the audit log).\n\n"
+           "Options:\n  --name NAME         who holds the token (A-Z a-z 0-9 . _ @ + -)\n"
+           "  --scope SCOPE,...   what it may do\n"
+           "  --file FILE         the tokens file (default api.tokens_file; - for stderr)\n");
     return rc;
 }
 

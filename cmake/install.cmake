@@ -9,7 +9,7 @@ include(GNUInstallDirs)
 
 # muster finds its siblings (muster-dispatcher, ...) in its own directory and
 # the examples in ../share/muster/examples (cli/up.c), so they install together.
-install(TARGETS muster muster-dispatcher muster-worker muster-metrics
+install(TARGETS muster muster-dispatcher muster-worker muster-metrics muster-api
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 if(TARGET muster-sink)
   install(TARGETS muster-sink RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
