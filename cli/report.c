@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "common/incident.h"
 #include "common/util.h"
 #include "metrics/aggregate.h"
@@ -164,7 +165,8 @@ int cmd_report(config *cfg, int argc, char **argv) {
                "automated actions per incident (steps that succeeded and were not manual) and\n"
                "manual tasks per incident (manual steps and operator actions). muster-metrics\n"
                "files them by the UTC day each incident opened ('muster up' runs it); this waits\n"
-               "up to 5 s for the last events to be counted, then reads them.\n\n"
+               "up to 5 s for the last events to be counted, then reads them (through muster-api's\n"
+               "/api/v1/kpi when api.url and api.token are set).\n\n"
                "Options:\n"
                "  --since DURATION  how long the period is, in whole days (30d, 2w, 12h: 1 day);\n"
                "                    default 30d\n"
@@ -195,16 +197,32 @@ int cmd_report(config *cfg, int argc, char **argv) {
         fprintf(stderr, "muster report: --json or --csv, not both\n");
         return EXIT_USAGE;
     }
-    store *s = cli_store(cfg);
-    if (!s) return EXIT_FAIL;
-    int settled = settle(s);
-    char err[256];
     json_t *rep = NULL;
-    int got = kpi_report_query(s, &q, &rep, err, sizeof(err));
-    store_close(s);
-    if (got < 0) {
-        fprintf(stderr, "muster report: %s\n", err);
-        return EXIT_FAIL;
+    int settled = 1;
+    if (remote_on(cfg)) {
+        /* The same kpi_report() in muster-api: the period as two times. */
+        char path[256], from[40], to[40];
+        long status = 0;
+        format_rfc3339(q.until_ms - q.since_ms, from, sizeof(from));
+        format_rfc3339(q.until_ms, to, sizeof(to));
+        snprintf(path, sizeof(path), "/api/v1/kpi?since=%s&until=%s%s%s", from, to, by_s ? "&by=" : "",
+                 kpi_by_name(q.by) ? kpi_by_name(q.by) : "");
+        if (!(rep = remote_call(cfg, "report", "GET", path, NULL, &status))) return EXIT_FAIL;
+        if (status != 200) {
+            json_decref(rep);
+            return EXIT_FAIL;
+        }
+    } else {
+        store *s = cli_store(cfg);
+        if (!s) return EXIT_FAIL;
+        settled = settle(s);
+        char err[256];
+        int got = kpi_report_query(s, &q, &rep, err, sizeof(err));
+        store_close(s);
+        if (got < 0) {
+            fprintf(stderr, "muster report: %s\n", err);
+            return EXIT_FAIL;
+        }
     }
     if (json) {
         char *text = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));

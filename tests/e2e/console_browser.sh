@@ -84,6 +84,13 @@ expect_eq "the viewer replayed nothing" "$(count_events '.type == "operator.acti
 expect_eq "the replayed step succeeded" "$(count_events ".type == \"task.succeeded\" and .data.incident == \"$poison\" and .data.step == \"call\"")" 1
 expect_eq "and the step after it" "$(count_events ".type == \"task.succeeded\" and .data.incident == \"$poison\" and .data.step == \"after\"")" 1
 expect_eq "no dead task left" "$("$BIN/muster" dead list --json | jq length)" 0
+# The same KPI report through muster-api (no Redis to reach) as from Redis.
+until=$(date -u -d tomorrow +%F)
+direct=$("$BIN/muster" report --since 7d --until "$until" --by workflow --json)
+remote=$(MUSTER_API_URL=$CONSOLE_URL MUSTER_API_TOKEN=$TOKEN_VIEWER MUSTER_REDIS_PORT=1 \
+  "$BIN/muster" report --since 7d --until "$until" --by workflow --json) || fail "muster report through the API failed"
+expect_eq "muster report through muster-api" "$(jq -cS . <<<"$remote")" "$(jq -cS . <<<"$direct")"
+expect_eq "the report counts the incidents opened here" "$(jq '.total.incidents' <<<"$direct")" 3
 for p in login incidents incidents-phone incident incident-phone dead dead-viewer queues kpi; do
   [ -s "$SHOTS/$p.png" ] || fail "no screenshot $p.png"
 done
