@@ -504,7 +504,7 @@ void route_kpi(api_call *k) {
         return;
     }
     json_t *out = NULL;
-    if (kpi_report_query(k->s, &q, &out, err, sizeof(err)) < 0) {
+    if (kpi_report(k->s, &q, &out, err, sizeof(err)) < 0) {
         if (!strncmp(err, "a period", 8)) api_fail(k, 400, "since", "%s", err);
         else unavailable(k, err);
         return;

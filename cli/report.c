@@ -217,7 +217,7 @@ int cmd_report(config *cfg, int argc, char **argv) {
         if (!s) return EXIT_FAIL;
         settled = settle(s);
         char err[256];
-        int got = kpi_report_query(s, &q, &rep, err, sizeof(err));
+        int got = kpi_report(s, &q, &rep, err, sizeof(err));
         store_close(s);
         if (got < 0) {
             fprintf(stderr, "muster report: %s\n", err);

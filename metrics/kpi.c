@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/util.h"
 #include "metrics/kpi_day.h"
 
 /* Days read in one round trip. */
@@ -359,19 +358,7 @@ static int by_key(const void *x, const void *y) {
     return strcmp(((const acc *)x)->key, ((const acc *)y)->key);
 }
 
-int kpi_report(store *s, int64_t since_ms, const char *by, json_t **out, char *err,
-               size_t errlen) {
-    int64_t now = now_ms();
-    kpi_query q = {now, since_ms > 0 ? now - since_ms : 30 * KPI_DAY_MS, KPI_BY_NONE};
-    *out = NULL;
-    if (kpi_by_parse(by ? by : "", &q.by) < 0) {
-        snprintf(err, errlen, "by: \"%.32s\" is not week, workflow, service or severity", by);
-        return -1;
-    }
-    return kpi_report_query(s, &q, out, err, errlen);
-}
-
-int kpi_report_query(store *s, const kpi_query *q, json_t **result, char *err, size_t errlen) {
+int kpi_report(store *s, const kpi_query *q, json_t **result, char *err, size_t errlen) {
     report rp;
     json_t *out = NULL;
     memset(&rp, 0, sizeof(rp));

@@ -45,14 +45,7 @@ const char *kpi_by_name(kpi_by by);
  * Fills *out (caller frees with json_decref()). Returns 0, or -1 with err
  * filled (Redis did not answer, or q is out of range).
  */
-int kpi_report_query(store *s, const kpi_query *q, json_t **out, char *err, size_t errlen);
-
-/* The same from since_ms (a time, ms since the epoch; 0: 30 days back) up
- * to now, by `by` (kpi_by_parse(): NULL or "" for no rows): the form
- * muster-api's /api/v1/kpi?since=30d&by=week calls. An unknown `by` is -1
- * with err "by: \"x\" is not week, workflow, service or severity". */
-int kpi_report(store *s, int64_t since_ms, const char *by, json_t **out, char *err,
-               size_t errlen);
+int kpi_report(store *s, const kpi_query *q, json_t **out, char *err, size_t errlen);
 
 /* Splits a per-day field "workflow TAB severity TAB service TAB figure" (in
  * place) into labels[0..2] and *figure. Returns 0, or -1 when it has not

@@ -192,7 +192,7 @@ static json_t *report(store *s, kpi_by by) {
     char err[256];
     kpi_query q = {JAN(15), 7 * DAY, by};
     json_t *r = NULL;
-    if (kpi_report_query(s, &q, &r, err, sizeof(err)) < 0) fail_msg("kpi_report: %s", err);
+    if (kpi_report(s, &q, &r, err, sizeof(err)) < 0) fail_msg("kpi_report: %s", err);
     return r;
 }
 
@@ -322,27 +322,15 @@ static void test_rows(void **state) {
     /* A period of 12 hours is the one day that holds its end. */
     char err[256];
     kpi_query q = {JAN(9) + 1, 12 * H, KPI_BY_NONE};
-    assert_int_equal(kpi_report_query(s, &q, &r, err, sizeof(err)), 0);
+    assert_int_equal(kpi_report(s, &q, &r, err, sizeof(err)), 0);
     assert_int_equal(json_integer_value(json_object_get(r, "days")), 1);
     expect_figures(json_object_get(r, "total"), 1, 90, 90, 1200, 1200, 2.0, 0);
     expect_figures(json_object_get(r, "previous"), 1, 60, 60, 600, 600, 3.0, 2.0);
     json_decref(r);
 
     q.since_ms = (KPI_MAX_DAYS + 1) * DAY;
-    assert_int_equal(kpi_report_query(s, &q, &r, err, sizeof(err)), -1);
+    assert_int_equal(kpi_report(s, &q, &r, err, sizeof(err)), -1);
     assert_null(r);
-    /* The API's form: a length up to now, by a name. */
-    assert_int_equal(kpi_report(s, now_ms() - 7 * DAY, "week", &r, err, sizeof(err)), 0);
-    assert_int_equal(json_integer_value(json_object_get(r, "days")), 7);
-    assert_string_equal(json_string_value(json_object_get(r, "by")), "week");
-    size_t weeks = json_array_size(json_object_get(r, "rows")); /* 7 days: 1 week on a Sunday */
-    assert_true(weeks == 1 || weeks == 2);
-    json_decref(r);
-    assert_int_equal(kpi_report(s, 0, NULL, &r, err, sizeof(err)), 0);
-    assert_int_equal(json_integer_value(json_object_get(r, "days")), 30);
-    json_decref(r);
-    assert_int_equal(kpi_report(s, 0, "month", &r, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "\"month\" is not"));
     store_close(s);
 }
 
