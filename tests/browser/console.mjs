@@ -8,6 +8,10 @@
 //   INCIDENTS      the incidents the test opened (comma-separated: the
 //                  web-down ones, then the poison one)
 //   DEAD_TASK      the dead task INCIDENT/STEP; SHOTS  where screenshots go
+//   MUSTER         the muster command (it sends one more alert while the
+//                  list is open); WORK_DIR  the test's scratch folder
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -101,12 +105,20 @@ try {
   await page.goto(`${URL}/#/incidents`, { waitUntil: "domcontentloaded" });
   for (const id of incidents) await page.waitForSelector(`tr[data-incident="${id}"]`, { timeout: WAIT });
   check(true, `the incident list shows the ${incidents.length} incidents the test opened`);
-  // A filter the API applies: by workflow, the poison incident (the last) goes.
+  // Live: an incident opened while the list is open appears without a reload.
+  const alertFile = path.join(process.env.WORK_DIR, "web-3.json");
+  writeFileSync(alertFile, JSON.stringify({ source: "t", summary: "web 3 is down", severity: "critical",
+    labels: { case: "console", service: "web-3" } }));
+  execFileSync(process.env.MUSTER, ["send-alert", alertFile], { stdio: ["ignore", "ignore", "inherit"] });
+  await page.waitForFunction((n) => document.querySelectorAll("tr[data-incident]").length === n, { timeout: WAIT }, incidents.length + 1);
+  check(await page.$$eval("tr[data-incident] a", (as) => as.some((a) => a.textContent === "web 3 is down")),
+    "the list shows an incident opened while it is open (the event stream)");
+  // A filter the API applies: by workflow, the poison incident goes (3 web-down stay).
   await page.select("#state", "");
   await page.type("#workflow", "web-down");
   await page.click("form.filters button[type=submit]");
   await page.waitForFunction(() => location.hash.includes("workflow=web-down"), { timeout: WAIT });
-  await page.waitForFunction((n) => document.querySelectorAll("tr[data-incident]").length === n, { timeout: WAIT }, incidents.length - 1);
+  await page.waitForFunction((n) => document.querySelectorAll("tr[data-incident]").length === n, { timeout: WAIT }, incidents.length);
   check(true, "the workflow filter keeps the web-down incidents only");
   await page.goto(`${URL}/#/incidents`, { waitUntil: "domcontentloaded" });
   for (const id of incidents) await page.waitForSelector(`tr[data-incident="${id}"]`, { timeout: WAIT });

@@ -2,7 +2,8 @@
 # console_browser.sh - the console in headless Chromium (Debian's chromium,
 # driven by puppeteer-core from npm, pinned in tests/browser/package-lock.json
 # and installed into a cache) against a real pipeline and muster-api: the
-# incident list shows the incidents opened here; Acknowledge produces
+# incident list shows the incidents opened here, and one opened while it is
+# open; Acknowledge produces
 # incident.acknowledged by the token's holder, Resolve resolves; a dead task is previewed and
 # replayed from the page and its run then succeeds; a token without
 # tasks:replay sees the button disabled and the API refuses it. Screenshots
@@ -63,11 +64,12 @@ expect_eq "the dead task" "$DEAD_TASK" "$poison/call"
 SHOTS=$BIN/console-screenshots
 rm -rf "$SHOTS" && mkdir -p "$SHOTS"
 CONSOLE_URL=$CONSOLE_URL TOKEN_ADMIN=$TOKEN_ADMIN TOKEN_VIEWER=$TOKEN_VIEWER INCIDENTS="$web,$poison" \
-  DEAD_TASK=$DEAD_TASK SHOTS=$SHOTS timeout 60 node "$SRC/tests/browser/console.mjs" ||
+  DEAD_TASK=$DEAD_TASK SHOTS=$SHOTS MUSTER=$BIN/muster WORK_DIR=$E2E_DIR timeout 60 node "$SRC/tests/browser/console.mjs" ||
   { tail -20 "$E2E_DIR/api.log" >&2; fail "the browser test failed"; }
 
 # What the clicks did, as muster.events tells it.
-"$BIN/muster" wait --incidents 3 --timeout 30s >/dev/null || fail "the replayed run did not succeed"
+# The page opened a fourth incident while the list was open.
+"$BIN/muster" wait --incidents 4 --timeout 30s >/dev/null || fail "the replayed run did not succeed"
 settle_events
 first=${web%%,*}
 expect_eq "incident.acknowledged by the token's holder" \
@@ -90,7 +92,7 @@ direct=$("$BIN/muster" report --since 7d --until "$until" --by workflow --json)
 remote=$(MUSTER_API_URL=$CONSOLE_URL MUSTER_API_TOKEN=$TOKEN_VIEWER MUSTER_REDIS_PORT=1 \
   "$BIN/muster" report --since 7d --until "$until" --by workflow --json) || fail "muster report through the API failed"
 expect_eq "muster report through muster-api" "$(jq -cS . <<<"$remote")" "$(jq -cS . <<<"$direct")"
-expect_eq "the report counts the incidents opened here" "$(jq '.total.incidents' <<<"$direct")" 3
+expect_eq "the report counts the incidents opened here" "$(jq '.total.incidents' <<<"$direct")" 4
 for p in login incidents incidents-phone incident incident-phone dead dead-viewer queues kpi; do
   [ -s "$SHOTS/$p.png" ] || fail "no screenshot $p.png"
 done
