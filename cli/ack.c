@@ -28,7 +28,8 @@ static int remote_action(const config *cfg, const char *cmd, const char *id, con
     long status;
     remote_escape(id, esc, sizeof(esc));
     snprintf(path, sizeof(path), "/api/v1/incidents/%s/%s", esc, action);
-    json_t *doc = remote_call(cfg, cmd, "POST", path, body ? body : json_object(), &status);
+    if (!body) body = json_object();
+    json_t *doc = remote_call(cfg, cmd, "POST", path, body, &status);
     json_decref(body);
     if (!doc && status == 404) {
         snprintf(outcome, olen, "missing");
