@@ -38,9 +38,7 @@ struct api {
     store *idle[POOL_MAX];
     size_t nidle;
 
-    atomic_int starting;
-    pthread_t starter;
-    char start_err[512];
+    httpd_starting starting; /* why MHD_start_daemon() failed */
 };
 
 /* One request from its head to its answer (libmicrohttpd's con_cls). */
@@ -474,12 +472,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((forma
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     api *a = cls;
     char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    if (atomic_load(&a->starting) && pthread_equal(pthread_self(), a->starter))
-        snprintf(a->start_err, sizeof(a->start_err), "%s", msg);
-    else if (strncmp(msg, "Application reported internal error", 36) != 0)
+    if (!httpd_log_text(&a->starting, msg, sizeof(msg), fmt, ap) &&
+        strncmp(msg, "Application reported internal error", 36) != 0)
         mlog(LOG_WARN, NULL, "api: %s", msg);
 }
 
@@ -512,8 +506,7 @@ api *api_start(const config *cfg, char *err, size_t errlen) {
     pthread_mutex_init(&a->mu, NULL);
     a->cfg = cfg;
     a->body_max = (size_t)cfg->api_body_max;
-    a->starter = pthread_self();
-    atomic_init(&a->starting, 1);
+    httpd_starting_begin(&a->starting);
     atomic_init(&a->stopping, 0);
     atomic_init(&a->redis_ok, 0);
     if (access_load(&a->tokens, cfg->api_tokens_file, err, errlen) < 0) goto fail;
@@ -554,12 +547,9 @@ api *api_start(const config *cfg, char *err, size_t errlen) {
                             MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, a->deadlines,
                             MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    atomic_store(&a->starting, 0);
+    httpd_starting_end(&a->starting);
     if (!a->d) {
-        int bracket = v6 && cfg->api_address[0] != '[';
-        snprintf(err, errlen, "api: %s%s%s:%d: %s", bracket ? "[" : "", cfg->api_address,
-                 bracket ? "]" : "", port,
-                 a->start_err[0] ? a->start_err : "libmicrohttpd could not start");
+        httpd_start_failed(&a->starting, "api", cfg->api_address, v6, port, err, errlen);
         goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -28,7 +28,7 @@ static int remote_action(const config *cfg, const char *cmd, const char *id, con
     long status;
     remote_escape(id, esc, sizeof(esc));
     snprintf(path, sizeof(path), "/api/v1/incidents/%s/%s", esc, action);
-    if (!body) body = json_object(); /* ours to free below, like the caller's */
+    if (!body) body = json_object();
     json_t *doc = remote_call(cfg, cmd, "POST", path, body, &status);
     json_decref(body);
     if (!doc && status == 404) {
@@ -125,8 +125,9 @@ int cmd_done(config *cfg, int argc, char **argv) {
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     const char *by = who(argc, argv, buf, sizeof(buf));
-    int rc = incident_step_done(s, argv[1], argv[2], by, cli_option(argc, argv, "--note"), outcome,
-                                sizeof(outcome), state, sizeof(state), err, sizeof(err));
+    operator_ctx o = {.by = by, .via = "cli", .audit_max = cfg->audit_max_entries};
+    int rc = operator_step_done(s, &o, argv[1], argv[2], cli_option(argc, argv, "--note"),
+                                outcome, sizeof(outcome), state, sizeof(state), err, sizeof(err));
     store_close(s);
     if (rc < 0) {
         fprintf(stderr, "muster done: %s\n", err);

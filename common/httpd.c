@@ -26,12 +26,7 @@ struct httpd {
     httpd_ready_fn ready;
     void *arg;
     int port;
-    /* While MHD_start_daemon() runs, what libmicrohttpd logs on the starting
-     * thread is kept here for the caller's err (it says why a bind failed)
-     * instead of logged. */
-    atomic_int starting;
-    pthread_t starter;
-    char start_err[512];
+    httpd_starting starting; /* why MHD_start_daemon() failed */
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -39,12 +34,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((forma
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     httpd *h = cls;
     char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    if (atomic_load(&h->starting) && pthread_equal(pthread_self(), h->starter))
-        snprintf(h->start_err, sizeof(h->start_err), "%s", msg);
-    else
+    if (!httpd_log_text(&h->starting, msg, sizeof(msg), fmt, ap))
         mlog(LOG_WARN, NULL, "httpd: %s", msg);
 }
 
@@ -190,8 +180,7 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
     h->m = m;
     h->ready = ready_fn;
     h->arg = arg;
-    h->starter = pthread_self();
-    atomic_init(&h->starting, 1);
+    httpd_starting_begin(&h->starting);
     if (!(h->deadlines = deadline_new("status server", HTTPD_HEAD_MS, HTTPD_HEAD_MS, err, errlen))) {
         free(h);
         return NULL;
@@ -214,15 +203,10 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)16,
                             MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    atomic_store(&h->starting, 0);
+    httpd_starting_end(&h->starting);
 
     if (!h->d) {
-        /* No server thread is left, so start_err is ours to read. */
-        const char *shown = addr && *addr && strcmp(addr, "*") != 0 ? addr : "0.0.0.0";
-        int bracket = v6 && shown[0] != '[';
-        snprintf(err, errlen, "httpd: %s%s%s:%d: %s", bracket ? "[" : "", shown,
-                 bracket ? "]" : "", port,
-                 h->start_err[0] ? h->start_err : "libmicrohttpd could not start");
+        httpd_start_failed(&h->starting, "httpd", addr, v6, port, err, errlen);
         deadline_free(h->deadlines);
         free(h);
         return NULL;
@@ -244,6 +228,31 @@ void httpd_peer(struct MHD_Connection *c, char *buf, size_t len) {
                     NI_NUMERICHOST | NI_NUMERICSERV);
     }
     snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+void httpd_starting_begin(httpd_starting *s) {
+    s->thread = pthread_self();
+    s->why[0] = '\0';
+    atomic_init(&s->on, 1);
+}
+
+void httpd_starting_end(httpd_starting *s) { atomic_store(&s->on, 0); }
+
+int httpd_log_text(httpd_starting *s, char *msg, size_t len, const char *fmt, va_list ap) {
+    vsnprintf(msg, len, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    if (!atomic_load(&s->on) || !pthread_equal(pthread_self(), s->thread)) return 0;
+    snprintf(s->why, sizeof(s->why), "%s", msg);
+    return 1;
+}
+
+void httpd_start_failed(const httpd_starting *s, const char *what, const char *addr, int v6,
+                        int port, char *err, size_t errlen) {
+    const char *shown = addr && *addr && strcmp(addr, "*") != 0 ? addr : "0.0.0.0";
+    int bracket = v6 && shown[0] != '[';
+    snprintf(err, errlen, "%s: %s%s%s:%d: %s", what, bracket ? "[" : "", shown,
+             bracket ? "]" : "", port, s->why[0] ? s->why : "libmicrohttpd could not start");
 }
 
 void httpd_block_signals(sigset_t *old) {

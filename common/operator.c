@@ -37,6 +37,18 @@ int operator_resolve(store *s, const operator_ctx *o, const char *incident, char
     return 0;
 }
 
+int operator_step_done(store *s, const operator_ctx *o, const char *incident, const char *step,
+                       const char *note, char *outcome, size_t olen, char *state, size_t slen,
+                       char *err, size_t errlen) {
+    char task[320];
+    if (incident_step_done(s, incident, step, o->by, note, outcome, olen, state, slen, err,
+                           errlen) < 0)
+        return -1;
+    snprintf(task, sizeof(task), "%s/%s", incident, step);
+    if (!strcmp(outcome, "done")) audit(s, o, "done", incident, task, outcome);
+    return 0;
+}
+
 int operator_note(store *s, const operator_ctx *o, const char *incident, const char *text,
                   char *outcome, size_t olen, char *err, size_t errlen) {
     int missing = 0;

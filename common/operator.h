@@ -33,6 +33,13 @@ int operator_ack(store *s, const operator_ctx *o, const char *incident, char *ou
 int operator_resolve(store *s, const operator_ctx *o, const char *incident, char *outcome,
                      size_t olen, char *resolved_by, size_t blen, char *err, size_t errlen);
 
+/* Marks the manual step `step` done (incident_step_done(), note kept in
+ * the timeline); outcome "done", "not manual" (state says what it is) or
+ * "missing". Audited as "done" when it was done. */
+int operator_step_done(store *s, const operator_ctx *o, const char *incident, const char *step,
+                       const char *note, char *outcome, size_t olen, char *state, size_t slen,
+                       char *err, size_t errlen);
+
 /* A note: an incident.note event in the timeline and on the outbox, and
  * the audit entry, in one call. outcome "noted" or "missing". Text must be
  * 1 to AUDIT_NOTE_MAX bytes (else -1, err says so). */

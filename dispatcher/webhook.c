@@ -88,11 +88,7 @@ struct webhook_intake {
     int stopping;
     size_t answered;      /* resumed with an answer that has not gone out yet */
 
-    /* While MHD_start_daemon() runs, what libmicrohttpd logs on the starting
-     * thread is kept for the caller's err (it says why a bind failed). */
-    atomic_int starting;
-    pthread_t starter;
-    char start_err[512];
+    httpd_starting starting; /* why MHD_start_daemon() failed */
 
     /* Connections closed for the connection caps, logged once a second. */
     _Atomic int64_t limit_logged;
@@ -116,11 +112,8 @@ static void at_limit(webhook_intake *w) {
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     webhook_intake *w = cls;
     char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    if (atomic_load(&w->starting) && pthread_equal(pthread_self(), w->starter))
-        snprintf(w->start_err, sizeof(w->start_err), "%s", msg);
+    if (httpd_log_text(&w->starting, msg, sizeof(msg), fmt, ap))
+        return;
     else if (strncmp(msg, "Server reached connection limit", 31) == 0)
         /* A client over its cap may reconnect as fast as it likes: one line
          * a second, with the count, is what a person can read. */
@@ -758,8 +751,7 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
         w->body_max = ALERT_MAX_BYTES;
     }
     w->too_large = rd_kafka_err2str(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
-    w->starter = pthread_self();
-    atomic_init(&w->starting, 1);
+    httpd_starting_begin(&w->starting);
     if (load_token(w, cfg, err, errlen) < 0 || load_people(w, cfg, err, errlen) < 0 ||
         httpd_resolve("intake.address", cfg->intake_address, port, &ss, &v6, err, errlen) < 0) {
         intake_free(w);
@@ -800,13 +792,9 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
                             MHD_OPTION_NOTIFY_COMPLETED, completed, w,
                             MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, w->deadlines,
                             MHD_OPTION_END);
-    atomic_store(&w->starting, 0);
+    httpd_starting_end(&w->starting);
     if (!w->d) {
-        /* No server thread is left, so start_err is ours to read. */
-        int bracket = v6 && cfg->intake_address[0] != '[';
-        snprintf(err, errlen, "intake: %s%s%s:%d: %s", bracket ? "[" : "", cfg->intake_address,
-                 bracket ? "]" : "", port,
-                 w->start_err[0] ? w->start_err : "libmicrohttpd could not start");
+        httpd_start_failed(&w->starting, "intake", cfg->intake_address, v6, port, err, errlen);
         goto fail;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
