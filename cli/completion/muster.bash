@@ -31,7 +31,9 @@ _muster() {
       COMPREPLY=($(compgen -W "$keys" -- "$cur"))
       return
       ;;
-    --workers | --incidents | --resolved | --timeout | --limit | --by | --note | --kafka | \
+    --by) [ "$cmd" = report ] && COMPREPLY=($(compgen -W "week workflow service severity" -- "$cur")); return ;;
+    --until) return ;;
+    --workers | --incidents | --resolved | --timeout | --limit | --note | --kafka | \
       --incident | --workflow | --since | --name) return ;;
     --scope) COMPREPLY=($(compgen -W "incidents:read incidents:ack incidents:write tasks:replay admin" -- "$cur")); return ;;
     --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -50,13 +52,7 @@ _muster() {
   case $cmd in
     up) opts="--examples --workers --workflows --state-dir --keep --env-file --kafka --only" ;;
     status) opts="--json" ;;
-    report)
-      case $prev in
-        --by) words="week workflow service severity" ;;
-        --since) words="7d 30d 90d" ;;
-        *) opts="--since --until --by --json --csv" ;;
-      esac
-      ;;
+    report) opts="--since --until --by --json --csv" ;;
     incident)
       case $sub in
         "") words="list show" ;;
