@@ -14,7 +14,7 @@ BUILD ?= build
 FUZZ_SECONDS ?= 20
 PREFIX ?= /usr/local
 
-.PHONY: all deps kafka k8s-tools build build-asan build-fuzz demo test test-unit test-asan fuzz bench docs install deb clean
+.PHONY: all deps kafka k8s-tools node-deps build build-asan build-fuzz demo test test-unit test-asan fuzz bench docs install deb clean
 
 all: build
 
@@ -27,6 +27,10 @@ kafka: deps
 # Helm and the manifest validator for tests/e2e/deploy_*.sh (cached).
 k8s-tools:
 	@bash scripts/k8s-tools.sh
+
+# The npm packages of the API tests (tests/node, pinned by its lock file).
+node-deps: deps
+	@bash scripts/node-deps.sh
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_WERROR=ON >/dev/null
@@ -43,7 +47,7 @@ build-fuzz:
 demo: deps build
 	@bash scripts/demo.sh
 
-test: deps kafka k8s-tools
+test: deps kafka k8s-tools node-deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 	$(MAKE) test-asan

@@ -24,6 +24,10 @@ int cmd_ack(config *cfg, int argc, char **argv);
 int cmd_done(config *cfg, int argc, char **argv);
 int cmd_report(config *cfg, int argc, char **argv);
 int cmd_oncall(config *cfg, int argc, char **argv);
+int cmd_resolve(config *cfg, int argc, char **argv);
+int cmd_note(config *cfg, int argc, char **argv);
+int cmd_audit(config *cfg, int argc, char **argv);
+int cmd_token(config *cfg, int argc, char **argv);
 
 /* Connects to Redis or prints why not. */
 store *cli_store(const config *cfg);

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "cli/table.h"
 #include "state/incident.h"
+#include "state/operator.h"
 #include "state/queue.h"
 #include "common/util.h"
 
@@ -59,11 +61,23 @@ int cmd_dead(config *cfg, int argc, char **argv) {
         fprintf(stderr, "muster dead show: which task (INCIDENT/STEP)?\n");
         return EXIT_USAGE;
     }
-    store *s = cli_store(cfg);
-    if (!s) return EXIT_FAIL;
-    json_t *dead = dead_list(s, "dead");
-    store_close(s);
-    if (!dead) return EXIT_FAIL;
+    json_t *dead;
+    if (remote_on(cfg)) {
+        long status;
+        json_t *doc = remote_call(cfg, "dead", "GET", "/api/v1/tasks/dead?limit=1000", NULL, &status);
+        if (!doc) return EXIT_FAIL;
+        dead = json_incref(json_object_get(doc, "tasks"));
+        if (json_is_true(json_object_get(doc, "more")))
+            fprintf(stderr, "muster dead: more than 1000 dead tasks; only the newest 1000 are read\n");
+        json_decref(doc);
+        if (!dead) return EXIT_FAIL;
+    } else {
+        store *s = cli_store(cfg);
+        if (!s) return EXIT_FAIL;
+        dead = dead_list(s, "dead");
+        store_close(s);
+        if (!dead) return EXIT_FAIL;
+    }
     int rc = EXIT_OK;
     size_t i;
     json_t *d;
@@ -106,18 +120,14 @@ int cmd_dead(config *cfg, int argc, char **argv) {
     return rc;
 }
 
-static int replay_one(store *s, const char *ref, int force, int dry, const char *by) {
-    char incident[128], outcome[32], state[32], err[512];
-    const char *slash = strrchr(ref, '/');
-    if (!slash || slash == ref || (size_t)(slash - ref) >= sizeof(incident)) {
-        fprintf(stderr, "muster replay: \"%s\" is not INCIDENT/STEP\n", ref);
-        return EXIT_USAGE;
-    }
-    snprintf(incident, sizeof(incident), "%.*s", (int)(slash - ref), ref);
-    if (queue_replay(s, incident, slash + 1, force, dry, by, outcome, sizeof(outcome), state,
-                     sizeof(state), err, sizeof(err)) < 0) {
-        fprintf(stderr, "muster replay: %s: %s\n", ref, err);
-        return EXIT_FAIL;
+static int replay_one(store *s, const operator_ctx *o, const char *ref, int force, int dry) {
+    char outcome[32], state[32], err[512];
+    int bad_ref;
+    if (operator_replay(s, o, ref, force, dry, outcome, sizeof(outcome), state, sizeof(state),
+                        &bad_ref, err, sizeof(err)) < 0) {
+        if (bad_ref) fprintf(stderr, "muster replay: %s\n", err);
+        else fprintf(stderr, "muster replay: %s: %s\n", ref, err);
+        return bad_ref ? EXIT_USAGE : EXIT_FAIL;
     }
     if (!strcmp(outcome, "missing")) {
         fprintf(stderr, "muster replay: no task \"%s\"\n", ref);
@@ -133,8 +143,48 @@ static int replay_one(store *s, const char *ref, int force, int dry, const char 
     return EXIT_OK;
 }
 
-static int matches(const json_t *d, const char *incident, const char *wf) {
-    return (!incident || !strcmp(str(d, "incident"), incident)) && (!wf || !strcmp(str(d, "workflow"), wf));
+/* muster replay through muster-api: one task, or a bulk replay of those the
+ * API selects; the same lines as without it. */
+static int replay_remote(const config *cfg, const char *id, const char *incident, const char *wf,
+                         int all, int force, int dry) {
+    char path[512], esc[384];
+    long status;
+    json_t *body = json_pack("{s:b, s:b}", "dry_run", dry, "force", force);
+    if (id) {
+        remote_escape(id, esc, sizeof(esc));
+        snprintf(path, sizeof(path), "/api/v1/tasks/%s/replay", esc);
+        json_t *doc = remote_call(cfg, "replay", "POST", path, body, &status);
+        json_decref(body);
+        if (!doc) return status == 400 ? EXIT_USAGE : EXIT_FAIL;
+        printf("%s %s (was %s)\n", str(doc, "outcome"), id, str(doc, "state_before"));
+        json_decref(doc);
+        return EXIT_OK;
+    }
+    if (incident) json_object_set_new(body, "incident", json_string(incident));
+    if (wf) json_object_set_new(body, "workflow", json_string(wf));
+    if (all) json_object_set_new(body, "all", json_true());
+    json_object_del(body, "force");
+    json_t *doc = remote_call(cfg, "replay", "POST", "/api/v1/tasks/replay", body, &status);
+    json_decref(body);
+    if (!doc) return EXIT_FAIL;
+    size_t i, total = json_array_size(json_object_get(doc, "results")), failed = 0;
+    json_t *r;
+    json_array_foreach(json_object_get(doc, "results"), i, r) {
+        const char *outcome = str(r, "outcome");
+        if (!strcmp(outcome, "replayed") || !strcmp(outcome, "would replay"))
+            printf("%s %s (was %s)\n", outcome, str(r, "task"), str(r, "state_before"));
+        else {
+            fprintf(stderr, "muster replay: %s: %s\n", str(r, "task"), outcome);
+            failed++;
+        }
+    }
+    if (total == 0)
+        printf("no dead tasks matched\n");
+    else
+        printf("%s %zu of %zu dead task(s); %zu could not be\n", dry ? "would replay" : "replayed",
+               total - failed, total, failed);
+    json_decref(doc);
+    return failed ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_replay(config *cfg, int argc, char **argv) {
@@ -168,24 +218,30 @@ int cmd_replay(config *cfg, int argc, char **argv) {
         snprintf(who, sizeof(who), "%s", user ? user : "operator");
         by = who;
     }
+    if (remote_on(cfg)) return replay_remote(cfg, id, incident, wf, all, force, dry);
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
+    operator_ctx o = {.by = by, .via = "cli", .audit_max = cfg->audit_max_entries};
     int rc = EXIT_OK;
     if (id) {
-        rc = replay_one(s, id, force, dry, by);
+        rc = replay_one(s, &o, id, force, dry);
     } else {
-        json_t *dead = dead_list(s, "replay");
+        int more = 0;
+        json_t *dead = operator_replay_select(s, incident, wf, DEAD_MAX, &more);
         size_t i, total = 0, done = 0, failed = 0;
         json_t *d;
         int tty = isatty(STDERR_FILENO);
         if (!dead) {
+            fprintf(stderr, "muster replay: redis not reachable\n");
             store_close(s);
             return EXIT_FAIL;
         }
-        json_array_foreach(dead, i, d) total += matches(d, incident, wf);
+        if (more)
+            fprintf(stderr, "muster replay: more than %d dead tasks match; the newest %d are replayed\n",
+                    DEAD_MAX, DEAD_MAX);
+        total = json_array_size(dead);
         json_array_foreach(dead, i, d) {
-            if (!matches(d, incident, wf)) continue;
-            int r = replay_one(s, str(d, "task"), 0, dry, by);
+            int r = replay_one(s, &o, str(d, "task"), 0, dry);
             if (r != EXIT_OK) rc = r, failed++;
             if (tty) fprintf(stderr, "\r%zu/%zu dead task(s) %s", ++done, total, dry ? "looked at" : "replayed");
         }

@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "cli/table.h"
 #include "state/incident.h"
 #include "common/kafka.h"
@@ -160,6 +161,41 @@ static void print_gaps(const json_t *gaps) {
     }
 }
 
+/* The counts every status shows, after the queues. */
+static void print_counts(const json_t *st) {
+    printf("\nincidents: %lld (%lld open)   retries waiting: %lld   dead tasks: %lld   "
+           "manual steps waiting: %lld\n",
+           (long long)json_integer_value(json_object_get(st, "incidents")),
+           (long long)json_integer_value(json_object_get(st, "open_incidents")),
+           (long long)json_integer_value(json_object_get(st, "delayed")),
+           (long long)json_integer_value(json_object_get(st, "dead")),
+           (long long)json_integer_value(json_object_get(st, "manual_waiting")));
+    printf("finished incidents kept for retention: %lld   expired so far: %lld\n",
+           (long long)json_integer_value(json_object_get(st, "finished_incidents")),
+           (long long)json_integer_value(json_object_get(st, "expired_incidents")));
+    printf("paging timers pending (notifications and escalations): %lld\n",
+           (long long)json_integer_value(json_object_get(st, "paging_timers")));
+}
+
+/* muster status through muster-api: what Redis says (the API reads no
+ * Kafka, so no consumer lag). */
+static int status_remote(const config *cfg, int as_json) {
+    long status;
+    json_t *st = remote_call(cfg, "status", "GET", "/api/v1/status", NULL, &status);
+    if (!st) return EXIT_FAIL;
+    if (as_json) {
+        print_json(st);
+    } else {
+        print_queues(st);
+        print_counts(st);
+        printf("events not yet relayed to kafka: %lld\n(through muster-api at %s: the "
+               "dispatchers' consumer lag is not shown)\n",
+               (long long)json_integer_value(json_object_get(st, "outbox")), cfg->api_url);
+    }
+    json_decref(st);
+    return EXIT_OK;
+}
+
 int cmd_status(config *cfg, int argc, char **argv) {
     char err[256];
     if (cli_flag(argc, argv, "--help")) {
@@ -171,6 +207,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
                "Options:\n  --json  everything as one JSON object\n", IN_FLIGHT_MS / 1000);
         return EXIT_OK;
     }
+    if (remote_on(cfg)) return status_remote(cfg, cli_flag(argc, argv, "--json"));
     store *s = cli_store(cfg);
     if (!s) return EXIT_FAIL;
     json_t *st = store_status(s, err, sizeof(err));
@@ -201,18 +238,7 @@ int cmd_status(config *cfg, int argc, char **argv) {
         print_json(st);
     } else {
         print_queues(st);
-        printf("\nincidents: %lld (%lld open)   retries waiting: %lld   dead tasks: %lld   "
-               "manual steps waiting: %lld\n",
-               (long long)json_integer_value(json_object_get(st, "incidents")),
-               (long long)json_integer_value(json_object_get(st, "open_incidents")),
-               (long long)json_integer_value(json_object_get(st, "delayed")),
-               (long long)json_integer_value(json_object_get(st, "dead")),
-               (long long)json_integer_value(json_object_get(st, "manual_waiting")));
-        printf("finished incidents kept for retention: %lld   expired so far: %lld\n",
-               (long long)json_integer_value(json_object_get(st, "finished_incidents")),
-               (long long)json_integer_value(json_object_get(st, "expired_incidents")));
-        printf("paging timers pending (notifications and escalations): %lld\n",
-               (long long)json_integer_value(json_object_get(st, "paging_timers")));
+        print_counts(st);
         char lag_row[160], n1[24], n2[24], n3[24], n4[24];
         snprintf(lag_row, sizeof(lag_row), "alerts not yet read by %s", cfg->kafka_group);
         snprintf(n1, sizeof(n1), "%lld", lag ? lag_total(lag) - lag_backlog : 0);
@@ -325,12 +351,23 @@ static void print_omitted(const json_t *inc, const char *field, size_t shown, co
 
 static int incident_show_cmd(config *cfg, const char *ref, int as_json) {
     char err[256], idbuf[128];
-    store *s = cli_store(cfg);
-    if (!s) return EXIT_FAIL;
-    const char *id = cli_incident(s, ref, idbuf, sizeof(idbuf));
-    json_t *inc = id ? incident_show(s, id, err, sizeof(err)) : NULL;
-    int64_t expired = id && !inc ? retention_expired_at(s, id) : 0;
-    store_close(s);
+    json_t *inc;
+    const char *id = ref;
+    int64_t expired = 0;
+    if (remote_on(cfg)) {
+        long status;
+        if (!strcmp(ref, "latest") && remote_latest(cfg, "incident show", idbuf, sizeof(idbuf)) < 0)
+            return EXIT_FAIL;
+        if (!strcmp(ref, "latest")) id = idbuf;
+        if (!(inc = remote_incident_show(cfg, "incident show", id, &status))) return EXIT_FAIL;
+    } else {
+        store *s = cli_store(cfg);
+        if (!s) return EXIT_FAIL;
+        id = cli_incident(s, ref, idbuf, sizeof(idbuf));
+        inc = id ? incident_show(s, id, err, sizeof(err)) : NULL;
+        expired = id && !inc ? retention_expired_at(s, id) : 0;
+        store_close(s);
+    }
     if (!id) return EXIT_FAIL;
     if (!inc && expired > 0) {
         char when[40];
@@ -413,13 +450,25 @@ int cmd_incident(config *cfg, int argc, char **argv) {
         return EXIT_USAGE;
     }
     const char *limit = cli_option(argc, argv, "--limit");
-    store *s = cli_store(cfg);
-    if (!s) return EXIT_FAIL;
-    json_t *list = incident_list(s, limit ? (size_t)atoi(limit) : 50);
-    store_close(s);
-    if (!list) {
-        fprintf(stderr, "muster incident list: redis not reachable\n");
-        return EXIT_FAIL;
+    json_t *list;
+    if (remote_on(cfg)) {
+        char path[64];
+        long status, n = limit ? atol(limit) : 50;
+        snprintf(path, sizeof(path), "/api/v1/incidents?limit=%ld", n < 1 ? 1 : n > 200 ? 200 : n);
+        json_t *doc = remote_call(cfg, "incident list", "GET", path, NULL, &status);
+        if (!doc) return EXIT_FAIL;
+        list = json_incref(json_object_get(doc, "incidents"));
+        json_decref(doc);
+        if (!list) list = json_array();
+    } else {
+        store *s = cli_store(cfg);
+        if (!s) return EXIT_FAIL;
+        list = incident_list(s, limit ? (size_t)atoi(limit) : 50);
+        store_close(s);
+        if (!list) {
+            fprintf(stderr, "muster incident list: redis not reachable\n");
+            return EXIT_FAIL;
+        }
     }
     if (as_json) {
         print_json(list);

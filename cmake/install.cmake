@@ -9,7 +9,7 @@ include(GNUInstallDirs)
 
 # muster finds its siblings (muster-dispatcher, ...) in its own directory and
 # the examples in ../share/muster/examples (cli/up.c), so they install together.
-install(TARGETS muster muster-dispatcher muster-worker muster-metrics
+install(TARGETS muster muster-dispatcher muster-worker muster-metrics muster-api
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 if(TARGET muster-sink)
   install(TARGETS muster-sink RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -54,7 +54,8 @@ set(CPACK_PACKAGE_CONTACT "muster maintainers <muster@example.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "incident-response workflow orchestrator")
 set(CPACK_PACKAGE_DESCRIPTION "muster turns alerts from Kafka into incidents and runs their \
 workflows: tickets, pages by chat and SMS, diagnostic scripts, with every step reported as a \
-CloudEvent. muster-dispatcher, muster-worker, muster-metrics and the muster command, with \
+CloudEvent. muster-dispatcher, muster-worker, muster-metrics, muster-api (the operators API and \
+console) and the muster command, with \
 example workflows.")
 # Staged with DESTDIR, so the install rules see the prefix /usr (and put the
 # settings in /etc).

@@ -25,6 +25,7 @@ typedef struct setting {
 #define W CFG_WORKER
 #define C CFG_CLI
 #define M CFG_METRICS
+#define A CFG_API
 
 /* Every setting muster reads. Parsing, --help and docs/configuration.md all
  * come from this table, so they cannot drift apart. */
@@ -57,29 +58,29 @@ static const setting settings[] = {
      "Client certificate file (PEM) muster presents to Kafka (mutual TLS)"},
     {"kafka.ssl_key", T_STRING, S(kafka_ssl_key), "", 0, 0, D | W | C | M,
      "Private key file (PEM) of kafka.ssl_cert"},
-    {"redis.host", T_STRING, S(redis_host), "127.0.0.1", 0, 0, D | W | C | M, "Redis host"},
-    {"redis.port", T_INT, S(redis_port), "6379", 1, 65535, D | W | C | M, "Redis port"},
-    {"redis.user", T_STRING, S(redis_user), "", 0, 0, D | W | C | M,
+    {"redis.host", T_STRING, S(redis_host), "127.0.0.1", 0, 0, D | W | C | M | A, "Redis host"},
+    {"redis.port", T_INT, S(redis_port), "6379", 1, 65535, D | W | C | M | A, "Redis port"},
+    {"redis.user", T_STRING, S(redis_user), "", 0, 0, D | W | C | M | A,
      "Redis ACL user (AUTH user password); empty for the default user"},
-    {"redis.password", T_STRING, S(redis_password), "", 0, 0, D | W | C | M,
+    {"redis.password", T_STRING, S(redis_password), "", 0, 0, D | W | C | M | A,
      "Redis password (AUTH); empty for none"},
-    {"redis.prefix", T_STRING, S(redis_prefix), "muster", 0, 0, D | W | C | M,
+    {"redis.prefix", T_STRING, S(redis_prefix), "muster", 0, 0, D | W | C | M | A,
      "Prefix of every Redis key muster writes"},
-    {"redis.sentinels", T_STRING, S(redis_sentinels), "", 0, 0, D | W | C | M,
+    {"redis.sentinels", T_STRING, S(redis_sentinels), "", 0, 0, D | W | C | M | A,
      "Comma-separated Sentinel host:port list; when set, the primary is asked of them and "
      "redis.host and redis.port are not used"},
-    {"redis.master_name", T_STRING, S(redis_master_name), "mymaster", 0, 0, D | W | C | M,
+    {"redis.master_name", T_STRING, S(redis_master_name), "mymaster", 0, 0, D | W | C | M | A,
      "Name the sentinels monitor the primary under (sentinel monitor NAME ...)"},
-    {"redis.sentinel_password", T_STRING, S(redis_sentinel_password), "", 0, 0, D | W | C | M,
+    {"redis.sentinel_password", T_STRING, S(redis_sentinel_password), "", 0, 0, D | W | C | M | A,
      "Password the sentinels require (AUTH); empty for none"},
-    {"redis.wait_replicas", T_INT, S(redis_wait_replicas), "0", 0, 16, D | W | C | M,
+    {"redis.wait_replicas", T_INT, S(redis_wait_replicas), "0", 0, 16, D | W | C | M | A,
      "Replicas that must hold an alert's record and a task's completion before muster goes on "
      "(WAIT); 0 does not wait"},
-    {"redis.wait_timeout", T_DURATION, S(redis_wait_timeout_ms), "500ms", 1, 60000, D | W | C | M,
+    {"redis.wait_timeout", T_DURATION, S(redis_wait_timeout_ms), "500ms", 1, 60000, D | W | C | M | A,
      "Longest wait for redis.wait_replicas; when it passes, muster stops waiting for 5 s"},
     {"workflows.dir", T_STRING, S(workflows_dir), "workflows", 0, 0, D | C,
      "Directory of workflow files (*.yaml, *.yml, *.json)"},
-    {"oncall.dir", T_STRING, S(oncall_dir), "oncall", 0, 0, D | C,
+    {"oncall.dir", T_STRING, S(oncall_dir), "oncall", 0, 0, D | C | A,
      "Directory of on-call files: people, schedules, escalation policies (*.yaml, *.yml, *.json)"},
     {"worker.id", T_STRING, S(worker_id), "", 0, 0, W,
      "Name of this worker in the consumer group (default: host-pid)"},
@@ -116,7 +117,7 @@ static const setting settings[] = {
      "Colon-separated directories exec steps may run programs from"},
     {"secrets.dirs", T_STRING, S(secrets_dirs), "/run/secrets/muster", 0, 0, D | W,
      "Colon-separated directories of secret files, one file per secret (Kubernetes Secret mounts)"},
-    {"log.level", T_STRING, S(log_level), "info", 0, 0, D | W | C | M,
+    {"log.level", T_STRING, S(log_level), "info", 0, 0, D | W | C | M | A,
      "debug, info, warn or error"},
     {"status.address", T_STRING, S(status_address), "127.0.0.1", 0, 0, D | W | M,
      "Address of /healthz, /readyz and /metrics (0.0.0.0 in containers)"},
@@ -174,6 +175,12 @@ static const setting settings[] = {
      "Consumer group of the metrics aggregators (muster-metrics) on the events topic"},
     {"metrics.rollup_interval", T_DURATION, S(metrics_rollup_interval_ms), "60s", 1000, 86400000,
      M, "Window of the rollups muster-metrics publishes on kafka.metrics_topic"},
+    {"metrics.kpi_retention", T_DURATION, S(metrics_kpi_retention_ms), "400d", 86400000,
+     9000000000000, M, "How long the per-day figures of muster report (by the day an incident opened) are kept"},
+    {"metrics.kpi_sample", T_INT, S(metrics_kpi_sample), "200", 1, 10000, M,
+     "Times to acknowledge and to resolve kept per day and label set for the p50; past it, a uniform sample"},
+    {"metrics.kpi_sets", T_INT, S(metrics_kpi_sets), "500", 1, 100000, M,
+     "Label sets (workflow, severity, service) kept per day for muster report; past it, _other"},
     {"retention.incidents", T_DURATION, S(retention_incidents_ms), "336h", 1, 9000000000000, W | C,
      "How long a finished incident (resolved, its runs ended) stays in Redis; its events stay "
      "on kafka.events_topic"},
@@ -185,6 +192,32 @@ static const setting settings[] = {
      "How often the workers look for finished incidents to expire (one worker at a time)"},
     {"retention.batch", T_INT, S(retention_batch), "100", 1, 10000, W | C,
      "Most incidents one expiry call deletes (each call is one Redis script)"},
+    {"api.address", T_STRING, S(api_address), "127.0.0.1", 0, 0, A,
+     "Address muster-api serves the operators' API, the console and its probes on (0.0.0.0 in "
+     "containers)"},
+    {"api.port", T_INT, S(api_port), "8480", 0, 65535, A,
+     "Port of muster-api; 0 picks a free one (logged)"},
+    {"api.tokens_file", T_STRING, S(api_tokens_file), "", 0, 0, A | C,
+     "File of the API's tokens, one \"NAME sha256:HEX SCOPE,...\" line each (muster token "
+     "create appends to it; a Kubernetes Secret mount); empty: every request is refused"},
+    {"api.max_connections", T_INT, S(api_max_connections), "64", 2, 4096, A,
+     "Connections muster-api serves at once, live-update streams included"},
+    {"api.max_connections_per_ip", T_INT, S(api_max_connections_per_ip), "16", 0, 4096, A,
+     "Connections one client address may hold on muster-api; 0: no cap (behind a proxy)"},
+    {"api.header_timeout", T_DURATION, S(api_header_timeout_ms), "10s", 100, 600000, A,
+     "Time a muster-api connection has for a complete request head, however it trickles in"},
+    {"api.request_timeout", T_DURATION, S(api_request_timeout_ms), "30s", 100, 600000, A,
+     "Time a muster-api connection has for a complete request, head and body"},
+    {"api.body_max", T_INT, S(api_body_max), "65536", 1024, 1048576, A,
+     "Largest request body muster-api reads, in bytes; a larger one is answered 413"},
+    {"api.url", T_STRING, S(api_url), "", 0, 0, C,
+     "muster-api's address (https://muster.example.com); with api.token set, the muster "
+     "command goes through it instead of Redis"},
+    {"api.token", T_STRING, S(api_token), "", 0, 0, C,
+     "The muster command's token for api.url; prefer MUSTER_API_TOKEN"},
+    {"audit.max_entries", T_INT, S(audit_max_entries), "100000", 100, 100000000, A | C,
+     "Operator actions the audit stream (P:audit, muster audit) keeps; older ones are trimmed "
+     "(their operator.action events stay on kafka.events_topic)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -362,11 +395,11 @@ void config_print_markdown(FILE *out) {
         env_name(s->key, name, sizeof(name));
         if (s->type != T_STRING)
             snprintf(range, sizeof(range), "%lld..%lld", (long long)s->min, (long long)s->max);
-        fprintf(out, "| `%s` | `%s` | %s | %s%s%s | %s | %s%s%s%s | %s |\n", s->key, name,
+        fprintf(out, "| `%s` | `%s` | %s | %s%s%s | %s | %s%s%s%s%s | %s |\n", s->key, name,
                 type_name(s->type), *s->def ? "`" : "", *s->def ? s->def : "(empty)",
                 *s->def ? "`" : "", range, (s->programs & D) ? "D" : "",
                 (s->programs & W) ? "W" : "", (s->programs & C) ? "C" : "",
-                (s->programs & M) ? "M" : "", s->help);
+                (s->programs & M) ? "M" : "", (s->programs & A) ? "A" : "", s->help);
     }
 }
 
@@ -389,7 +422,7 @@ void config_print_file(FILE *out) {
     static const struct {
         unsigned bit;
         const char *name;
-    } users[] = {{D, "muster-dispatcher"}, {W, "muster-worker"}, {C, "muster"}, {M, "muster-metrics"}};
+    } users[] = {{D, "muster-dispatcher"}, {W, "muster-worker"}, {C, "muster"}, {M, "muster-metrics"}, {A, "muster-api"}};
     char name[128], used[128];
     fprintf(out, "# muster.conf - settings of muster, muster-dispatcher, muster-worker and\n"
                  "# muster-metrics, one `key = value` per line; `#` starts a comment.\n#\n"

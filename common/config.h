@@ -77,15 +77,36 @@ typedef struct config {
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;
+    int64_t metrics_kpi_retention_ms;
+    int64_t metrics_kpi_sample;
+    int64_t metrics_kpi_sets;
     int64_t retention_incidents_ms;
     int64_t retention_dead_ms;
     int64_t retention_workers_ms;
     int64_t retention_interval_ms;
     int64_t retention_batch;
+    char *api_address;
+    int64_t api_port;
+    char *api_tokens_file;
+    int64_t api_max_connections;
+    int64_t api_max_connections_per_ip;
+    int64_t api_header_timeout_ms;
+    int64_t api_request_timeout_ms;
+    int64_t api_body_max;
+    char *api_url;
+    char *api_token;
+    int64_t audit_max_entries;
 } config;
 
 /* Which program a setting concerns; a program's --help lists its own. */
-enum { CFG_DISPATCHER = 1, CFG_WORKER = 2, CFG_CLI = 4, CFG_METRICS = 8, CFG_ALL = 15 };
+enum {
+    CFG_DISPATCHER = 1,
+    CFG_WORKER = 2,
+    CFG_CLI = 4,
+    CFG_METRICS = 8,
+    CFG_API = 16,
+    CFG_ALL = 31
+};
 
 /* Fills cfg with the table's defaults. Free with config_free(). */
 void config_defaults(config *cfg);

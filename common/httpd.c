@@ -26,12 +26,7 @@ struct httpd {
     httpd_ready_fn ready;
     void *arg;
     int port;
-    /* While MHD_start_daemon() runs, what libmicrohttpd logs on the starting
-     * thread is kept here for the caller's err (it says why a bind failed)
-     * instead of logged. */
-    atomic_int starting;
-    pthread_t starter;
-    char start_err[512];
+    httpd_starting starting; /* why MHD_start_daemon() failed */
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -39,12 +34,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((forma
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     httpd *h = cls;
     char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    if (atomic_load(&h->starting) && pthread_equal(pthread_self(), h->starter))
-        snprintf(h->start_err, sizeof(h->start_err), "%s", msg);
-    else
+    if (!httpd_log_text(&h->starting, msg, sizeof(msg), fmt, ap))
         mlog(LOG_WARN, NULL, "httpd: %s", msg);
 }
 
@@ -71,9 +61,9 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
     return reply(c, status, TEXT, text, strlen(text), NULL, NULL);
 }
 
-static enum MHD_Result ready(httpd *h, struct MHD_Connection *c) {
+static enum MHD_Result ready(httpd_ready_fn ready_fn, void *arg, struct MHD_Connection *c) {
     char why[HTTPD_REASON_MAX] = "";
-    int r = h->ready ? h->ready(h->arg, why, sizeof(why)) : 1;
+    int r = ready_fn ? ready_fn(arg, why, sizeof(why)) : 1;
     why[sizeof(why) - 1] = '\0';
     if (r && (r != HTTPD_DEGRADED || !why[0])) return reply_text(c, MHD_HTTP_OK, "ready\n");
     char *body = malloc(HTTPD_REASON_MAX + 16);
@@ -83,10 +73,32 @@ static enum MHD_Result ready(httpd *h, struct MHD_Connection *c) {
     return reply(c, r ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, body, len, free, NULL);
 }
 
-static enum MHD_Result serve_metrics(httpd *h, struct MHD_Connection *c) {
-    char *body = metrics_render(h->m);
+static enum MHD_Result serve_metrics(metrics *m, struct MHD_Connection *c) {
+    char *body = metrics_render(m);
     if (!body) return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     return reply(c, MHD_HTTP_OK, METRICS_TYPE, body, strlen(body), free, NULL);
+}
+
+int httpd_probe(struct MHD_Connection *c, const char *url, const char *method, metrics *m,
+                httpd_ready_fn ready_fn, void *arg, enum MHD_Result *ret) {
+    enum { HEALTH, READY, METRICS } route;
+    if (strcmp(url, "/healthz") == 0) route = HEALTH;
+    else if (strcmp(url, "/readyz") == 0) route = READY;
+    else if (strcmp(url, "/metrics") == 0 && m) route = METRICS;
+    else return 0;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        static const char body[] = "method not allowed\n";
+        *ret = reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, body, sizeof(body) - 1, NULL,
+                     "GET, HEAD");
+        return 1;
+    }
+    switch (route) {
+    case HEALTH: *ret = reply_text(c, MHD_HTTP_OK, "ok\n"); break;
+    case READY: *ret = ready(ready_fn, arg, c); break;
+    case METRICS: *ret = serve_metrics(m, c); break;
+    }
+    return 1;
 }
 
 /* The answer went out: a kept-alive connection's next request starts its
@@ -103,31 +115,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls) {
     httpd *h = cls;
-    enum { HEALTH, READY, METRICS } route;
+    enum MHD_Result ret = MHD_NO;
 
     /* Called with the head complete; a GET has no body to wait for. */
     deadline_head_done(c);
     if (deadline_body_done(c) < 0) return MHD_NO;
-
-    if (strcmp(url, "/healthz") == 0) route = HEALTH;
-    else if (strcmp(url, "/readyz") == 0) route = READY;
-    else if (strcmp(url, "/metrics") == 0 && h->m) route = METRICS;
-    else return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
-
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        static const char body[] = "method not allowed\n";
-        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, body, sizeof(body) - 1, NULL,
-                     "GET, HEAD");
-    }
-    switch (route) {
-    case HEALTH:
-        return reply_text(c, MHD_HTTP_OK, "ok\n");
-    case READY:
-        return ready(h, c);
-    case METRICS:
-        return serve_metrics(h, c);
-    }
-    return MHD_NO;
+    if (httpd_probe(c, url, method, h->m, h->ready, h->arg, &ret)) return ret;
+    return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
 /* Parses addr, a numeric address (brackets around IPv6 allowed) or
@@ -170,7 +164,7 @@ int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_
 httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_fn, void *arg,
                    char *err, size_t errlen) {
     struct sockaddr_storage ss;
-    sigset_t all, old;
+    sigset_t old;
     int v6 = 0;
     httpd *h;
 
@@ -186,8 +180,7 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
     h->m = m;
     h->ready = ready_fn;
     h->arg = arg;
-    h->starter = pthread_self();
-    atomic_init(&h->starting, 1);
+    httpd_starting_begin(&h->starting);
     if (!(h->deadlines = deadline_new("status server", HTTPD_HEAD_MS, HTTPD_HEAD_MS, err, errlen))) {
         free(h);
         return NULL;
@@ -197,14 +190,7 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
     if (v6) flags |= MHD_USE_IPv6;
     /* The server thread inherits the mask: with the asynchronous signals
      * blocked there, a SIGTERM interrupts the thread that waits for it. */
-    sigfillset(&all);
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGBUS);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    sigdelset(&all, SIGABRT);
-    sigdelset(&all, SIGTRAP);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    httpd_block_signals(&old);
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -217,15 +203,10 @@ httpd *httpd_start(const char *addr, int port, metrics *m, httpd_ready_fn ready_
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)16,
                             MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    atomic_store(&h->starting, 0);
+    httpd_starting_end(&h->starting);
 
     if (!h->d) {
-        /* No server thread is left, so start_err is ours to read. */
-        const char *shown = addr && *addr && strcmp(addr, "*") != 0 ? addr : "0.0.0.0";
-        int bracket = v6 && shown[0] != '[';
-        snprintf(err, errlen, "httpd: %s%s%s:%d: %s", bracket ? "[" : "", shown,
-                 bracket ? "]" : "", port,
-                 h->start_err[0] ? h->start_err : "libmicrohttpd could not start");
+        httpd_start_failed(&h->starting, "httpd", addr, v6, port, err, errlen);
         deadline_free(h->deadlines);
         free(h);
         return NULL;
@@ -247,6 +228,43 @@ void httpd_peer(struct MHD_Connection *c, char *buf, size_t len) {
                     NI_NUMERICHOST | NI_NUMERICSERV);
     }
     snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+void httpd_starting_begin(httpd_starting *s) {
+    s->thread = pthread_self();
+    s->why[0] = '\0';
+    atomic_init(&s->on, 1);
+}
+
+void httpd_starting_end(httpd_starting *s) { atomic_store(&s->on, 0); }
+
+int httpd_log_text(httpd_starting *s, char *msg, size_t len, const char *fmt, va_list ap) {
+    vsnprintf(msg, len, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    if (!atomic_load(&s->on) || !pthread_equal(pthread_self(), s->thread)) return 0;
+    snprintf(s->why, sizeof(s->why), "%s", msg);
+    return 1;
+}
+
+void httpd_start_failed(const httpd_starting *s, const char *what, const char *addr, int v6,
+                        int port, char *err, size_t errlen) {
+    const char *shown = addr && *addr && strcmp(addr, "*") != 0 ? addr : "0.0.0.0";
+    int bracket = v6 && shown[0] != '[';
+    snprintf(err, errlen, "%s: %s%s%s:%d: %s", what, bracket ? "[" : "", shown,
+             bracket ? "]" : "", port, s->why[0] ? s->why : "libmicrohttpd could not start");
+}
+
+void httpd_block_signals(sigset_t *old) {
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGABRT);
+    sigdelset(&all, SIGTRAP);
+    pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
 int httpd_port(const httpd *h) { return h ? h->port : -1; }

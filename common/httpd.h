@@ -2,7 +2,12 @@
 #ifndef MUSTER_HTTPD_H
 #define MUSTER_HTTPD_H
 
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
+
+#include <microhttpd.h>
 
 #include "common/metrics.h"
 
@@ -74,9 +79,46 @@ int httpd_resolve(const char *what, const char *addr, int port, struct sockaddr_
                   int *v6, char *err, size_t errlen);
 
 
+/* For a server of its own (muster-api) that serves the probes beside its
+ * routes: when url is /healthz, /readyz or /metrics (m not NULL), answers
+ * it as above into *ret and returns 1; else returns 0 and answers nothing.
+ * Runs on the caller's libmicrohttpd thread. */
+int httpd_probe(struct MHD_Connection *c, const char *url, const char *method, metrics *m,
+                httpd_ready_fn ready, void *arg, enum MHD_Result *ret);
+
+/* While MHD_start_daemon() runs, what libmicrohttpd logs on the thread that
+ * starts it says why it could not (a bind error): kept for the caller's err
+ * instead of logged. begin() and end() go around MHD_start_daemon() on the
+ * starting thread; httpd_log_text() is for the server's logger, on any
+ * thread. */
+typedef struct httpd_starting {
+    atomic_int on;
+    pthread_t thread;
+    char why[512];
+} httpd_starting;
+
+void httpd_starting_begin(httpd_starting *s);
+void httpd_starting_end(httpd_starting *s);
+
+/* Formats libmicrohttpd's message into msg (trailing newlines dropped).
+ * Returns 1 when it was kept as the start error (then log nothing), else 0. */
+int httpd_log_text(httpd_starting *s, char *msg, size_t len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+/* err for a server that did not start: "what: [ADDR]:PORT: why". Call
+ * after httpd_starting_end(), when no server thread is left. */
+void httpd_start_failed(const httpd_starting *s, const char *what, const char *addr, int v6,
+                        int port, char *err, size_t errlen);
+
+/* Blocks the asynchronous signals in the calling thread, saving the mask
+ * in *old (restore with pthread_sigmask(SIG_SETMASK, old, NULL)): threads
+ * started meanwhile (libmicrohttpd's, librdkafka's) inherit it, so a
+ * SIGTERM interrupts the thread that waits for it. */
+#include <signal.h>
+void httpd_block_signals(sigset_t *old);
+
 /* Writes a connection's peer as "10.1.2.3:51234" or "[::1]:51234" ("?:?"
  * when libmicrohttpd does not know it) to buf. */
-struct MHD_Connection;
 void httpd_peer(struct MHD_Connection *c, char *buf, size_t len);
 
 #endif

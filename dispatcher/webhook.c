@@ -30,7 +30,7 @@
 #include "common/signature.h"
 #include "common/util.h"
 #include "dispatcher/inbound.h"
-#include "dispatcher/tokens.h"
+#include "common/tokens.h"
 
 #define JSON_TYPE "application/json"
 #define TOKEN_FILE_MAX 4096
@@ -88,11 +88,7 @@ struct webhook_intake {
     int stopping;
     size_t answered;      /* resumed with an answer that has not gone out yet */
 
-    /* While MHD_start_daemon() runs, what libmicrohttpd logs on the starting
-     * thread is kept for the caller's err (it says why a bind failed). */
-    atomic_int starting;
-    pthread_t starter;
-    char start_err[512];
+    httpd_starting starting; /* why MHD_start_daemon() failed */
 
     /* Connections closed for the connection caps, logged once a second. */
     _Atomic int64_t limit_logged;
@@ -116,11 +112,8 @@ static void at_limit(webhook_intake *w) {
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     webhook_intake *w = cls;
     char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    if (atomic_load(&w->starting) && pthread_equal(pthread_self(), w->starter))
-        snprintf(w->start_err, sizeof(w->start_err), "%s", msg);
+    if (httpd_log_text(&w->starting, msg, sizeof(msg), fmt, ap))
+        return;
     else if (strncmp(msg, "Server reached connection limit", 31) == 0)
         /* A client over its cap may reconnect as fast as it likes: one line
          * a second, with the count, is what a person can read. */
@@ -199,18 +192,9 @@ static unsigned authenticate(const webhook_intake *w, struct MHD_Connection *c, 
                              const token **who, const char **why) {
     const char *h =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || !*h) {
-        *why = "no bearer token (Authorization: Bearer TOKEN)";
-        return MHD_HTTP_UNAUTHORIZED;
-    }
-    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
-        *why = "Authorization is not a Bearer token";
-        return MHD_HTTP_UNAUTHORIZED;
-    }
-    const char *t = h + 7;
-    while (*t == ' ' || *t == '\t') t++;
-    size_t n = strlen(t);
-    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    const char *t;
+    size_t n;
+    if (tokens_bearer(h, &t, &n, why) < 0) return MHD_HTTP_UNAUTHORIZED;
     /* Both comparisons, whichever the path: the time taken says nothing. */
     int intake = tokens_equal(t, n, w->token, w->token_len);
     const token *k = tokens_match(&w->acks, t, n);
@@ -734,7 +718,7 @@ static void stop_kafka(webhook_intake *w) {
 webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen) {
     struct sockaddr_storage ss;
     pthread_condattr_t ca;
-    sigset_t all, old;
+    sigset_t old;
     int v6 = 0, port = (int)cfg->intake_port;
     webhook_intake *w;
 
@@ -767,8 +751,7 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
         w->body_max = ALERT_MAX_BYTES;
     }
     w->too_large = rd_kafka_err2str(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
-    w->starter = pthread_self();
-    atomic_init(&w->starting, 1);
+    httpd_starting_begin(&w->starting);
     if (load_token(w, cfg, err, errlen) < 0 || load_people(w, cfg, err, errlen) < 0 ||
         httpd_resolve("intake.address", cfg->intake_address, port, &ss, &v6, err, errlen) < 0) {
         intake_free(w);
@@ -778,14 +761,7 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
     /* Every thread started here (libmicrohttpd's, the Kafka thread,
      * librdkafka's) inherits the mask: with the asynchronous signals
      * blocked there, a SIGTERM interrupts the thread that waits for it. */
-    sigfillset(&all);
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGBUS);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    sigdelset(&all, SIGABRT);
-    sigdelset(&all, SIGTRAP);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    httpd_block_signals(&old);
     char e[512];
     if (!(w->producer = kafka_producer_new(cfg, kafka_sync_dr, NULL, e, sizeof(e)))) {
         snprintf(err, errlen, "intake: %s", e);
@@ -816,13 +792,9 @@ webhook_intake *webhook_intake_start(const config *cfg, char *err, size_t errlen
                             MHD_OPTION_NOTIFY_COMPLETED, completed, w,
                             MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, w->deadlines,
                             MHD_OPTION_END);
-    atomic_store(&w->starting, 0);
+    httpd_starting_end(&w->starting);
     if (!w->d) {
-        /* No server thread is left, so start_err is ours to read. */
-        int bracket = v6 && cfg->intake_address[0] != '[';
-        snprintf(err, errlen, "intake: %s%s%s:%d: %s", bracket ? "[" : "", cfg->intake_address,
-                 bracket ? "]" : "", port,
-                 w->start_err[0] ? w->start_err : "libmicrohttpd could not start");
+        httpd_start_failed(&w->starting, "intake", cfg->intake_address, v6, port, err, errlen);
         goto fail;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);

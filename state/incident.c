@@ -427,12 +427,17 @@ static bool has_event(const json_t *timeline, const char *type, const char *step
     return false;
 }
 
+/* A derived entry has an id of its own, "derived-STEP-ATTEMPT-TYPE": the
+ * event on the topic has another (the timeline does not keep it). */
 static json_t *derived_event(const char *id, const char *type, long long ms, json_t *data) {
-    char rfc[40];
+    char rfc[40], evid[320];
     format_rfc3339(ms, rfc, sizeof(rfc));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "specversion", "1.0", "source",
-                     "muster", "type", type, "time", rfc, "subject", id, "derived", 1, "data",
-                     data);
+    snprintf(evid, sizeof(evid), "derived-%s-%lld-%s",
+             json_string_value(json_object_get(data, "step")),
+             (long long)json_integer_value(json_object_get(data, "attempt")), type);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "specversion", "1.0", "id",
+                     evid, "source", "muster", "type", type, "time", rfc, "subject", id,
+                     "datacontenttype", "application/json", "derived", 1, "data", data);
 }
 
 static int by_time(const void *a, const void *b) {

@@ -4,7 +4,7 @@
 
 _muster() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="up status incident wait ack done dead replay send-alert validate report config"
+  local commands="up status incident wait ack resolve note done dead replay audit token send-alert validate report config"
   local i cmd="" sub=""
   COMPREPLY=()
 
@@ -31,8 +31,12 @@ _muster() {
       COMPREPLY=($(compgen -W "$keys" -- "$cur"))
       return
       ;;
-    --workers | --incidents | --resolved | --timeout | --limit | --by | --note | --kafka | \
-      --incident | --workflow) return ;;
+    --by) [ "$cmd" = report ] && COMPREPLY=($(compgen -W "week workflow service severity" -- "$cur")); return ;;
+    --until) return ;;
+    --workers | --incidents | --resolved | --timeout | --limit | --note | --kafka | \
+      --incident | --workflow | --since | --name) return ;;
+    --scope) COMPREPLY=($(compgen -W "incidents:read incidents:ack incidents:write tasks:replay admin" -- "$cur")); return ;;
+    --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
 
   if [ -z "$cmd" ]; then
@@ -47,7 +51,8 @@ _muster() {
   local opts="" words=""
   case $cmd in
     up) opts="--examples --workers --workflows --state-dir --keep --env-file --kafka --only" ;;
-    status | report) opts="--json" ;;
+    status) opts="--json" ;;
+    report) opts="--since --until --by --json --csv" ;;
     incident)
       case $sub in
         "") words="list show" ;;
@@ -56,7 +61,15 @@ _muster() {
       esac
       ;;
     wait) opts="--incidents --resolved --timeout" ;;
-    ack) opts="--by"; words="latest" ;;
+    ack | resolve | note) opts="--by"; words="latest" ;;
+    audit) opts="--since --limit --json" ;;
+    token)
+      case $sub in
+        "") words="create list" ;;
+        create) opts="--name --scope --file" ;;
+        *) opts="--file" ;;
+      esac
+      ;;
     done) opts="--by --note" ;;
     dead) [ -z "$sub" ] && words="list show" || opts="--json" ;;
     replay) opts="--incident --workflow --all --dry-run --force --by" ;;

@@ -35,7 +35,8 @@ local MAX_POOLS = 100
 local KEEP_MS = 30 * 86400000
 local DEATH_REASONS = {["attempts exhausted"] = true, ["permanent error"] = true, poison = true}
 -- Acknowledgements a person made; pagerduty and other integrations are not.
-local PERSON_VIA = {slack = true, sms = true, phone = true, link = true, cli = true, http = true}
+local PERSON_VIA = {slack = true, sms = true, phone = true, link = true, cli = true, http = true,
+                    api = true} -- api: a token names its holder (muster-api)
 
 local function bounds(text)
   local b = {}

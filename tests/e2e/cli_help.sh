@@ -27,7 +27,7 @@ cmds=$("$BIN/muster" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { 
 for c in $cmds; do check_help "muster $c" "$BIN/muster" "$c"; done
 pass "muster and its $(wc -w <<<"$cmds") subcommands: --help exits 0 with usage, description and options"
 
-for d in muster-dispatcher muster-worker muster-metrics muster-sink; do check_help "$d" "$BIN/$d"; done
+for d in muster-dispatcher muster-worker muster-metrics muster-api muster-sink; do check_help "$d" "$BIN/$d"; done
 pass "the daemons and the receiver: the same"
 
 # The worker names every action of the registry.

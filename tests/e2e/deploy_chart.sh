@@ -54,10 +54,12 @@ for v in "${values[@]}"; do
   [ -z "$bad" ] || fail "$name: containers without the restricted security context: $bad"
   bad=$(q "$name" '.[] | select(.kind == "Deployment") | select(.spec.template.spec.securityContext.seccompProfile.type != "RuntimeDefault" or .spec.template.spec.automountServiceAccountToken != false) | .metadata.name')
   [ -z "$bad" ] || fail "$name: pods without seccomp RuntimeDefault or with a service account token: $bad"
-  # Probes on /healthz (liveness) and /readyz (readiness) of the status port.
+  # Probes on /healthz (liveness) and /readyz (readiness) of the status port
+  # (muster-api's: of its one port).
   bad=$(q "$name" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[] |
     select(.livenessProbe.httpGet.path != "/healthz" or .readinessProbe.httpGet.path != "/readyz"
-      or .livenessProbe.httpGet.port != "status" or .readinessProbe.httpGet.port != "status") | .name')
+      or .livenessProbe.httpGet.port != (if .name == "api" then "http" else "status" end)
+      or .readinessProbe.httpGet.port != .livenessProbe.httpGet.port) | .name')
   [ -z "$bad" ] || fail "$name: probes not on /healthz and /readyz: $bad"
   # The worker's SIGKILL comes after its grace period, with room to spare.
   read -r grace term < <(q "$name" '.[] | select(.kind == "Deployment" and .metadata.labels["app.kubernetes.io/component"] == "worker") |
@@ -76,16 +78,19 @@ pass "every render: restricted security context, probes, grace period, partition
 
 # What each values file asks for.
 expect_eq "default: kinds" "$(kinds default)" \
-  "ConfigMap,Deployment,Deployment,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,PodDisruptionBudget,Service,Service,Service,ServiceAccount"
+  "ConfigMap,Deployment,Deployment,Deployment,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,PodDisruptionBudget,Secret,Service,Service,Service,Service,ServiceAccount"
 expect_eq "default: worker replicas left to the HPA" \
   "$(q default '.[] | select(.kind == "Deployment" and .metadata.name == "muster-worker") | .spec | has("replicas")')" false
 expect_eq "default: validate init container" \
   "$(q default '.[] | select(.metadata.name == "muster-dispatcher" and .kind == "Deployment") | .spec.template.spec.initContainers[0].args | join(" ")')" \
   "muster validate /etc/muster/workflows"
-expect_eq "minimal: kinds" "$(kinds minimal)" "ConfigMap,Deployment,Deployment,Deployment,Service,Service,Service,ServiceAccount"
+expect_eq "minimal: kinds" "$(kinds minimal)" "ConfigMap,Deployment,Deployment,Deployment,Deployment,Secret,Service,Service,Service,Service,ServiceAccount"
+expect_eq "minimal: the tokens Secret holds the lines given" \
+  "$(q minimal '.[] | select(.kind == "Secret" and .metadata.name == "muster-api-tokens") | .stringData.tokens | split("\n") | map(select(length > 0)) | join(";")')" \
+  "dana sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 incidents:read,incidents:ack"
 expect_eq "minimal: fixed worker replicas" "$(q minimal '.[] | select(.metadata.name == "muster-worker" and .kind == "Deployment") | .spec.replicas')" 1
 expect_eq "keda: kinds" "$(kinds keda)" \
-  "ConfigMap,Deployment,Deployment,Deployment,PodDisruptionBudget,PodDisruptionBudget,ScaledObject,Service,Service,Service,ServiceAccount,TriggerAuthentication"
+  "ConfigMap,Deployment,Deployment,Deployment,Deployment,PodDisruptionBudget,PodDisruptionBudget,ScaledObject,Secret,Service,Service,Service,Service,ServiceAccount,TriggerAuthentication"
 expect_eq "keda: one trigger per pool, on its stream" \
   "$(q keda '.[] | select(.kind == "ScaledObject") | [.spec.triggers[] | "\(.type) \(.metadata.stream) \(.metadata.consumerGroup) lag=\(.metadata.lagCount)"] | join("; ")')" \
   "redis-streams muster:q:default workers lag=128; redis-streams muster:q:diagnostics workers lag=128"
@@ -96,16 +101,24 @@ expect_eq "keda-pending: no init container, existing ConfigMap" \
   "$(q keda-pending '[.[] | select(.kind == "ConfigMap")] | length'),$(q keda-pending '.[] | select(.metadata.name == "muster-dispatcher" and .kind == "Deployment") | .spec.template.spec | "\(has("initContainers")) \(.volumes[] | select(.name == "workflows") | .configMap.name)"')" \
   "0,false incident-workflows"
 expect_eq "production: kinds" "$(kinds production)" \
-  "ConfigMap,Deployment,Deployment,Deployment,HorizontalPodAutoscaler,NetworkPolicy,NetworkPolicy,NetworkPolicy,PodDisruptionBudget,PodDisruptionBudget,Service,Service,Service,ServiceAccount,ServiceMonitor,ServiceMonitor"
+  "ConfigMap,Deployment,Deployment,Deployment,Deployment,HorizontalPodAutoscaler,NetworkPolicy,NetworkPolicy,NetworkPolicy,NetworkPolicy,PodDisruptionBudget,PodDisruptionBudget,Service,Service,Service,Service,ServiceAccount,ServiceMonitor,ServiceMonitor"
 expect_eq "production: secrets referenced" \
   "$(q production '[.. | objects | .secretKeyRef? // empty | "\(.name)/\(.key)"] + [.. | objects | .secret? // empty | .secretName] + [.. | objects | .secretRef? // empty | .name] | unique | join(" ")')" \
-  "muster-intake muster-kafka-sasl/password muster-kafka-sasl/username muster-kafka-tls muster-redis/password muster-redis/username muster-vendor-jira muster-vendor-pagerduty muster-vendor-slack"
+  "muster-api-tokens muster-intake muster-kafka-sasl/password muster-kafka-sasl/username muster-kafka-tls muster-redis/password muster-redis/username muster-vendor-jira muster-vendor-pagerduty muster-vendor-slack"
 expect_eq "production: secret files are where {secret: KEY} looks (secrets.dirs)" \
   "$(q production '.[] | select(.metadata.name == "muster-worker" and .kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "MUSTER_SECRETS_DIRS") | .value')" \
   /etc/muster/secrets/muster-vendor-pagerduty
 expect_eq "production: worker terminationGracePeriodSeconds" \
   "$(q production '.[] | select(.metadata.name == "muster-worker" and .kind == "Deployment") | .spec.template.spec.terminationGracePeriodSeconds')" 60
 
+expect_eq "default: muster-api with its tokens file from the Secret, and its Service" \
+  "$(q default '.[] | select(.kind == "Deployment" and .metadata.name == "muster-api") | .spec.template.spec |
+    "\(.containers[0].args[0]) \(.containers[0].env[] | select(.name == "MUSTER_API_TOKENS_FILE") | .value) \(.volumes[] | select(.name == "api-tokens") | .secret.secretName)"'),$(q default '.[] | select(.kind == "Service" and .metadata.name == "muster-api") | .spec.ports[0] | "\(.name) \(.port)"')" \
+  "muster-api /etc/muster/api-tokens/tokens muster-api-tokens,http 8480"
+expect_eq "default: the API reads no Kafka setting" \
+  "$(q default '[.[] | select(.kind == "Deployment" and .metadata.name == "muster-api") | .spec.template.spec.containers[0].env[].name | select(startswith("MUSTER_KAFKA"))] | length')" 0
+expect_eq "keda-pending: api.enabled=false leaves muster-api out" \
+  "$(q keda-pending '[.[] | select(.metadata.labels["app.kubernetes.io/component"] == "api")] | length')" 0
 expect_eq "keda-pending: metrics.enabled=false leaves muster-metrics out" \
   "$(q keda-pending '[.[] | select(.metadata.labels["app.kubernetes.io/component"] == "metrics")] | length')" 0
 expect_eq "default: muster-metrics, one replica, on the events topic" \
@@ -123,7 +136,7 @@ D=$SRC/deploy/grafana/muster.json
 jq -r '(.. | objects | .expr? // empty), (.templating.list[] | .definition? // empty)' "$D" |
   grep -oE '\bmuster_[a-zA-Z0-9_:]+' | sort -u >"$E2E_DIR/dashboard.names"
 [ -s "$E2E_DIR/dashboard.names" ] || fail "no metric names found in $D"
-programs=(muster-dispatcher muster-worker muster-metrics)
+programs=(muster-dispatcher muster-worker muster-metrics muster-api)
 for p in "${programs[@]}"; do
   strings -n 8 "$BIN/$p" | grep -xE 'muster_[a-zA-Z0-9_:]+' | sort -u >"$E2E_DIR/$p.names"
   [ -s "$E2E_DIR/$p.names" ] || fail "$p registers no metric names"
@@ -156,6 +169,8 @@ refuse "the dispatcher does not read \"worker.lease\"" --set 'dispatcher.setting
 refuse "is set by the chart" --set 'worker.settings.worker\.grace=1s'
 refuse "is set by the chart" --set 'settings.status\.port=1'
 refuse "the metrics aggregator does not read \"worker.lease\"" --set 'metrics.settings.worker\.lease=1s'
+refuse "the API does not read \"worker.lease\"" --set 'api.settings.worker\.lease=1s'
+refuse "is set by the chart" --set 'api.settings.api\.tokens_file=/x'
 refuse "kafka.sasl.existingSecret is required" --set kafka.sasl.mechanism=PLAIN
 refuse "dispatcher.intake.tokenSecret.name is required" --set dispatcher.intake.enabled=true
 refuse "value must be one of" --set worker.keda.enabled=true --set worker.keda.metric=bogus

@@ -41,7 +41,7 @@ pass "the .deb declares Depends: $depends; Recommends redis-server"
 # Extracted into a temporary root: the programs run from it.
 root=$E2E_DIR/root
 dpkg-deb -x "$deb" "$root"
-for f in usr/bin/muster usr/bin/muster-dispatcher usr/bin/muster-worker usr/bin/muster-metrics \
+for f in usr/bin/muster usr/bin/muster-dispatcher usr/bin/muster-worker usr/bin/muster-metrics usr/bin/muster-api \
          usr/bin/muster-sink etc/muster/muster.conf usr/share/muster/examples/secrets.env \
          usr/share/muster/examples/scripts/check-disk.sh usr/share/bash-completion/completions/muster \
          usr/share/zsh/site-functions/_muster usr/share/doc/muster/README.md; do
@@ -108,7 +108,7 @@ out=$(PATH="$stage/usr/bin:$PATH" bash --norc -c '
   t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _muster; echo "${COMPREPLY[*]}"; }
   t muster re; t muster up --ex; t muster -s redis.po' _ "$comp") || fail "bash cannot load $comp"
 [ "$out" = "complete -F _muster muster
-replay report
+resolve replay report
 --examples
 redis.port=" ] || fail "bash completion completes: $out"
 if command -v zsh >/dev/null; then

@@ -19,6 +19,12 @@ expect_eq "run waits for the person" "$("$BIN/muster" incident list --json | jq 
 "$BIN/muster" done "$inc" confirm_failover --by carol --note "failed over to db-2" | grep -q done || fail "done"
 "$BIN/muster" wait --incidents 1 --timeout 30s >/dev/null || fail "the run did not finish after done"
 "$BIN/muster" incident show "$inc" | grep -q "acknowledged by alice (cli)" || fail "incident show lacks the ack"
+"$BIN/muster" audit --json | jq -e --arg t "$inc/confirm_failover" '
+  any(.[]; .action == "done" and .by == "carol" and .via == "cli" and .task == $t) and
+  any(.[]; .action == "ack" and .by == "alice" and .outcome == "acknowledged") and
+  any(.[]; .action == "ack" and .by == "bob" and .outcome == "already")' >/dev/null ||
+  fail "the audit log: $("$BIN/muster" audit)"
+pass "muster audit lists the acknowledgements and the step done, by whom"
 # Resolve, then fire again: a new incident that reopens the old one.
 echo '{"source":"t","summary":"db","status":"resolved","labels":{"case":"handoff"}}' | "$BIN/muster" send-alert - >/dev/null
 resolved() { "$BIN/muster" incident list --json | jq -e '.[0].status == "resolved"' >/dev/null; }

@@ -31,6 +31,7 @@ static const char *const keys[] = {
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
+    "metrics.kpi_retention", "metrics.kpi_sample", "metrics.kpi_sets",
     "intake.max_connections", "intake.max_connections_per_ip", "intake.header_timeout",
     "intake.request_timeout", "intake.ack_tokens", "intake.ack_tokens_file",
     "redis.sentinels",    "redis.master_name",   "redis.sentinel_password",
@@ -39,6 +40,10 @@ static const char *const keys[] = {
     "intake.public_url",  "ack.link_secret",     "ack.link_ttl",
     "slack.signing_secret", "slack.response_hosts", "twilio.auth_token",
     "pagerduty.webhook_secret",
+    "api.address",        "api.port",            "api.tokens_file",
+    "api.max_connections", "api.max_connections_per_ip", "api.header_timeout",
+    "api.request_timeout", "api.body_max",       "api.url",             "api.token",
+    "audit.max_entries",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -164,7 +169,7 @@ static void test_range_errors(void **state) {
     expect_error(&cfg, "redis.port", "65536", "out of range");
     expect_error(&cfg, "worker.concurrency", "-1", "out of range [1, 100000]");
     expect_error(&cfg, "worker.lease", "50ms", "worker.lease: 50ms is out of range [100, 86400000]");
-    expect_error(&cfg, "worker.lease", "2d", "is not a duration");
+    expect_error(&cfg, "worker.lease", "2y", "is not a duration");
     expect_error(&cfg, "worker.poll", "2m", "out of range");
     expect_error(&cfg, "exec.output_max", "1023", "out of range [1024, 16777216]");
     expect_error(&cfg, "redis.port", "63 79", "\"63 79\" is not a whole number");
@@ -344,8 +349,8 @@ static void test_markdown(void **state) {
         snprintf(needle, sizeof(needle), "| `%s` | `MUSTER_", keys[i]);
         if (!strstr(md, needle)) fail_msg("markdown lacks %s", keys[i]);
     }
-    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWCM |"));
-    assert_non_null(strstr(md, "| `redis.master_name` | `MUSTER_REDIS_MASTER_NAME` | string | `mymaster` |  | DWCM |"));
+    assert_non_null(strstr(md, "| `redis.port` | `MUSTER_REDIS_PORT` | int | `6379` | 1..65535 | DWCMA |"));
+    assert_non_null(strstr(md, "| `redis.master_name` | `MUSTER_REDIS_MASTER_NAME` | string | `mymaster` |  | DWCMA |"));
     assert_non_null(strstr(md, "| `worker.lease` | `MUSTER_WORKER_LEASE` | duration | `30s` | 100..86400000 | W |"));
     assert_non_null(strstr(md, "| `kafka.dlq_topic` | `MUSTER_KAFKA_DLQ_TOPIC` | string | `muster.alerts.dlq` |  | D |"));
     assert_non_null(strstr(md, "| `intake.port` | `MUSTER_INTAKE_PORT` | int | `-1` | -1..65535 | D |"));
@@ -393,7 +398,7 @@ static void test_conf_file(void **state) {
         if (!strstr(text, needle)) fail_msg("muster.conf lacks %s", keys[i]);
     }
     assert_non_null(strstr(text, "\n#redis.port = 6379\n"));
-    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT;\n#  muster-dispatcher, muster-worker, muster, muster-metrics)\n"));
+    assert_non_null(strstr(text, "\n# (MUSTER_REDIS_PORT;\n#  muster-dispatcher, muster-worker, muster, muster-metrics, muster-api)\n"));
 
     config cfg;
     assert_int_equal(config_init(&cfg, write_file("all-commented.conf", text), err, sizeof(err)), 0);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dispatcher/tokens.h"
+#include "common/tokens.h"
 #include "tests/harness/tmpdir.h"
 
 static void test_parse_names_and_secrets(void **state) {

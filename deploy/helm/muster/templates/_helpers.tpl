@@ -21,6 +21,10 @@
 {{- define "muster.dispatcher" -}}{{ include "muster.fullname" . }}-dispatcher{{- end -}}
 {{- define "muster.worker" -}}{{ include "muster.fullname" . }}-worker{{- end -}}
 {{- define "muster.metrics" -}}{{ include "muster.fullname" . }}-metrics{{- end -}}
+{{- define "muster.api" -}}{{ include "muster.fullname" . }}-api{{- end -}}
+{{- define "muster.apiTokensSecret" -}}
+{{- .Values.api.tokens.existingSecret | default (printf "%s-api-tokens" (include "muster.fullname" .)) -}}
+{{- end -}}
 
 {{- define "muster.workflowsConfigMap" -}}
 {{- .Values.workflows.existingConfigMap | default (printf "%s-workflows" (include "muster.fullname" .)) -}}
@@ -83,8 +87,8 @@ app.kubernetes.io/part-of: muster
 {{- $root := .root -}}
 {{- $program := .program -}}
 {{- $table := $root.Files.Get "files/settings.yaml" | fromYaml -}}
-{{- $component := get (dict "D" "dispatcher" "W" "worker" "M" "metrics") $program -}}
-{{- $who := get (dict "D" "dispatcher" "W" "worker" "M" "metrics aggregator") $program -}}
+{{- $component := get (dict "D" "dispatcher" "W" "worker" "M" "metrics" "A" "api") $program -}}
+{{- $who := get (dict "D" "dispatcher" "W" "worker" "M" "metrics aggregator" "A" "API") $program -}}
 {{- $credentials := list "kafka.sasl_password" "redis.password" "intake.token" -}}
 {{- $out := deepCopy .base -}}
 {{- range $pair := list (list "settings" $root.Values.settings) (list (printf "%s.settings" $component) (index $root.Values $component).settings) -}}

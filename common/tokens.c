@@ -1,9 +1,10 @@
 /* tokens.c - bearer tokens and the names they stand for */
-#include "dispatcher/tokens.h"
+#include "common/tokens.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 
@@ -24,6 +25,24 @@ const token *tokens_match(const tokens *t, const char *got, size_t len) {
     return found;
 }
 
+int tokens_bearer(const char *h, const char **tok, size_t *len, const char **why) {
+    if (!h || !*h) {
+        *why = "no bearer token (Authorization: Bearer TOKEN)";
+        return -1;
+    }
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
+        *why = "Authorization is not a Bearer token";
+        return -1;
+    }
+    const char *t = h + 7;
+    while (*t == ' ' || *t == '\t') t++;
+    size_t n = strlen(t);
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    *tok = t;
+    *len = n;
+    return 0;
+}
+
 int tokens_secret_ok(const char *s, size_t n, size_t *at) {
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
@@ -33,7 +52,7 @@ int tokens_secret_ok(const char *s, size_t n, size_t *at) {
     return 0;
 }
 
-static int name_ok(const char *s, size_t n) {
+int tokens_name_ok(const char *s, size_t n) {
     if (n == 0 || n >= TOKEN_NAME_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -52,7 +71,7 @@ static int add(tokens *t, const char *e, size_t len, const char *what, size_t no
     const char *secret = colon ? colon + 1 : e + len;
     size_t slen = len - nlen - (colon ? 1 : 0);
 
-    if (!name_ok(e, nlen)) {
+    if (!tokens_name_ok(e, nlen)) {
         snprintf(err, errlen, "%s: entry %zu: the name \"%.*s\" is not 1 to %d characters of "
                  "A-Z a-z 0-9 . _ @ + - (name:token)", what, no, (int)(nlen > 64 ? 64 : nlen), e,
                  TOKEN_NAME_MAX - 1);
