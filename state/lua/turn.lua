@@ -1,7 +1,7 @@
--- turn.lua - one turn of a worker, in one call: complete every attempt that
--- finished since the last turn, then start the entries the worker brings
--- (a blocking read or a takeover found them) and lease and start up to
--- `max` new ones. Each completion and each start keeps the contract of its
+-- turn.lua - one turn of a worker, in one call: start the entries the
+-- worker brings (a blocking read or a takeover found them), lease and start
+-- up to `max` new ones, then complete every attempt that finished since
+-- the last turn. Each completion and each start keeps the contract of its
 -- own transition (docs/architecture.md, "The task state machine"); doing
 -- them together only saves round trips: the queue entries of the turn are
 -- acknowledged and deleted with one XACK and one XDEL per pool.
@@ -92,17 +92,18 @@ local function complete(incident, step, pool, msgid, result, output, err, durati
   return "dead", ""
 end
 
+-- The completions' arguments are read first (they come first); they run
+-- after the starts and the lease, so that the steps they release are left
+-- in the queue for whichever worker is free, not taken by this turn.
 local nc = tonumber(ARGV[at])
+local completions = {}
 at = at + 1
 for _ = 1, nc do
   local a = {}
   for k = 1, 11 do a[k] = ARGV[at + k - 1] end
   at = at + 11
-  local what, detail = complete(a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11])
-  table.insert(out, what)
-  table.insert(out, detail)
+  table.insert(completions, a)
 end
-
 -- ---- starts ----
 -- The steps whose state and output a task's templates read, by its ctx
 -- field: "" nothing, "i" the incident and its alert, "i:a,b" and steps a
@@ -225,6 +226,14 @@ for _, pool in ipairs(pools) do
   end
 end
 
+-- ---- the completions ----
+local results = {}
+for _, a in ipairs(completions) do
+  local what, detail = complete(a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11])
+  table.insert(results, what)
+  table.insert(results, detail)
+end
+
 finish_deferred(evbase, now, now_str)
 
 for _, pool in ipairs(ack_pools) do
@@ -232,4 +241,5 @@ for _, pool in ipairs(ack_pools) do
   redis.call("XACK", queue_key(pool), "workers", unpack(ids))
   redis.call("XDEL", queue_key(pool), unpack(ids))
 end
-return out
+for _, v in ipairs(out) do table.insert(results, v) end
+return results
