@@ -275,6 +275,15 @@ expect_eq "incident.note" "$(count_events '.type == "incident.note" and .data.by
 expect_eq "operator.action events" "$(count_events '.type == "operator.action"')" "$(("$BIN/muster" audit --json) | jq length)"
 expect_eq "operator.action of the replay" "$(count_events ".type == \"operator.action\" and .data.action == \"replay\" and .data.task == \"$task\" and .data.by == \"replayer\"")" 1
 
+# every event of the run (operator.action and incident.note among them), and
+# the stream's, against docs/events.schema.json
+{ jq -c .ev "$E2E_DIR/events.jsonl"; grep '^data: ' "$E2E_DIR/sse.txt" | sed 's/^data: //'; } >"$E2E_DIR/all-events.jsonl"
+node "$NODE_DIR/events_check.mjs" "$SRC/docs/events.schema.json" "$E2E_DIR/all-events.jsonl" >"$E2E_DIR/events-check.txt" ||
+  fail "events that do not match docs/events.schema.json: $(cat "$E2E_DIR/events-check.txt")"
+grep -q "operator.action" "$E2E_DIR/events-check.txt" && grep -q "incident.note" "$E2E_DIR/events-check.txt" ||
+  fail "the schema check saw no operator.action or incident.note: $(cat "$E2E_DIR/events-check.txt")"
+pass "every event matches docs/events.schema.json ($(head -1 "$E2E_DIR/events-check.txt"))"
+
 # ---- every JSON answer against the description ----
 node "$NODE_DIR/openapi_check.mjs" "$SRC/docs/api.openapi.yaml" "$RESP" || fail "responses do not match docs/api.openapi.yaml"
 # A stream held open while muster-api stops: it ends, and the server exits 0.
