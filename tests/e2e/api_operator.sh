@@ -17,6 +17,8 @@ workflows_from "$SRC/tests/e2e/faults"
 workflows_from "$SRC/tests/e2e/operator"
 start_redis
 start_kafka
+# The dispatcher publishes the on-call files to Redis, where the API reads them.
+export MUSTER_ONCALL_DIR=$SRC/docs/examples/oncall
 start_dispatcher
 start_worker w1
 
@@ -206,6 +208,9 @@ call /api/v1/status GET /api/v1/status "$T_reader"
 expect_eq "status" "$(jq -r '[.incidents, .dead] | join(" ")' "$E2E_DIR/body")" "2 0"
 call /api/v1/oncall GET /api/v1/oncall "$T_reader"
 expect_code 200 oncall
+want=$("$BIN/muster" oncall --json | jq -c '[.[] | {schedule, who}] | sort_by(.schedule)')
+expect_eq "on call now, as muster oncall says" "$(jq -c '[.schedules[] | {schedule, who}] | sort_by(.schedule)' "$E2E_DIR/body")" "$want"
+[ "$(jq '.schedules | length' "$E2E_DIR/body")" -ge 2 ] || fail "no schedules: $(cat "$E2E_DIR/body")"
 call /api/v1/kpi GET "/api/v1/kpi?since=30d" "$T_reader"
 expect_code 200 kpi
 call /api/v1/kpi GET "/api/v1/kpi?by=service" "$T_reader"
