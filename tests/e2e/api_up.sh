@@ -19,4 +19,11 @@ expect_eq "its hash is" "$(awk '{print $1, $3}' "$E2E_DIR/state/api-tokens")" "o
 # The command still talks to Redis (the env file sets no MUSTER_API_URL).
 [ -z "${MUSTER_API_URL:-}" ] || fail "the env file sets MUSTER_API_URL"
 "$BIN/muster" status --json | jq -e '.incidents == 0' >/dev/null || fail "muster status"
+# Stopped with the rest: nothing left running, no sanitizer report.
+up=${E2E_PIDS[0]}
+kill -TERM "$up"
+for _ in $(seq 300); do kill -0 "$up" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$up" 2>/dev/null && fail "muster up did not stop in 30 s"
+if grep -q "Sanitizer" "$E2E_DIR/up.log"; then fail "sanitizer report: $(grep -A20 Sanitizer "$E2E_DIR/up.log" | head -30)"; fi
+curl -s --max-time 2 "$MUSTER_CONSOLE_URL/healthz" >/dev/null && fail "muster-api still answers after muster up stopped"
 echo "1 passed, 0 failed"
