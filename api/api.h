@@ -13,7 +13,7 @@
 #include "common/config.h"
 #include "common/deadline.h"
 #include "common/metrics.h"
-#include "common/store.h"
+#include "state/store.h"
 
 #define API_PREFIX "/api/v1/"
 #define API_SSE_KEEPALIVE_MS 15000 /* a comment line this often on a quiet stream */

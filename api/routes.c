@@ -6,13 +6,14 @@
 
 #include "api/api.h"
 #include "api/filters.h"
-#include "common/audit.h"
-#include "common/incident.h"
-#include "common/oncall_store.h"
-#include "common/operator.h"
-#include "common/queue.h"
+#include "state/audit.h"
+#include "state/incident.h"
+#include "state/oncall_store.h"
+#include "state/operator.h"
+#include "state/queue.h"
 #include "common/util.h"
 #include "metrics/kpi.h"
+#include "metrics/kpi_day.h"
 
 #define LIST_SCAN_MAX 5000 /* incidents looked at for one page of a filtered list */
 #define LIST_BATCH 200
@@ -484,16 +485,27 @@ void route_oncall(api_call *k) {
 
 void route_kpi(api_call *k) {
     char err[512];
-    int64_t since = 0;
-    const char *v = api_query(k, "since"), *by = api_query(k, "by");
-    if (v && *v && (filter_time(v, now_ms(), &since) < 0 || since <= 0)) {
+    int64_t now = now_ms(), since = 0;
+    kpi_query q = {now, 30 * KPI_DAY_MS, KPI_BY_NONE};
+    const char *v = api_query(k, "since"), *u = api_query(k, "until"), *by = api_query(k, "by");
+    if (u && *u && (filter_time(u, now, &q.until_ms) < 0 || q.until_ms <= 0)) {
+        api_fail(k, 400, "until", "until: \"%.40s\" is not a duration back from now (1d) or a "
+                 "time", u);
+        return;
+    }
+    if (v && *v && (filter_time(v, now, &since) < 0 || since <= 0 || since >= q.until_ms)) {
         api_fail(k, 400, "since", "since: \"%.40s\" is not a duration back from now (30d) or a "
-                 "time", v);
+                 "time before until", v);
+        return;
+    }
+    if (since) q.since_ms = q.until_ms - since;
+    if (kpi_by_parse(by ? by : "", &q.by) < 0) {
+        api_fail(k, 400, "by", "by: \"%.32s\" is not week, workflow, service or severity", by);
         return;
     }
     json_t *out = NULL;
-    if (kpi_report(k->s, since, by, &out, err, sizeof(err)) < 0) {
-        if (!strncmp(err, "by:", 3)) api_fail(k, 400, "by", "%s", err);
+    if (kpi_report(k->s, &q, &out, err, sizeof(err)) < 0) {
+        if (!strncmp(err, "a period", 8)) api_fail(k, 400, "since", "%s", err);
         else unavailable(k, err);
         return;
     }

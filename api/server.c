@@ -14,7 +14,7 @@
 #include "api/assets.h"
 #include "common/httpd.h"
 #include "common/log.h"
-#include "common/operator.h"
+#include "state/operator.h"
 #include "common/util.h"
 
 #define JSON_TYPE "application/json"

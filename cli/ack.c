@@ -5,8 +5,8 @@
 
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "common/incident.h"
-#include "common/operator.h"
+#include "state/incident.h"
+#include "state/operator.h"
 
 /* --by NAME, else $USER, else "operator". */
 static const char *who(int argc, char **argv, char *buf, size_t len) {

@@ -6,7 +6,7 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "cli/table.h"
-#include "common/audit.h"
+#include "state/audit.h"
 #include "common/util.h"
 
 #define AUDIT_SHOWN_MAX 1000

@@ -3,7 +3,7 @@
 #define MUSTER_CLI_H
 
 #include "common/config.h"
-#include "common/store.h"
+#include "state/store.h"
 
 /* Exit codes every subcommand keeps to. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };

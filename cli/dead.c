@@ -7,9 +7,9 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "cli/table.h"
-#include "common/incident.h"
-#include "common/operator.h"
-#include "common/queue.h"
+#include "state/incident.h"
+#include "state/operator.h"
+#include "state/queue.h"
 #include "common/util.h"
 
 static const char *str(const json_t *o, const char *k) {

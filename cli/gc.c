@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/table.h"
-#include "common/retention.h"
+#include "state/retention.h"
 #include "common/util.h"
 
 /* Incidents a dry run lists one by one (the counts cover all of them). */

@@ -9,9 +9,9 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "cli/table.h"
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/kafka.h"
-#include "common/retention.h"
+#include "state/retention.h"
 #include "common/util.h"
 
 static void print_json(json_t *v) {

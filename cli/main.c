@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/log.h"
 
 static const struct {

@@ -6,8 +6,8 @@
 
 #include "cli/cli.h"
 #include "cli/table.h"
-#include "common/audit.h"
-#include "common/oncall_store.h"
+#include "state/audit.h"
+#include "state/oncall_store.h"
 #include "common/rota.h"
 #include "common/util.h"
 #include "metrics/aggregate.h"

@@ -175,6 +175,12 @@ static const setting settings[] = {
      "Consumer group of the metrics aggregators (muster-metrics) on the events topic"},
     {"metrics.rollup_interval", T_DURATION, S(metrics_rollup_interval_ms), "60s", 1000, 86400000,
      M, "Window of the rollups muster-metrics publishes on kafka.metrics_topic"},
+    {"metrics.kpi_retention", T_DURATION, S(metrics_kpi_retention_ms), "400d", 86400000,
+     9000000000000, M, "How long the per-day figures of muster report (by the day an incident opened) are kept"},
+    {"metrics.kpi_sample", T_INT, S(metrics_kpi_sample), "200", 1, 10000, M,
+     "Times to acknowledge and to resolve kept per day and label set for the p50; past it, a uniform sample"},
+    {"metrics.kpi_sets", T_INT, S(metrics_kpi_sets), "500", 1, 100000, M,
+     "Label sets (workflow, severity, service) kept per day for muster report; past it, _other"},
     {"retention.incidents", T_DURATION, S(retention_incidents_ms), "336h", 1, 9000000000000, W | C,
      "How long a finished incident (resolved, its runs ended) stays in Redis; its events stay "
      "on kafka.events_topic"},

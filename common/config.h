@@ -77,6 +77,9 @@ typedef struct config {
     char *kafka_metrics_topic;
     char *metrics_group;
     int64_t metrics_rollup_interval_ms;
+    int64_t metrics_kpi_retention_ms;
+    int64_t metrics_kpi_sample;
+    int64_t metrics_kpi_sets;
     int64_t retention_incidents_ms;
     int64_t retention_dead_ms;
     int64_t retention_workers_ms;

@@ -104,6 +104,8 @@ int duration_parse(const char *text, int64_t *ms) {
     else if (strcmp(end, "s") == 0) mult = 1000;
     else if (strcmp(end, "m") == 0) mult = 60000;
     else if (strcmp(end, "h") == 0) mult = 3600000;
+    else if (strcmp(end, "d") == 0) mult = 86400000;
+    else if (strcmp(end, "w") == 0) mult = 7 * 86400000.0;
     else return -1;
     v *= mult;
     if (v > 9e15) return -1;

@@ -24,8 +24,8 @@ void id_new(const char *prefix, char *buf, size_t len);
 char *file_read(const char *path, size_t max, size_t *len, char *err,
                 size_t errlen);
 
-/* Parses a duration such as "250ms", "10s", "5m", "1h" or a bare number of
- * milliseconds. Returns 0 and stores milliseconds, or -1. */
+/* Parses a duration such as "250ms", "10s", "5m", "1h", "30d" (days of 24
+ * hours), "2w" (weeks) or a bare number of milliseconds. Returns 0 and stores milliseconds, or -1. */
 int duration_parse(const char *text, int64_t *ms);
 
 /* Formats a real in the shortest form that reads back the same ("0.1", not

@@ -820,6 +820,7 @@ static void free_steps(wf_step *steps, size_t n) {
 
 void workflow_free(workflow *wf) {
     if (!wf) return;
+    if (wf->cache_free) wf->cache_free(wf->cache);
     for (size_t i = 0; i < wf->ntriggers; i++) {
         for (size_t j = 0; j < wf->triggers[i].n; j++) matcher_free(wf->triggers[i].matchers[j]);
         free(wf->triggers[i].matchers);

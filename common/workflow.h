@@ -49,6 +49,11 @@ typedef struct workflow {
     retry_policy retry;         /* defaults.retry */
     int64_t default_timeout_ms; /* defaults.timeout, 0 for none */
     bool allow_private;         /* allow_private_network: steps may reach private addresses */
+    /* What a storage layer derives from the workflow once and keeps
+     * (state/incident.c: its steps as the record script takes them);
+     * workflow_free() calls cache_free(cache). */
+    void *cache;
+    void (*cache_free)(void *cache);
 } workflow;
 
 typedef struct workflow_set {

@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "common/sig_crypto.h"

@@ -7,7 +7,7 @@
 
 #include "common/config.h"
 #include "common/oncall.h"
-#include "common/store.h"
+#include "state/store.h"
 
 /*
  * The vendors' callbacks on the dispatcher's HTTP intake (docs/acknowledgement.md):

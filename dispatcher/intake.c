@@ -7,13 +7,16 @@
 #include <unistd.h>
 
 #include "common/alert.h"
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
-#include "common/oncall_store.h"
-#include "common/queue.h"
+#include "state/oncall_store.h"
+#include "state/queue.h"
 #include "common/sha256.h"
 #include "common/util.h"
+
+/* Messages recorded together: one poll's worth, at most. */
+#define INTAKE_BATCH 256
 
 /* Entries kept in the Redis dead-letter stream (XADD MAXLEN ~). */
 #define REDIS_DLQ_MAX 10000
@@ -126,6 +129,45 @@ static int dead_letter(intake *in, const char *topic, int32_t partition, int64_t
     return 0;
 }
 
+/* Counts and logs what recording one alert did. */
+static void note_results(intake *in, const alert *a, size_t nsel, const record_result *results,
+                         int n, const char *topic, int32_t partition, int64_t offset, size_t i) {
+    in->alerts++;
+    if (nsel == 0 && strcmp(a->status, "firing") == 0) {
+        in->unmatched++;
+        mlog(LOG_INFO, NULL, "alert %s (\"%s\"): no workflow matches", a->fingerprint, a->summary);
+    }
+    for (int k = 0; k < n; k++) {
+        int outcome = results[k].outcome;
+        const char *outcome_label[] = {record_outcome_name(outcome), NULL};
+        metrics_inc(in->m_alerts, outcome_label, 1);
+        log_ctx lc = {*results[k].incident ? results[k].incident : NULL, NULL, NULL};
+        switch (outcome) {
+        case RECORD_OPENED:
+            in->opened++;
+            mlog(LOG_INFO, &lc, "incident opened for \"%s\"", a->summary);
+            break;
+        case RECORD_JOINED:
+            /* A storm joins thousands a second: counted, logged at debug. */
+            in->joined++;
+            mlog(LOG_DEBUG, &lc, "alert %s (%s) joined the open incident", a->fingerprint, a->status);
+            break;
+        case RECORD_RESOLVED:
+            in->resolved++;
+            mlog(LOG_INFO, &lc, "incident resolved: its last alert %s resolved", a->fingerprint);
+            break;
+        case RECORD_DUPLICATE:
+            in->duplicates++;
+            mlog(LOG_INFO, NULL, "alert at %s/%d/%lld #%zu was recorded before", topic,
+                 (int)partition, (long long)offset, i);
+            break;
+        default:
+            mlog(LOG_INFO, NULL, "alert %s (%s): no open incident to update", a->fingerprint,
+                 a->status);
+        }
+    }
+}
+
 int intake_handle(intake *in, const char *topic, int32_t partition, int64_t offset,
                   const char *payload, size_t len) {
     alert_batch batch;
@@ -148,44 +190,25 @@ int intake_handle(intake *in, const char *topic, int32_t partition, int64_t offs
             rc = -1;
             break;
         }
-        in->alerts++;
-        if (nsel == 0 && strcmp(a->status, "firing") == 0) {
-            in->unmatched++;
-            mlog(LOG_INFO, NULL, "alert %s (\"%s\"): no workflow matches", a->fingerprint, a->summary);
-        }
-        for (int k = 0; k < n; k++) {
-            int outcome = results[k].outcome;
-            const char *outcome_label[] = {record_outcome_name(outcome), NULL};
-            metrics_inc(in->m_alerts, outcome_label, 1);
-            log_ctx lc = {*results[k].incident ? results[k].incident : NULL, NULL, NULL};
-            switch (outcome) {
-            case RECORD_OPENED:
-                in->opened++;
-                mlog(LOG_INFO, &lc, "incident opened for \"%s\"", a->summary);
-                break;
-            case RECORD_JOINED:
-                in->joined++;
-                mlog(LOG_INFO, &lc, "alert %s (%s) joined the open incident", a->fingerprint, a->status);
-                break;
-            case RECORD_RESOLVED:
-                in->resolved++;
-                mlog(LOG_INFO, &lc, "incident resolved: its last alert %s resolved", a->fingerprint);
-                break;
-            case RECORD_DUPLICATE:
-                in->duplicates++;
-                mlog(LOG_INFO, NULL, "alert at %s/%d/%lld #%zu was recorded before", topic,
-                     (int)partition, (long long)offset, i);
-                break;
-            default:
-                mlog(LOG_INFO, NULL, "alert %s (%s): no open incident to update", a->fingerprint,
-                     a->status);
-            }
-        }
+        note_results(in, a, nsel, results, n, topic, partition, offset, i);
     }
     free(selected);
     alert_batch_free(&batch);
     return rc;
 }
+
+/* A poll's worth of messages, recorded together (intake_batch()). */
+typedef struct batch_msg {
+    rd_kafka_message_t *m;
+    alert_batch alerts;
+    int decoded;        /* 1: alerts hold its alerts */
+    size_t first, nreq; /* its alerts' requests */
+} batch_msg;
+
+typedef struct batch_req {
+    const workflow **selected;
+    record_result results[16];
+} batch_req;
 
 /* Registers the pools the workflows' steps use, so `muster status` lists
  * a queue that has tasks but no worker yet. */
@@ -335,6 +358,119 @@ static void update_lag(intake *in) {
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* One message the slow way, alone, until Redis (or a dead-letter store)
+ * has it: the offset is stored only then. A stop in between, even before
+ * the first attempt ended, leaves the message to be read again. */
+static int handle_one(intake *in, const rd_kafka_message_t *m) {
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    int64_t delay = 100, since = 0;
+    int handled;
+    while (!(handled = intake_handle(in, topic, m->partition, m->offset, m->payload, m->len) ==
+                       0) &&
+           !*in->stop) {
+        if (!since) since = mono_ms();
+        set_blocked(in, topic, m->partition, since);
+        if (in->obs) atomic_store(&in->obs->redis, store_connected(in->store));
+        pause_retry(&delay);
+    }
+    if (since) set_blocked(in, topic, m->partition, 0);
+    return handled;
+}
+
+static void store_offset(intake *in, const rd_kafka_message_t *m) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+        m->offset + 1;
+    rd_kafka_offsets_store(in->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Records a batch of messages: every alert in one pipelined round trip
+ * (incident_record_batch), then, in order, each message's offset is
+ * stored once all its alerts are recorded. From the first message that
+ * is not, the rest go the slow way, one by one with retries; what the
+ * batch recorded of them already is recognised as a redelivery. */
+static void intake_batch(intake *in, batch_msg *msgs, size_t n) {
+    char err[1024];
+    size_t nreq = 0, cap = 0;
+    record_req *reqs = NULL;
+    batch_req *extra = NULL;
+    for (size_t i = 0; i < n; i++) {
+        batch_msg *b = &msgs[i];
+        b->first = nreq;
+        b->nreq = 0;
+        b->decoded = alert_decode(b->m->payload, b->m->len, &b->alerts, err, sizeof(err)) == 0;
+        if (!b->decoded) continue;
+        if (nreq + b->alerts.n > cap) {
+            size_t ncap = (nreq + b->alerts.n) * 2;
+            record_req *nr = realloc(reqs, ncap * sizeof(*nr));
+            batch_req *ne = nr ? realloc(extra, ncap * sizeof(*ne)) : NULL;
+            if (nr) reqs = nr;
+            if (!nr || !ne) break; /* out of memory: the slow way below */
+            extra = ne;
+            cap = ncap;
+        }
+        bool oom = false;
+        for (size_t k = 0; k < b->alerts.n; k++, nreq++, b->nreq++) {
+            const alert *a = &b->alerts.items[k];
+            batch_req *x = &extra[nreq];
+            if (!(x->selected = calloc(in->workflows->n + 1, sizeof(*x->selected)))) {
+                oom = true; /* the rest the slow way below */
+                break;
+            }
+            json_t *fields = alert_match_fields(a);
+            size_t nsel = workflow_select(in->workflows, fields, x->selected);
+            json_decref(fields);
+            reqs[nreq] = (record_req){.a = a, .wfs = x->selected, .nwfs = nsel,
+                                      .o = {rd_kafka_topic_name(b->m->rkt), b->m->partition,
+                                            b->m->offset, k},
+                                      .out = x->results, .max = 16, .n = -1};
+        }
+        if (oom) break;
+    }
+    /* extra moved as it grew: point at where it is now. */
+    for (size_t i = 0; i < nreq; i++) {
+        reqs[i].wfs = extra[i].selected;
+        reqs[i].out = extra[i].results;
+    }
+    if (nreq && incident_record_batch(in->store, reqs, nreq, err, sizeof(err)) < 0) {
+        size_t failed = 0, first = nreq;
+        for (size_t i = 0; i < nreq; i++)
+            if (reqs[i].n < 0 && failed++ == 0) first = i;
+        if (failed)
+            mlog(LOG_WARN, NULL, "alert %s not recorded: %s (%zu of the batch's %zu)",
+                 reqs[first].a->fingerprint, err, failed, nreq);
+    }
+    bool slow = false;
+    for (size_t i = 0; i < n; i++) {
+        batch_msg *b = &msgs[i];
+        bool whole = b->decoded && b->first + b->nreq <= nreq && b->nreq == b->alerts.n;
+        for (size_t k = 0; whole && k < b->nreq; k++)
+            whole = reqs[b->first + k].n >= 0;
+        if (!slow && whole) {
+            for (size_t k = 0; k < b->nreq; k++) {
+                record_req *q = &reqs[b->first + k];
+                note_results(in, q->a, q->nwfs, q->out, q->n, q->o.topic, q->o.partition,
+                             q->o.offset, k);
+            }
+            store_offset(in, b->m);
+        } else if (!*in->stop) {
+            /* An undecodable message (dead letters are not Redis's), or
+             * the first one not recorded whole: from here, one by one. */
+            slow = slow || b->decoded;
+            if (handle_one(in, b->m)) store_offset(in, b->m);
+        }
+    }
+    for (size_t i = 0; i < nreq; i++) free(extra[i].selected);
+    free(extra);
+    free(reqs);
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].decoded) alert_batch_free(&msgs[i].alerts);
+        rd_kafka_message_destroy(msgs[i].m);
+        memset(&msgs[i], 0, sizeof(msgs[i]));
+    }
+}
+
 int intake_run(intake *in) {
     char err[512];
     if (connect_store(in) < 0) return 0;
@@ -374,42 +510,36 @@ int intake_run(intake *in) {
     }
     mlog(LOG_INFO, NULL, "dispatcher consuming %s as group %s with %zu workflow(s)",
          in->cfg->kafka_alerts_topic, in->cfg->kafka_group, in->workflows->n);
+    batch_msg *msgs = calloc(INTAKE_BATCH, sizeof(*msgs));
+    if (!msgs) {
+        mlog(LOG_ERROR, NULL, "out of memory");
+        return 1;
+    }
     while (!*in->stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(in->consumer, 200);
+        size_t n = 0;
+        int wait = 200;
+        /* A batch: what the consumer has now, up to INTAKE_BATCH messages,
+         * waiting only for the first. */
+        while (n < INTAKE_BATCH) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(in->consumer, wait);
+            wait = 0;
+            if (!m) break;
+            if (m->err) {
+                if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+                    offset_reset(in, m);
+                else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    mlog(LOG_WARN, NULL, "kafka consume: %s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            msgs[n++].m = m;
+        }
         if (in->obs) atomic_store(&in->obs->redis, store_connected(in->store));
         update_lag(in);
-        if (!m) continue;
-        if (m->err) {
-            if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
-                offset_reset(in, m);
-            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                mlog(LOG_WARN, NULL, "kafka consume: %s", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        const char *topic = rd_kafka_topic_name(m->rkt);
+        if (n == 0) continue;
         atomic_store(&kafka_up, 1);
-        int64_t delay = 100, since = 0;
-        /* Until Redis (or a dead-letter store) has it, the offset is not
-         * stored; a stop in between, even before the first attempt ended,
-         * leaves the message to be read again. */
-        int handled;
-        while (!(handled = intake_handle(in, topic, m->partition, m->offset, m->payload, m->len) ==
-                           0) &&
-               !*in->stop) {
-            if (!since) since = mono_ms();
-            set_blocked(in, topic, m->partition, since);
-            if (in->obs) atomic_store(&in->obs->redis, store_connected(in->store));
-            pause_retry(&delay);
-        }
-        if (since) set_blocked(in, topic, m->partition, 0);
-        if (handled) {
-            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(l, topic, m->partition)->offset = m->offset + 1;
-            rd_kafka_offsets_store(in->consumer, l);
-            rd_kafka_topic_partition_list_destroy(l);
-        }
-        rd_kafka_message_destroy(m);
+        intake_batch(in, msgs, n);
     }
+    free(msgs);
     return 0;
 }

@@ -8,7 +8,7 @@
 
 #include "common/config.h"
 #include "common/observe.h"
-#include "common/store.h"
+#include "state/store.h"
 #include "common/workflow.h"
 
 typedef struct intake {

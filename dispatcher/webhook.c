@@ -24,7 +24,7 @@
 #include "common/alert.h"
 #include "common/deadline.h"
 #include "common/httpd.h"
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/signature.h"

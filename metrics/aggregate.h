@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/store.h"
+#include "state/store.h"
+#include "metrics/kpi_day.h"
 
 /* Largest event accepted; a larger one is invalid (and skipped). */
 #define AGG_EVENT_MAX (8 * 1024 * 1024)
@@ -60,12 +61,13 @@ size_t aggregate_split(char *field, char **parts, size_t max);
 int aggregate_parse_time(const char *text, int64_t *ms);
 
 /* Counts one event (CloudEvents 1.0 JSON text of len bytes) into the
- * aggregates, atomically and at most once per event id (common/lua/
- * aggregate.lua). now is the wall clock in ms (it ages the remembered ids).
- * Returns an agg_outcome, or -1 with err filled when Redis could not be
+ * aggregates, atomically and at most once per event id (state/lua/
+ * aggregate.lua), then files the incident's figures by day under the limits
+ * kl (kpi_day_file(); NULL: the settings' defaults). now is the wall clock
+ * in ms (it ages the remembered ids). Returns an agg_outcome, or -1 with err filled when Redis could not be
  * reached or failed: then nothing was counted and the caller tries again.
  * AGG_INVALID fills err with what is wrong with the event. */
-int aggregate_event(store *s, const char *event, size_t len, int64_t now, char *err,
-                    size_t errlen);
+int aggregate_event(store *s, const char *event, size_t len, int64_t now,
+                    const kpi_limits *kl, char *err, size_t errlen);
 
 #endif

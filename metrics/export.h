@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "common/metrics.h"
-#include "common/store.h"
+#include "state/store.h"
 
 typedef struct exporter exporter;
 

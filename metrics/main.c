@@ -67,6 +67,7 @@ typedef struct aggregator {
     exporter *exp;
     rd_kafka_t *consumer, *producer;
     metric_family *invalid, *rollups;
+    kpi_limits kpi;
     char owner[128];
     uint64_t counted, duplicates, invalids;
 } aggregator;
@@ -77,7 +78,8 @@ static int handle(aggregator *a, const rd_kafka_message_t *m) {
     char err[512];
     int64_t delay = 100;
     for (;;) {
-        int rc = aggregate_event(a->store, m->payload, m->len, now_ms(), err, sizeof(err));
+        int rc = aggregate_event(a->store, m->payload, m->len, now_ms(), &a->kpi, err,
+                                 sizeof(err));
         atomic_store(&redis_up, store_connected(a->store));
         if (rc == AGG_COUNTED) a->counted++;
         if (rc == AGG_DUPLICATE) a->duplicates++;
@@ -155,6 +157,7 @@ int main(int argc, char **argv) {
 
     memset(&a, 0, sizeof(a));
     a.cfg = &cfg;
+    kpi_limits_from_config(&a.kpi, &cfg);
     gethostname(host, sizeof(host) - 1);
     snprintf(a.owner, sizeof(a.owner), "%s-%d", host, (int)getpid());
     /* The aggregator's own consumer group: it reads every event, beside

@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
-#include "common/store.h"
+#include "state/store.h"
 
 /* One window's rollups: one JSON object per (workflow, severity, service)
  * that changed in the window (docs/metrics.md has the fields). */

@@ -10,7 +10,7 @@ packages=(
   redis-server redis-tools redis-sentinel jq kafkacat gnuplot-nox zsh
   clang libclang-rt-14-dev
   maven default-jre-headless
-  nodejs npm
+  nodejs npm chromium
 )
 
 missing=()
@@ -27,7 +27,8 @@ if command -v mvn >/dev/null 2>&1; then
   missing=("${keep[@]+"${keep[@]}"}")
 fi
 
-# Any node 18 or newer runs the API tests' checkers (tests/node); keep one
+# Any node 18 or newer runs the API tests' checkers (tests/node) and the
+# console's browser test (puppeteer-core, with Debian's chromium); keep one
 # installed another way.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   keep=(); for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || keep+=("$p"); done

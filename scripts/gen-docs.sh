@@ -15,7 +15,7 @@ Every program reads the same settings, in this order (later wins):
 3. environment variables, `MUSTER_` + the key in upper case with dots as underscores;
 4. `-s KEY=VALUE` on the command line.
 
-Durations take `ms`, `s`, `m` or `h` (`250ms`, `10s`); a bare number is milliseconds.
+Durations take `ms`, `s`, `m`, `h`, `d` (24 hours) or `w` (`250ms`, `10s`, `30d`); a bare number is milliseconds.
 "Used by": D dispatcher, W worker, C the `muster` command, M `muster-metrics`, A `muster-api`.
 
 `muster config --conf` prints every setting as such a file, commented out at

@@ -7,20 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+
 #include "common/action_spec.h"
+#include "common/backoff.h"
+#include "common/context.h"
 #include "common/condition.h"
 #include "common/kafka.h"
 #include "common/log.h"
-#include "common/paging.h"
-#include "common/retention.h"
+#include "state/paging.h"
+#include "state/retention.h"
 #include "common/secret.h"
 #include "common/template.h"
 #include "common/util.h"
 
-#define RELAY_BATCH 500
-#define RELAY_MAX_OUTSTANDING 20000
-#define RELAY_RECLAIM_MS 30000
-#define RELAY_LEASE_MS 5000
 #define HEARTBEAT_MS 2000
 #define MAX_WAITFDS 1024
 #define LEASE_BATCH 256
@@ -31,6 +31,17 @@ static const action_impl *const actions[] = {
     &action_twilio,  &action_twilio_call, &action_email,  &action_pagerduty,
     &action_page,
 };
+
+static void def_cache_free(struct def_cache *c);
+
+/* The turn Redis is running: the finished tasks it completes. */
+struct pending_turn {
+    turn_call *call;
+    task *dt[LEASE_BATCH];
+    turn_done done[LEASE_BATCH];
+    size_t nd;
+};
+
 
 static const action_impl *find_action(const char *name) {
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
@@ -69,34 +80,6 @@ int task_memo_set(worker *w, const task *t, const char *name, const char *value)
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (r) freeReplyObject(r);
     return rc;
-}
-
-/* Relay delivery reports arrive on the loop's thread (rd_kafka_poll). */
-static void relay_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-    (void)rk;
-    worker *w = opaque;
-    char *id = m->_private;
-    w->relay_outstanding--;
-    if (m->err) {
-        /* Left pending in the outbox: reclaimed and sent again later. */
-        mlog(LOG_WARN, NULL, "event %s not delivered: %s", id, rd_kafka_err2str(m->err));
-        free(id);
-        return;
-    }
-    w->events_published++;
-    atomic_store(&kafka_up, 1);
-    metrics_inc(w->m_events, NULL, 1);
-    if (w->nacked == w->capacked) {
-        size_t cap = w->capacked ? w->capacked * 2 : 256;
-        char **a = realloc(w->acked, cap * sizeof(*a));
-        if (!a) {
-            free(id);
-            return;
-        }
-        w->acked = a;
-        w->capacked = cap;
-    }
-    w->acked[w->nacked++] = id;
 }
 
 static char **split_pools(const char *text, size_t *n) {
@@ -178,7 +161,13 @@ void worker_free(worker *w) {
     free(w->pools);
     for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
     free(w->acked);
+    def_cache_free(w->defs);
+    /* A turn never read (the loop did not run to its end) goes with the
+     * connection; what it leased is taken over once its lease lapses. */
+    if (w->pt) queue_turn_drop(w->pt->call);
+    free(w->pt);
     store_close(w->store);
+    store_close(w->tstore);
     observe_stop(&w->obs);
     free(w);
 }
@@ -241,25 +230,96 @@ static bool conditions_hold(const task *t, char *why, size_t len) {
     return true;
 }
 
-/* Starts leased (or reclaimed) tasks. */
-static void start_items(worker *w, const lease_item *items, int n) {
-    char err[1024];
-    for (int i = 0; i < n; i++) {
+/* ---- step definitions, by SHA-256 (P:defs): read once per worker ---- */
+
+#define DEF_BUCKETS 256
+
+typedef struct def_entry {
+    char sha[72];
+    json_t *def;
+    struct def_entry *next;
+} def_entry;
+
+struct def_cache {
+    def_entry *b[DEF_BUCKETS];
+};
+
+static unsigned def_bucket(const char *sha) {
+    unsigned h = 2166136261u;
+    for (const char *p = sha; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % DEF_BUCKETS;
+}
+
+static void def_cache_free(struct def_cache *c) {
+    if (!c) return;
+    for (size_t i = 0; i < DEF_BUCKETS; i++)
+        for (def_entry *e = c->b[i], *n; e; e = n) {
+            n = e->next;
+            json_decref(e->def);
+            free(e);
+        }
+    free(c);
+}
+
+/* The task's definition: inline, or shared from the cache (a definition
+ * is immutable: its name is its hash; nothing changes a run's def). */
+static json_t *def_of(worker *w, const task_facts *f, char *err, size_t errlen) {
+    if (f->def_text || !*f->defsha) {
+        json_t *d = json_loads(f->def_text ? f->def_text : "", 0, NULL);
+        if (!d) snprintf(err, errlen, "the task's definition is not JSON");
+        return d;
+    }
+    if (!w->defs && !(w->defs = calloc(1, sizeof(*w->defs)))) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    unsigned h = def_bucket(f->defsha);
+    for (def_entry *e = w->defs->b[h]; e; e = e->next)
+        if (strcmp(e->sha, f->defsha) == 0) return json_incref(e->def);
+    json_t *d = queue_def(w->store, f->defsha, err, errlen);
+    def_entry *e = d ? calloc(1, sizeof(*e)) : NULL;
+    if (!e) return d;
+    snprintf(e->sha, sizeof(e->sha), "%s", f->defsha);
+    e->def = json_incref(d);
+    e->next = w->defs->b[h];
+    w->defs->b[h] = e;
+    return d;
+}
+
+/* Begins the tasks a turn started. */
+static void start_facts(worker *w, task_facts *facts, size_t n) {
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        task_facts *f = &facts[i];
         task *t = calloc(1, sizeof(*t));
-        if (!t) break;
-        t->li = items[i];
-        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
-        int rc = queue_task_start(w->store, w->consumer, &t->li, &t->run, err, sizeof(err));
-        if (rc <= 0) {
-            /* -1: Redis trouble; the entry stays pending and is reclaimed. */
-            if (rc < 0) mlog(LOG_WARN, &lc, "cannot start task: %s", err);
-            task_free(w, t);
+        if (!t) {
+            /* Leased and running: taken over once its lease lapses. */
+            task_facts_clear(f);
             continue;
         }
+        t->li = f->li;
+        t->run.attempt = f->attempt;
+        t->run.ctx = task_context(t->li.incident, f->workflow, f->fingerprint, f->opened_at,
+                                  t->li.step, f->attempt, f->alert_text, f->steps);
+        f->steps = NULL; /* taken by the context */
+        t->run.def = def_of(w, f, err, sizeof(err));
         t->next = w->tasks;
         w->tasks = t;
         w->inflight++;
-        task_begin(w, t);
+        if (!t->run.def || !t->run.ctx) {
+            log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+            mlog(LOG_ERROR, &lc, "cannot run task: %s", t->run.ctx ? err : "out of memory");
+            if (!t->run.def) t->run.def = json_object();
+            if (!t->run.ctx)
+                t->run.ctx = task_context(t->li.incident, f->workflow, "", "", t->li.step,
+                                          f->attempt, NULL, NULL);
+            t->started_ms = mono_ms();
+            task_finish(t, 0, NULL, t->run.ctx ? err : "out of memory");
+            /* A definition Redis cannot give now may come back: retried. */
+        } else {
+            task_begin(w, t);
+        }
+        task_facts_clear(f);
     }
 }
 
@@ -315,14 +375,203 @@ static size_t room(const worker *w) {
     return r > LEASE_BATCH ? LEASE_BATCH : r;
 }
 
-/* Leases and starts what fits. Returns how many were leased, -1 when Redis
- * is unreachable. */
-static int lease_and_start(worker *w, int block_ms) {
-    lease_item items[LEASE_BATCH];
-    if (room(w) == 0) return 0;
-    int n = queue_lease(w->store, w->consumer, w->pools, w->npools, room(w), block_ms, items);
-    start_items(w, items, n);
-    return n;
+static int64_t retry_delay(const task *t) {
+    uint64_t rnd = 0;
+    getrandom(&rnd, sizeof(rnd), 0);
+    retry_policy p =
+        retry_policy_from_json(json_object_get(t->run.def, "retry"), retry_policy_default());
+    return backoff_delay(&p, t->run.attempt, t->res.retry_after_ms,
+                         (double)(rnd >> 11) / 9007199254740992.0);
+}
+
+/* Counts and logs a completion the turn reported; outcome TURN_*. */
+static void completed(worker *w, task *t, int outcome, const char *detail) {
+    log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+    bool fenced = outcome == TURN_FENCED;
+    const char *action = json_string_value(json_object_get(t->run.def, "action"));
+    const char *labels[] = {action ? action : "?",
+                            fenced             ? "fenced"
+                            : t->res.skipped   ? "skipped"
+                            : t->res.succeeded ? "succeeded"
+                                               : "failed",
+                            NULL};
+    metrics_inc(w->m_tasks, labels, 1);
+    metrics_observe(w->m_duration, labels, (double)t->res.duration_ms / 1000.0);
+    json_t *status = json_object_get(t->res.output, "status");
+    if (json_is_integer(status) && json_integer_value(status) > 0) {
+        char code[16];
+        snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(status));
+        const char *hl[] = {labels[0], code, NULL};
+        metrics_inc(w->m_http, hl, 1);
+    }
+    if (fenced) {
+        w->fenced++;
+        metrics_inc(w->m_fenced, NULL, 1);
+        mlog(LOG_WARN, &lc, "result discarded: lease lost: task is %s", detail);
+    } else if (t->res.succeeded) {
+        w->completed++;
+        mlog(LOG_DEBUG, &lc, "step succeeded in %lld ms", (long long)t->res.duration_ms);
+    } else {
+        w->failed++;
+        mlog(LOG_WARN, &lc, "step %s: %s", outcome == TURN_RETRYING ? "failed, retrying" :
+                                           outcome == TURN_DEAD ? "failed for good" : "failed",
+             t->error);
+    }
+}
+
+/* Unlinks and frees the task (it is in w->tasks). */
+static void drop_task(worker *w, task *t) {
+    for (task **pp = &w->tasks; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    w->inflight--;
+    task_free(w, t);
+}
+
+/* A page step's level ends in its timers, not in a result (page.lua). */
+static int arm_page(worker *w, task *t) {
+    char err[512];
+    log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
+    int rc = paging_arm(w->store, w->consumer, &t->li, t->res.page_plan, err, sizeof(err));
+    if (rc < 0) {
+        mlog(LOG_WARN, &lc, "cannot arm the page yet: %s", err);
+        return -1;
+    }
+    completed(w, t, rc == 1 ? TURN_FENCED : TURN_DONE, rc == 1 ? err : "");
+    drop_task(w, t);
+    return 0;
+}
+
+/* Sends the next turn (turn.lua) on the turns' connection: it completes
+ * every finished task not in a turn already, starts `entries` (leased or
+ * taken over), and leases what still fits once `coming` more tasks (the
+ * last turn's, about to begin) run. The reply is read by turn_recv().
+ * Returns 1 when sent, 0 when there was nothing to ask, -1 when Redis
+ * failed (the results are kept for the next turn). */
+static int turn_send(worker *w, const lease_item *entries, size_t nentries, size_t coming) {
+    char err[1024];
+    struct pending_turn *pt = w->pt ? w->pt : calloc(1, sizeof(*pt));
+    if (!pt) return -1;
+    w->pt = pt;
+    pt->nd = 0;
+    for (task *t = w->tasks, *next; t && pt->nd < LEASE_BATCH; t = next) {
+        next = t->next;
+        if (!t->done || t->sent) continue;
+        t->res.duration_ms = mono_ms() - t->started_ms;
+        if (t->res.succeeded && t->res.page_plan) {
+            if (arm_page(w, t) < 0) return -1;
+            continue;
+        }
+        pt->dt[pt->nd] = t;
+        pt->done[pt->nd++] = (turn_done){
+            .li = &t->li,
+            .workflow = json_string_value(
+                json_object_get(json_object_get(t->run.ctx, "incident"), "workflow")),
+            .action = json_string_value(json_object_get(t->run.def, "action")),
+            .attempt = t->run.attempt,
+            .res = &t->res,
+            .delay_ms = t->res.succeeded ? 0 : retry_delay(t),
+        };
+    }
+    size_t cap = (size_t)w->cfg->worker_concurrency, busy = w->inflight + coming + nentries;
+    size_t lease_max = !*w->stop && cap + pt->nd > busy ? cap + pt->nd - busy : 0;
+    if (lease_max + nentries > LEASE_BATCH)
+        lease_max = LEASE_BATCH > nentries ? LEASE_BATCH - nentries : 0;
+    if (pt->nd == 0 && nentries == 0 && lease_max == 0) return 0;
+    pt->call = queue_turn_send(w->tstore, w->consumer, w->pools, w->npools, lease_max, pt->done,
+                               pt->nd, entries, nentries, err, sizeof(err));
+    if (!pt->call) {
+        mlog(LOG_WARN, NULL, "turn with Redis not sent (%zu result(s) kept): %s", pt->nd, err);
+        return -1;
+    }
+    for (size_t i = 0; i < pt->nd; i++) pt->dt[i]->sent = true;
+    w->turns++;
+    w->turn_completed += pt->nd;
+    return 1;
+}
+
+/* Reads the reply of the turn sent: counts and frees the tasks it
+ * completed, and fills started with the tasks it started (the caller
+ * begins them). Returns 0, or -1 when Redis failed: the results are kept
+ * and sent again; what the turn leased is taken over once its lease
+ * lapses. */
+static int turn_recv(worker *w, task_facts *started, size_t *nstarted) {
+    char err[1024];
+    struct pending_turn *pt = w->pt;
+    *nstarted = 0;
+    if (!pt || !pt->call) return 0;
+    int rc = queue_turn_recv(w->tstore, pt->call, pt->done, started, LEASE_BATCH, nstarted, err,
+                             sizeof(err));
+    pt->call = NULL;
+    for (size_t i = 0; i < pt->nd; i++) {
+        pt->dt[i]->sent = false;
+        if (rc == 0) {
+            completed(w, pt->dt[i], pt->done[i].outcome, pt->done[i].detail);
+            drop_task(w, pt->dt[i]);
+        }
+    }
+    if (rc < 0)
+        mlog(LOG_WARN, NULL, "turn with Redis failed (%zu result(s) kept): %s", pt->nd, err);
+    pt->nd = 0;
+    w->turn_started += *nstarted;
+    return rc;
+}
+
+/* Whether a finished task waits for a turn to complete it. */
+static bool has_results(const worker *w) {
+    for (const task *t = w->tasks; t; t = t->next)
+        if (t->done && !t->sent) return true;
+    return false;
+}
+
+/* One exchange with Redis, in order, nothing left out: for the stop and
+ * for the entries a takeover found while no turn was out. */
+static int turn_now(worker *w, const lease_item *entries, size_t nentries) {
+    task_facts started[LEASE_BATCH];
+    size_t n = 0;
+    int rc = turn_send(w, entries, nentries, 0);
+    if (rc <= 0) return rc;
+    rc = turn_recv(w, started, &n);
+    start_facts(w, started, n);
+    return rc;
+}
+
+/* The loop's exchange with Redis. The reply of the turn that is out is
+ * read, and the next turn goes out at once, before the tasks that reply
+ * started are begun, so Redis runs the next turn while the worker begins
+ * those. Idle (nothing running, nothing finished, no turn out), it first
+ * waits on Redis for work. Returns how many tasks it started, -1 when
+ * Redis failed. */
+static int turn(worker *w, int block_ms) {
+    task_facts started[LEASE_BATCH];
+    lease_item blocked[LEASE_BATCH];
+    size_t n = 0;
+    int rc = 0;
+    bool out = w->pt && w->pt->call;
+    if (out && turn_recv(w, started, &n) < 0) rc = -1;
+    const lease_item *entries = w->claimed;
+    size_t nentries = w->nclaimed;
+    if (rc == 0 && !out && n == 0 && !*w->stop && w->inflight == 0 && nentries == 0 &&
+        block_ms > 0) {
+        int got = queue_lease(w->tstore, w->consumer, w->pools, w->npools, room(w), block_ms,
+                              blocked);
+        if (got < 0) rc = -1;
+        entries = blocked;
+        nentries = got > 0 ? (size_t)got : 0;
+    }
+    /* A turn that found nothing to start is not followed by another that
+     * only leases: with nothing running, the next call waits on Redis
+     * instead; with work running, the loop's wait paces the next look. */
+    bool dry = out && n == 0;
+    if (rc == 0 && !(dry && nentries == 0 && !has_results(w))) {
+        int sent = turn_send(w, entries, nentries, n);
+        if (sent < 0) rc = -1;
+        if (sent > 0 && entries == w->claimed) w->nclaimed = 0;
+    }
+    start_facts(w, started, n);
+    return rc < 0 ? -1 : (int)n;
 }
 
 /* Takes over tasks whose holder's lease lapsed (a dead or stalled worker),
@@ -344,15 +593,17 @@ static void housekeeping(worker *w) {
             }
         }
     }
-    if (!*w->stop && room(w) > 0 && now - w->last_reclaim >= (lease / 4 > 50 ? lease / 4 : 50)) {
+    size_t want = room(w) > w->nclaimed ? room(w) - w->nclaimed : 0;
+    if (!*w->stop && want > 0 && now - w->last_reclaim >= (lease / 4 > 50 ? lease / 4 : 50)) {
         lease_item items[LEASE_BATCH];
         w->last_reclaim = now;
-        int n = queue_reclaim(w->store, w->consumer, w->pools, w->npools, room(w), lease, items);
+        int n = queue_reclaim(w->store, w->consumer, w->pools, w->npools, want, lease, items);
         if (n > 0) {
             w->reclaimed += (uint64_t)n;
             metrics_inc(w->m_reclaimed, NULL, n);
             mlog(LOG_WARN, NULL, "reclaimed %d task(s) whose lease lapsed", n);
-            start_items(w, items, n);
+            /* Started by the next turn. */
+            for (int i = 0; i < n && w->nclaimed < LEASE_BATCH; i++) w->claimed[w->nclaimed++] = items[i];
         }
     }
 }
@@ -403,6 +654,17 @@ static void hand_back_all(worker *w) {
     }
 }
 
+/* The stop: the turn that is out is read, what finished is completed,
+ * and what is still running goes back to its queue. */
+static void give_back(worker *w) {
+    task_facts started[LEASE_BATCH];
+    size_t n = 0;
+    turn_recv(w, started, &n);
+    start_facts(w, started, n);
+    turn_now(w, NULL, 0);
+    hand_back_all(w);
+}
+
 static void finish_curl(worker *w) {
     CURLMsg *m;
     int left;
@@ -412,116 +674,6 @@ static void finish_curl(worker *w) {
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         if (t && t->impl && t->impl->curl_done) t->impl->curl_done(w, t, m->data.result);
     }
-}
-
-/* Completes finished tasks in Redis and frees them. */
-static void complete_done(worker *w) {
-    char err[1024];
-    for (task **pp = &w->tasks; *pp;) {
-        task *t = *pp;
-        if (!t->done) {
-            pp = &t->next;
-            continue;
-        }
-        log_ctx lc = {t->li.incident, t->li.msgid, t->li.step};
-        t->res.duration_ms = mono_ms() - t->started_ms;
-        int rc = queue_task_complete(w->store, w->consumer, &t->li, &t->run, &t->res, err,
-                                     sizeof(err));
-        if (rc < 0) {
-            /* Redis is away: keep the result and try again next turn. */
-            mlog(LOG_WARN, &lc, "cannot complete task yet: %s", err);
-            return;
-        }
-        const char *action = json_string_value(json_object_get(t->run.def, "action"));
-        const char *labels[] = {action ? action : "?",
-                                rc == 1            ? "fenced"
-                                : t->res.skipped   ? "skipped"
-                                : t->res.succeeded ? "succeeded"
-                                                   : "failed",
-                                NULL};
-        metrics_inc(w->m_tasks, labels, 1);
-        metrics_observe(w->m_duration, labels, (double)t->res.duration_ms / 1000.0);
-        json_t *status = json_object_get(t->res.output, "status");
-        if (json_is_integer(status) && json_integer_value(status) > 0) {
-            char code[16];
-            snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(status));
-            const char *hl[] = {labels[0], code, NULL};
-            metrics_inc(w->m_http, hl, 1);
-        }
-        if (rc == 1) {
-            w->fenced++;
-            metrics_inc(w->m_fenced, NULL, 1);
-            mlog(LOG_WARN, &lc, "result discarded: %s", err);
-        } else if (t->res.succeeded) {
-            w->completed++;
-            mlog(LOG_INFO, &lc, "step succeeded in %lld ms", (long long)t->res.duration_ms);
-        } else {
-            w->failed++;
-            mlog(LOG_WARN, &lc, "step failed: %s", t->error);
-        }
-        *pp = t->next;
-        w->inflight--;
-        task_free(w, t);
-    }
-}
-
-/* One relay at a time: two would interleave one incident's events on its
- * partition. The lease lives in Redis and is renewed while the holder lives;
- * when it lapses another worker takes over, and the events the old holder
- * left unacknowledged are sent again (consumers drop repeats by event id). */
-static void relay_lease(worker *w) {
-    int64_t now = mono_ms();
-    if (now - w->leader_checked < RELAY_LEASE_MS / 5) return;
-    w->leader_checked = now;
-    char key[256];
-    snprintf(key, sizeof(key), "%s:relay:leader", store_prefix(w->store));
-    redisReply *r = store_command(w->store, "SET %s %s NX PX %d", key, w->consumer, RELAY_LEASE_MS);
-    bool held = r && r->type == REDIS_REPLY_STATUS;
-    if (r) freeReplyObject(r);
-    if (!held) {
-        r = store_command(w->store, "GET %s", key);
-        held = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, w->consumer) == 0;
-        if (r) freeReplyObject(r);
-        if (held && (r = store_command(w->store, "PEXPIRE %s %d", key, RELAY_LEASE_MS)))
-            freeReplyObject(r);
-    }
-    if (held && !w->leader) {
-        mlog(LOG_INFO, NULL, "this worker now relays events to %s", w->cfg->kafka_events_topic);
-        w->reclaim_all = true;
-    }
-    w->leader = held;
-}
-
-static void relay(worker *w) {
-    outbox_item items[RELAY_BATCH];
-    rd_kafka_poll(w->producer, 0);
-    if (w->cfg->worker_relay) relay_lease(w);
-    if (w->nacked) {
-        if (outbox_ack(w->store, w->acked, w->nacked) == 0) {
-            for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
-            w->nacked = 0;
-        }
-    }
-    if (!w->leader || w->relay_outstanding >= RELAY_MAX_OUTSTANDING) return;
-    int n = outbox_read(w->store, w->consumer, RELAY_BATCH, w->reclaim_all ? 1 : RELAY_RECLAIM_MS,
-                        items);
-    if (n >= 0) w->reclaim_all = false;
-    for (int i = 0; i < n; i++) {
-        char *id = strdup(items[i].id);
-        rd_kafka_resp_err_t rc = rd_kafka_producev(
-            w->producer, RD_KAFKA_V_TOPIC(w->cfg->kafka_events_topic),
-            RD_KAFKA_V_KEY(items[i].key, strlen(items[i].key)),
-            RD_KAFKA_V_VALUE(items[i].event, strlen(items[i].event)),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(id), RD_KAFKA_V_END);
-        if (rc) {
-            /* Queue full: it stays pending and is reclaimed later. */
-            mlog(LOG_WARN, NULL, "event %s not queued: %s", id, rd_kafka_err2str(rc));
-            free(id);
-        } else {
-            w->relay_outstanding++;
-        }
-    }
-    outbox_items_free(items, n > 0 ? (size_t)n : 0);
 }
 
 static void heartbeat(worker *w) {
@@ -538,10 +690,12 @@ static int connect_store(worker *w) {
     int64_t delay = 100;
     while (!*w->stop) {
         if ((w->store = store_open(w->cfg, err, sizeof(err))) &&
+            (w->tstore = store_open(w->cfg, err, sizeof(err))) &&
             queue_prepare(w->store, w->pools, w->npools) == 0)
             return 0;
         store_close(w->store);
-        w->store = NULL;
+        store_close(w->tstore);
+        w->store = w->tstore = NULL;
         mlog(LOG_WARN, NULL, "%s; retrying in %lld ms", err, (long long)delay);
         usleep((useconds_t)delay * 1000);
         if ((delay *= 2) > 5000) delay = 5000;
@@ -626,6 +780,9 @@ static void drive(worker *w, int wait_ms) {
     for (task *t = w->tasks; t; t = t->next)
         if (!t->done && t->impl && t->impl->waitfds)
             nfds += t->impl->waitfds(t, fds + nfds, MAX_WAITFDS - nfds);
+    /* The reply of the turn that is out wakes the loop too. */
+    if (w->pt && w->pt->call && store_fd(w->tstore) >= 0 && nfds < MAX_WAITFDS)
+        fds[nfds++] = (struct curl_waitfd){.fd = store_fd(w->tstore), .events = CURL_WAIT_POLLIN};
     if (w->inflight > 0) curl_multi_poll(w->multi, fds, (unsigned)nfds, wait_ms, NULL);
     curl_multi_perform(w->multi, &running);
     finish_curl(w);
@@ -661,15 +818,13 @@ int worker_run(worker *w) {
                  (long long)w->cfg->worker_grace_ms);
         }
         if (stop_at && mono_ms() - stop_at >= w->cfg->worker_grace_ms) {
-            complete_done(w);
-            hand_back_all(w);
+            give_back(w);
             break;
         }
-        if (!*w->stop) {
-            /* Idle: wait on Redis for work; busy: only look. */
-            leased = lease_and_start(w, w->inflight == 0 ? (int)w->cfg->worker_poll_ms : 0);
-            if (leased < 0) usleep(200 * 1000);
-        }
+        /* Completes what finished and leases what fits, one turn in Redis
+         * while the last one's tasks begin; idle, it waits on Redis. */
+        leased = turn(w, !*w->stop && w->inflight == 0 ? (int)w->cfg->worker_poll_ms : 0);
+        if (leased < 0) usleep(200 * 1000);
         relay(w);
         heartbeat(w);
         housekeeping(w);
@@ -682,24 +837,20 @@ int worker_run(worker *w) {
         bool ready = leased > 0 && room(w) == 0;
         for (task *t = w->tasks; t && !ready; t = t->next) ready = t->done;
         drive(w, ready ? 0 : 20);
-        complete_done(w);
     }
+    /* A turn still out (it started what a takeover brought): what it
+     * started goes back at once. */
+    if (w->pt && w->pt->call) give_back(w);
     /* Deliver what is still in flight before leaving. */
-    for (int i = 0; i < 50 && w->relay_outstanding > 0; i++) {
-        rd_kafka_poll(w->producer, 100);
-    }
-    relay(w);
-    rd_kafka_flush(w->producer, 5000);
-    rd_kafka_poll(w->producer, 0);
-    if (w->nacked && outbox_ack(w->store, w->acked, w->nacked) == 0) {
-        for (size_t i = 0; i < w->nacked; i++) free(w->acked[i]);
-        w->nacked = 0;
-    }
+    relay_flush(w);
     mlog(LOG_INFO, NULL,
          "worker %s stopped: %llu succeeded, %llu failed, %llu reclaimed, %llu handed back, "
-         "%llu events published",
+         "%llu events published; %llu turns with Redis, starting %.1f and completing %.1f "
+         "tasks each",
          w->consumer, (unsigned long long)w->completed, (unsigned long long)w->failed,
          (unsigned long long)w->reclaimed, (unsigned long long)w->handed_back,
-         (unsigned long long)w->events_published);
+         (unsigned long long)w->events_published, (unsigned long long)w->turns,
+         w->turns ? (double)w->turn_started / (double)w->turns : 0.0,
+         w->turns ? (double)w->turn_completed / (double)w->turns : 0.0);
     return 0;
 }

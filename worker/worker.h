@@ -13,9 +13,9 @@
 
 #include "common/config.h"
 #include "common/observe.h"
-#include "common/queue.h"
+#include "state/queue.h"
 #include "common/secret.h"
-#include "common/store.h"
+#include "state/store.h"
 
 typedef struct worker worker;
 typedef struct task task;
@@ -47,6 +47,7 @@ struct task {
     int64_t timeout_ms;  /* the step's, or the action's default */
     secret_set secrets;  /* the values resolved for this run, to scrub */
     bool done;
+    bool sent; /* its result is in the turn Redis is running now */
     task_result res;
     char error[1024];
     task *next;
@@ -55,6 +56,13 @@ struct task {
 struct worker {
     config *cfg;
     store *store;
+    /* The turns' own connection (turn.lua): one turn is in Redis while the
+     * worker begins the tasks of the one before, so nothing else may use
+     * it while a turn is out (struct pending_turn). */
+    store *tstore;
+    struct pending_turn *pt;
+    lease_item claimed[256]; /* taken over (housekeeping), started by the next turn */
+    size_t nclaimed;
     char consumer[160];
     char **pools;
     size_t npools;
@@ -63,21 +71,26 @@ struct worker {
     task *tasks;
     size_t inflight;
     volatile sig_atomic_t *stop;
-    /* relay */
+    /* relay (worker/relay.c) */
     char **acked;
     size_t nacked, capacked;
     size_t relay_outstanding;
     int64_t last_heartbeat;
     int64_t leader_checked; /* when the relay lease was last taken or renewed */
     int64_t last_reclaim, last_extend, last_promote; /* monotonic ms */
+    int64_t last_outbox_reclaim; /* monotonic ms */
     bool leader;            /* this worker holds the relay lease */
     bool reclaim_all;       /* just became leader: take over every pending event */
+    /* step definitions by SHA-256, as Redis keeps them once per workflow
+     * version (P:defs): read once, shared by every task of the step */
+    struct def_cache *defs;
     /* retention (gc.lua): when this worker last looked, and whether more
      * incidents were due then (the next slice does not wait) */
     int64_t last_gc;
     bool gc_backlog;
     /* counters, for logs and /metrics later */
     uint64_t completed, failed, fenced, events_published, reclaimed, handed_back;
+    uint64_t turns, turn_started, turn_completed; /* turns with Redis, and what they did */
     /* health and /metrics */
     observe obs;
     metric_family *m_tasks, *m_http, *m_duration, *m_inflight, *m_reclaimed, *m_handed_back,
@@ -134,6 +147,14 @@ worker *worker_new_local(config *cfg, store *s);
  * the loop until it is done or max_ms passed. Returns 0 when done, -1 on
  * time out (the action is aborted). The result is in t->res. */
 int worker_run_one(worker *w, task *t, int64_t max_ms);
+
+/* The relay (worker/relay.c): one worker at a time, holding the relay
+ * lease, publishes the outbox to the events topic. relay() does one turn;
+ * relay_flush() delivers what is in flight before the worker stops. The
+ * delivery report callback is relay_dr (the producer's opaque is w). */
+void relay(worker *w);
+void relay_flush(worker *w);
+void relay_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 
 /* Builds the worker from cfg (not owned). Returns NULL with err filled. */
 worker *worker_new(config *cfg, volatile sig_atomic_t *stop, char *err, size_t errlen);

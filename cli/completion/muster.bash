@@ -31,7 +31,9 @@ _muster() {
       COMPREPLY=($(compgen -W "$keys" -- "$cur"))
       return
       ;;
-    --workers | --incidents | --resolved | --timeout | --limit | --by | --note | --kafka | \
+    --by) [ "$cmd" = report ] && COMPREPLY=($(compgen -W "week workflow service severity" -- "$cur")); return ;;
+    --until) return ;;
+    --workers | --incidents | --resolved | --timeout | --limit | --note | --kafka | \
       --incident | --workflow | --since | --name) return ;;
     --scope) COMPREPLY=($(compgen -W "incidents:read incidents:ack incidents:write tasks:replay admin" -- "$cur")); return ;;
     --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -49,7 +51,8 @@ _muster() {
   local opts="" words=""
   case $cmd in
     up) opts="--examples --workers --workflows --state-dir --keep --env-file --kafka --only" ;;
-    status | report) opts="--json" ;;
+    status) opts="--json" ;;
+    report) opts="--since --until --by --json --csv" ;;
     incident)
       case $sub in
         "") words="list show" ;;

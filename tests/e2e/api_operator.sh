@@ -216,7 +216,15 @@ expect_code 200 kpi
 call /api/v1/kpi GET "/api/v1/kpi?by=service" "$T_reader"
 expect_code 200 "kpi by service"
 call /api/v1/kpi GET "/api/v1/kpi?by=week" "$T_reader"
-expect_code 400 "kpi by week"
+expect_code 200 "kpi by week"
+expect_eq "kpi: the period and the one before" \
+  "$(jq -r '[.days, .by, .total.incidents >= 0, (.previous.since | type), (.change | type)] | join(" ")' "$E2E_DIR/body")" \
+  "30 week true string object"
+call /api/v1/kpi GET "/api/v1/kpi?since=3d&until=1d" "$T_reader"
+expect_code 200 "kpi between two times"
+expect_eq "kpi: 2 days before yesterday's end" "$(jq -r '.days' "$E2E_DIR/body")" 2
+call /api/v1/kpi GET "/api/v1/kpi?until=soon" "$T_reader"
+expect_code 400 "kpi until a bad time"
 call /api/v1/kpi GET "/api/v1/kpi?by=colour" "$T_reader"
 expect_code 400 "kpi by an unknown label"
 call /api/v1/audit GET "/api/v1/audit?since=1h" "$T_admin"

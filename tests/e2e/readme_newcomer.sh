@@ -69,17 +69,26 @@ expect_eq "incidents" "$(jq length <<<"$list")" 1
 expect_eq "run" "$(jq -r '.[0].run' <<<"$list")" succeeded
 expect_eq "status" "$(jq -r '.[0].status' <<<"$list")" resolved
 report=$("$BIN/muster" report --json)
-expect_eq "acknowledged" "$(jq .acknowledged <<<"$report")" 1
-expect_eq "resolved" "$(jq .resolved <<<"$report")" 1
-[ "$(jq '.automated_actions > 0' <<<"$report")" = true ] || fail "no automated action counted: $report"
+expect_eq "incidents" "$(jq .total.incidents <<<"$report")" 1
+expect_eq "acknowledged" "$(jq .total.acknowledged <<<"$report")" 1
+expect_eq "resolved" "$(jq .total.resolved <<<"$report")" 1
+[ "$(jq '.total.automated > 0' <<<"$report")" = true ] || fail "no automated action counted: $report"
 pass "report: $(jq -c . <<<"$report")"
+wf=$(jq -r '.[0].workflow' <<<"$list")
+csv=$("$BIN/muster" report --by workflow --csv | tr -d '\r')
+expect_eq "CSV header" "$(head -1 <<<"$csv")" \
+  "key,incidents,acknowledged,resolved,mtta_p50_s,mtta_mean_s,mttr_p50_s,mttr_mean_s,automated,manual,automated_per_incident,manual_per_incident"
+expect_eq "CSV row of the workflow" "$(grep -c "^$wf,1,1,1," <<<"$csv")" 1
+"$BIN/muster" report --by week --since 2w | grep -q "^total  *1 " || fail "report --by week: $("$BIN/muster" report --by week --since 2w)"
+rc=0; "$BIN/muster" report --since 7x 2>/dev/null || rc=$?
+expect_eq "a bad --since is a usage error" "$rc" 2
 # The on_resolve run counts from the resolution, not from the opening: it
 # is shorter than the time to resolve.
 id=$(jq -r '.[0].id' <<<"$list")
 resolve_ms=$("$BIN/muster" incident show "$id" --json |
   jq '[.timeline[] | select(.type == "workflow.completed")] | last | .data.duration_ms')
-[ "$(jq -n "$resolve_ms < $(jq .mttr_seconds <<<"$report") * 1000")" = true ] ||
-  fail "the on_resolve run took ${resolve_ms}ms, more than the $(jq .mttr_seconds <<<"$report")s to resolve"
+[ "$(jq -n "$resolve_ms < $(jq .total.mttr_mean_s <<<"$report") * 1000")" = true ] ||
+  fail "the on_resolve run took ${resolve_ms}ms, more than the $(jq .total.mttr_mean_s <<<"$report")s to resolve"
 pass "the on_resolve run took ${resolve_ms}ms"
 
 # Ctrl-C in the first terminal: everything stops, nothing is left in /tmp.

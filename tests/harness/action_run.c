@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/store.h"
+#include "state/store.h"
 #include "vendor_mock.h"
 
 int action_env_init(action_env *e, int redis_port) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/signature.h"
 
 static const char usage[] =

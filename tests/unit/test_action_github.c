@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/store.h"
+#include "state/store.h"
 #include "tests/harness/action_run.h"
 #include "tests/harness/redis_fixture.h"
 #include "tests/harness/vendor_mock.h"

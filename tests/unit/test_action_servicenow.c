@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/store.h"
+#include "state/store.h"
 #include "tests/harness/action_run.h"
 #include "tests/harness/redis_fixture.h"
 #include "tests/harness/vendor_mock.h"

@@ -16,7 +16,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "common/store.h"
+#include "state/store.h"
 #include "common/util.h"
 #include "metrics/aggregate.h"
 #include "metrics/export.h"
@@ -90,7 +90,7 @@ static int feed(store *s, const event *e) {
              "\"time\":\"%s\",\"subject\":\"%s\",\"datacontenttype\":\"application/json\","
              "\"data\":{\"incident\":\"%s\"%s%s}}",
              e->id, e->type, when, e->incident, e->incident, *e->data ? "," : "", e->data);
-    int rc = aggregate_event(s, text, strlen(text), now0, err, sizeof(err));
+    int rc = aggregate_event(s, text, strlen(text), now0, NULL, err, sizeof(err));
     if (rc < 0) fail_msg("aggregate_event %s: %s", e->id, err);
     return rc;
 }
@@ -407,7 +407,7 @@ static void test_invalid(void **state) {
     };
     for (size_t i = 0; i < N(bad); i++) {
         err[0] = '\0';
-        assert_int_equal(aggregate_event(s, bad[i], strlen(bad[i]), now0, err, sizeof(err)),
+        assert_int_equal(aggregate_event(s, bad[i], strlen(bad[i]), now0, NULL, err, sizeof(err)),
                          AGG_INVALID);
         assert_true(err[0] != '\0');
     }

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/audit.h"
+#include "state/audit.h"
 #include "common/config.h"
-#include "common/operator.h"
-#include "common/store.h"
+#include "state/operator.h"
+#include "state/store.h"
 #include "tests/harness/redis_fixture.h"
 
 static redis_fixture fx;

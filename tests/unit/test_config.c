@@ -31,6 +31,7 @@ static const char *const keys[] = {
     "intake.token_file",  "intake.body_max",
     "kafka.ssl_cert",     "kafka.ssl_key",       "redis.user",
     "kafka.metrics_topic", "metrics.group",      "metrics.rollup_interval",
+    "metrics.kpi_retention", "metrics.kpi_sample", "metrics.kpi_sets",
     "intake.max_connections", "intake.max_connections_per_ip", "intake.header_timeout",
     "intake.request_timeout", "intake.ack_tokens", "intake.ack_tokens_file",
     "redis.sentinels",    "redis.master_name",   "redis.sentinel_password",
@@ -168,7 +169,7 @@ static void test_range_errors(void **state) {
     expect_error(&cfg, "redis.port", "65536", "out of range");
     expect_error(&cfg, "worker.concurrency", "-1", "out of range [1, 100000]");
     expect_error(&cfg, "worker.lease", "50ms", "worker.lease: 50ms is out of range [100, 86400000]");
-    expect_error(&cfg, "worker.lease", "2d", "is not a duration");
+    expect_error(&cfg, "worker.lease", "2y", "is not a duration");
     expect_error(&cfg, "worker.poll", "2m", "out of range");
     expect_error(&cfg, "exec.output_max", "1023", "out of range [1024, 16777216]");
     expect_error(&cfg, "redis.port", "63 79", "\"63 79\" is not a whole number");

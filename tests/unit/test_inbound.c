@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "common/incident.h"
+#include "state/incident.h"
 #include "common/oncall.h"
 #include "common/strbuf.h"
 #include "dispatcher/inbound.h"

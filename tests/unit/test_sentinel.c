@@ -18,8 +18,8 @@
 #include <hiredis/hiredis.h>
 
 #include "common/config.h"
-#include "common/sentinel.h"
-#include "common/store.h"
+#include "state/sentinel.h"
+#include "state/store.h"
 #include "tests/harness/redis_fixture.h"
 #include "tests/harness/tmpdir.h"
 

@@ -12,9 +12,9 @@
 
 #include "common/alert.h"
 #include "common/config.h"
-#include "common/incident.h"
-#include "common/queue.h"
-#include "common/store.h"
+#include "state/incident.h"
+#include "state/queue.h"
+#include "state/store.h"
 #include "common/workflow.h"
 #include "tests/harness/redis_fixture.h"
 

@@ -60,6 +60,10 @@ static void test_duration_units(void **state) {
     expect_duration("5m", 300000);
     expect_duration("1h", 3600000);
     expect_duration("24h", 86400000);
+    expect_duration("1d", 86400000);
+    expect_duration("30d", 30 * 86400000LL);
+    expect_duration("1.5d", 129600000);
+    expect_duration("2w", 14 * 86400000LL);
     expect_duration("750", 750);
     expect_duration("0", 0);
 }
@@ -73,7 +77,10 @@ static void test_duration_garbage(void **state) {
     expect_bad_duration("10 s");
     expect_bad_duration("10sec");
     expect_bad_duration("10S");
-    expect_bad_duration("1d");
+    expect_bad_duration("1D");
+    expect_bad_duration("1dw");
+    expect_bad_duration("1y");
+    expect_bad_duration("99999999999w");
     expect_bad_duration("ten seconds");
     expect_bad_duration("10s ");
     expect_bad_duration("1e400");

@@ -8,7 +8,7 @@
 #include "common/action_spec.h"
 #include "common/util.h"
 #include "common/log.h"
-#include "common/oncall_store.h"
+#include "state/oncall_store.h"
 #include "worker/worker.h"
 
 #define PAGE_DEFAULT_DELAY_MS (5 * 60 * 1000)
