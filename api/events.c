@@ -88,7 +88,11 @@ static int read_more(stream *st) {
                 continue;
             json_t *doc = json_loadb(event, elen, 0, NULL);
             const char *type = json_string_value(json_object_get(doc, "type"));
-            int rc = message(st, st->last, type ? type : "event", event, elen);
+            /* The event: field is one line of the stream: a type that could
+             * break it (or is not one of ours) goes out as "event". */
+            if (!type || !*type || strspn(type, "abcdefghijklmnopqrstuvwxyz._") != strlen(type))
+                type = "event";
+            int rc = message(st, st->last, type, event, elen);
             json_decref(doc);
             if (rc < 0) {
                 freeReplyObject(r);

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/table.h"
+#include "state/audit.h"
 #include "state/oncall_store.h"
 #include "common/rota.h"
 #include "common/util.h"
@@ -333,7 +334,25 @@ static int list_overrides(store *st, const oncall_set *set, const schedule *s, b
     return EXIT_OK;
 }
 
-static int remove_override(store *st, const schedule *s, const char *id) {
+/* Puts a change of the schedule's overrides on the record (muster audit). */
+static void audit_override(store *st, const config *cfg, const schedule *s, const char *id,
+                           const char *by, const char *outcome) {
+    char err[512];
+    audit_entry e = {.action = "override", .schedule = s->id, .override = id, .by = by,
+                     .via = "cli", .outcome = outcome};
+    if (audit_record(st, &e, cfg->audit_max_entries, NULL, NULL, 0, err, sizeof(err)) < 0)
+        fprintf(stderr, "muster oncall override: %s was %s but not audited: %s\n", id, outcome, err);
+}
+
+/* --by NAME, else $USER, else "operator". */
+static const char *override_by(int argc, char **argv) {
+    const char *by = cli_option(argc, argv, "--by");
+    if (by) return by;
+    return getenv("USER") && *getenv("USER") ? getenv("USER") : "operator";
+}
+
+static int remove_override(store *st, const config *cfg, const schedule *s, const char *id,
+                           const char *by) {
     char key[512];
     overrides_key(st, s->id, key, sizeof(key));
     redisReply *r = store_command(st, "HDEL %s %s", key, id);
@@ -345,6 +364,7 @@ static int remove_override(store *st, const schedule *s, const char *id) {
     else
         rc = EXIT_OK, printf("removed override %s from %s\n", id, s->id);
     if (r) freeReplyObject(r);
+    if (rc == EXIT_OK) audit_override(st, cfg, s, id, by, "removed");
     return rc;
 }
 
@@ -368,9 +388,10 @@ static long prune(store *st, const schedule *s, time_t now) {
     return left;
 }
 
-static int add_override(store *st, const oncall_set *set, const schedule *s, int argc, char **argv) {
+static int add_override(store *st, const config *cfg, const oncall_set *set, const schedule *s,
+                        int argc, char **argv) {
     const char *who_id = cli_option(argc, argv, "--who"), *from_text = cli_option(argc, argv, "--from");
-    const char *to_text = cli_option(argc, argv, "--to"), *by = cli_option(argc, argv, "--by");
+    const char *to_text = cli_option(argc, argv, "--to"), *by = override_by(argc, argv);
     time_t from, to;
     char id[64], key[512], a[64], b[64];
     if (!who_id || !from_text || !to_text) {
@@ -397,7 +418,6 @@ static int add_override(store *st, const oncall_set *set, const schedule *s, int
                 MAX_OVERRIDES);
         return EXIT_FAIL;
     }
-    if (!by) by = getenv("USER") && *getenv("USER") ? getenv("USER") : "operator";
     id_new("ovr-", id, sizeof(id));
     json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I}", "id", id, "who", who_id, "from",
                             (json_int_t)from, "to", (json_int_t)to, "by", by, "created_ms",
@@ -416,6 +436,7 @@ static int add_override(store *st, const oncall_set *set, const schedule *s, int
     table_time(s->timezone, from, a, sizeof(a));
     table_time(s->timezone, to, b, sizeof(b));
     printf("override %s: %s is on call for %s from %s to %s\n", id, who_id, s->id, a, b);
+    audit_override(st, cfg, s, id, by, "added");
     return EXIT_OK;
 }
 
@@ -431,9 +452,9 @@ static int override(const config *cfg, int argc, char **argv) {
     store *st = s ? cli_store(cfg) : NULL;
     if (!st) goto out;
     const char *remove = cli_option(argc, argv, "--remove");
-    if (remove) rc = remove_override(st, s, remove);
+    if (remove) rc = remove_override(st, cfg, s, remove, override_by(argc, argv));
     else if (cli_option(argc, argv, "--who") || cli_option(argc, argv, "--from"))
-        rc = add_override(st, set, s, argc, argv);
+        rc = add_override(st, cfg, set, s, argc, argv);
     else
         rc = list_overrides(st, set, s, cli_flag(argc, argv, "--json"));
     store_close(st);

@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/supervise.h"
+#include "common/access.h"
 #include "common/util.h"
 
 static volatile sig_atomic_t up_stop = 0;
@@ -63,9 +64,11 @@ static int wait_redis(int port, int timeout_ms) {
 
 /* Where the parts listen, as `export MUSTER_*` lines another shell can
  * source (`. FILE`); written whole (rename) so a reader never sees half.
- * port < 0: no Redis; metrics_port <= 0: no muster-metrics. */
+ * port < 0: no Redis; metrics_port <= 0: no muster-metrics; api_port <= 0: no
+ * muster-api. */
 static void write_env(const char *path, const char *brokers, int port, int metrics_port,
-                      const char *intake_url, const char *intake_token) {
+                      const char *intake_url, const char *intake_token, int api_port,
+                      const char *api_token) {
     char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -76,8 +79,32 @@ static void write_env(const char *path, const char *brokers, int port, int metri
     if (intake_url && *intake_url)
         fprintf(f, "export MUSTER_INTAKE_URL=%s\nexport MUSTER_INTAKE_TOKEN=%s\n", intake_url,
                 intake_token ? intake_token : "");
+    /* Not MUSTER_API_URL and MUSTER_API_TOKEN: with those the muster command
+     * would go through the API; here it talks to Redis, as it always did. */
+    if (api_port > 0)
+        fprintf(f, "export MUSTER_CONSOLE_URL=http://127.0.0.1:%d\nexport MUSTER_CONSOLE_TOKEN=%s\n",
+                api_port, api_token);
     fclose(f);
     rename(tmp, path);
+}
+
+/* A new admin token for this run's muster-api into tok; its line (the hash)
+ * written to path, which only this user may read. Returns 0, or -1 (said). */
+static int up_api_token(const char *path, char *tok, size_t len) {
+    char line[256], err[256];
+    if (access_token_new("operator", SCOPE_ADMIN, tok, len, line, sizeof(line), err,
+                         sizeof(err)) < 0) {
+        fprintf(stderr, "muster up: no token for muster-api: %s\n", err);
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+        fprintf(stderr, "muster up: %s: %s\n", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -169,7 +196,7 @@ static void random_token(char *out, size_t len) {
  * exec.dirs with the example scripts, the example on-call files, and the
  * dispatcher's HTTP intake on intake_port with the Slack endpoint the
  * receiver's button clicks (then_interact) go to. */
-static void examples_env(const char *examples, int intake_port, const char *token) {
+static void examples_env(const char *examples, int intake_port, const char *intake_tok) {
     char path[PATH_MAX + 32], line[512];
     snprintf(path, sizeof(path), "%s/secrets.env", examples);
     FILE *f = fopen(path, "r");
@@ -189,7 +216,7 @@ static void examples_env(const char *examples, int intake_port, const char *toke
     setenv("MUSTER_SLACK_SIGNING_SECRET", "slack_signing_secret", 0);
     snprintf(path, sizeof(path), "%d", intake_port);
     setenv("MUSTER_INTAKE_PORT", path, 0);
-    if (*token) setenv("MUSTER_INTAKE_TOKEN", token, 0);
+    if (*intake_tok) setenv("MUSTER_INTAKE_TOKEN", intake_tok, 0);
     snprintf(path, sizeof(path), "http://127.0.0.1:%d", intake_port);
     setenv("MUSTER_INTAKE_PUBLIC_URL", path, 0);
     /* sink-routes.json's then_interact url_env: read when the sink starts */
@@ -226,7 +253,9 @@ static const char up_usage[] =
     "\n"
     "Runs the whole pipeline on this machine: an embedded Kafka (librdkafka's mock\n"
     "cluster, on loopback), a redis-server child on a free port, the dispatcher,\n"
-    "N workers and muster-metrics. Prints where each part listens and what to\n"
+    "N workers, muster-metrics and muster-api (the console and the operators' API,\n"
+    "with an admin token made for the run: MUSTER_CONSOLE_URL and\n"
+    "MUSTER_CONSOLE_TOKEN in --env-file). Prints where each part listens and what to\n"
     "type next. A part that exits is started again (after 100 ms, doubling to 5 s);\n"
     "one that exits 5 times within 60 s stops it all, with a non-zero exit. Stops\n"
     "everything on Ctrl-C or SIGTERM.\n"
@@ -295,9 +324,9 @@ int cmd_up(config *cfg, int argc, char **argv) {
     int examples = cli_flag(argc, argv, "--examples"), keep = cli_flag(argc, argv, "--keep");
     char exe[PATH_MAX], bindir[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], err[512];
     char program[PATH_MAX + 32], port_text[16], ex[PATH_MAX], wf[PATH_MAX + 32], sink_file[PATH_MAX + 32];
-    char metrics_set[48];
+    char metrics_set[48], api_set[48], api_tokens[PATH_MAX + 64], api_token[128] = "";
     /* Stop order: intake first, the workers then hand back and flush, Redis last. */
-    enum { STAGE_DISPATCHER, STAGE_WORKERS, STAGE_METRICS, STAGE_SINK, STAGE_REDIS };
+    enum { STAGE_API, STAGE_DISPATCHER, STAGE_WORKERS, STAGE_METRICS, STAGE_SINK, STAGE_REDIS };
     supervisor *sup = NULL;
     int disp = -1;
     rd_kafka_t *rk = NULL;
@@ -367,7 +396,7 @@ int cmd_up(config *cfg, int argc, char **argv) {
     if (only && strcmp(only, "kafka") == 0 && mc) {
         printf("muster up: embedded kafka at %s\n", brokers);
         fflush(stdout);
-        if (env_file) write_env(env_file, brokers, -1, 0, NULL, NULL);
+        if (env_file) write_env(env_file, brokers, -1, 0, NULL, NULL, -1, NULL);
         while (!up_stop) rd_kafka_poll(rk, 100);
         rc = EXIT_OK;
         goto out;
@@ -453,6 +482,20 @@ int cmd_up(config *cfg, int argc, char **argv) {
     snprintf(metrics_set, sizeof(metrics_set), "status.port=%d", metrics_port);
     const char *m_argv[] = {program, "-s", metrics_set, NULL};
     if (up_start(sup, "muster-metrics", m_argv, NULL, STAGE_METRICS) < 0) goto out;
+    /* muster-api and the console, with one admin token made for this run
+     * (its hash in the state directory). */
+    int api_port = free_port();
+    snprintf(program, sizeof(program), "%s/muster-api", bindir);
+    snprintf(api_tokens, sizeof(api_tokens), "%s/api-tokens", dir);
+    if (access(program, X_OK) == 0 && up_api_token(api_tokens, api_token, sizeof(api_token)) == 0) {
+        char tokens_set[PATH_MAX + 96];
+        snprintf(api_set, sizeof(api_set), "api.port=%d", api_port);
+        snprintf(tokens_set, sizeof(tokens_set), "api.tokens_file=%s", api_tokens);
+        const char *a_argv[] = {program, "-s", api_set, "-s", tokens_set, NULL};
+        if (up_start(sup, "muster-api", a_argv, NULL, STAGE_API) < 0) goto out;
+    } else {
+        api_port = -1;
+    }
 
     printf("muster up: embedded pipeline running\n"
            "  kafka       %s (%s; topics %s, %s, %s)\n"
@@ -463,6 +506,10 @@ int cmd_up(config *cfg, int argc, char **argv) {
            brokers, mc ? "embedded mock cluster" : "external", topics[0], topics[1], topics[2], port, dir,
            made_dir ? ", removed on exit; --keep keeps it" : "", (int)supervisor_pid(sup, disp), wf,
            nworkers, metrics_port);
+    if (api_port > 0)
+        printf("  api         http://127.0.0.1:%d/ (muster-api: the console, /api/v1/; an admin "
+               "token for it: %s)\n",
+               api_port, env_file ? "$MUSTER_CONSOLE_TOKEN" : api_token);
     if (examples)
         printf("  receiver    http://127.0.0.1:%d (muster-sink as Jira, Slack, Twilio; requests in "
                "%s/sink.log)\n  examples    %s\n",
@@ -474,7 +521,9 @@ int cmd_up(config *cfg, int argc, char **argv) {
     printf("\n");
     print_next(exe, examples ? ex : NULL, env_file, brokers, port);
     fflush(stdout);
-    if (env_file) write_env(env_file, brokers, port, metrics_port, intake_url, intake_token);
+    if (env_file)
+        write_env(env_file, brokers, port, metrics_port, intake_url, intake_token, api_port,
+                  api_token);
 
     /* Children that exit are started again; the Kafka they read lives in
      * this process and keeps what they had not read yet. */

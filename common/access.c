@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "common/sha256.h"
 #include "common/util.h"
@@ -170,10 +172,9 @@ int access_parse(access_tokens *t, const char *text, size_t len, const char *wha
     return 0;
 }
 
-int access_load(access_tokens *t, const char *path, char *err, size_t errlen) {
+static int load_file(access_tokens *t, const char *path, char *err, size_t errlen) {
     char e[512];
     size_t n;
-    if (!path || !*path) return 0;
     char *text = file_read(path, ACCESS_FILE_MAX, &n, e, sizeof(e));
     if (!text) {
         snprintf(err, errlen, "api.tokens_file: %s", e);
@@ -181,6 +182,34 @@ int access_load(access_tokens *t, const char *path, char *err, size_t errlen) {
     }
     int rc = access_parse(t, text, n, path, err, errlen);
     free(text);
+    return rc;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) {
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int access_load(access_tokens *t, const char *path, char *err, size_t errlen) {
+    struct stat st;
+    struct dirent **names = NULL;
+    if (!path || !*path) return 0;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) return load_file(t, path, err, errlen);
+    /* A mounted Secret: every file of the folder, in name order; what
+     * Kubernetes keeps beside them (..data, ..2026_...) starts with a dot. */
+    int n = scandir(path, &names, NULL, by_name), rc = 0;
+    if (n < 0) {
+        snprintf(err, errlen, "api.tokens_file: %s: cannot read the folder", path);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char file[4096];
+        struct stat fs;
+        snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
+        if (rc == 0 && names[i]->d_name[0] != '.' && stat(file, &fs) == 0 && S_ISREG(fs.st_mode))
+            rc = load_file(t, file, err, errlen);
+        free(names[i]);
+    }
+    free(names);
     return rc;
 }
 

@@ -63,8 +63,9 @@ const char *access_scope_name(access_scope s);
 int access_parse(access_tokens *t, const char *text, size_t len, const char *what, char *err,
                  size_t errlen);
 
-/* Reads the file at path into t (empty path: no tokens). Returns 0, or -1
- * with err filled. */
+/* Reads the file at path into t (empty path: no tokens); a folder (a
+ * mounted Secret with a key per file) is every file in it not starting with
+ * a dot, in name order, as one list. Returns 0, or -1 with err filled. */
 int access_load(access_tokens *t, const char *path, char *err, size_t errlen);
 
 /* The entry of the token got (len bytes): its SHA-256 compared with every

@@ -199,7 +199,8 @@ static const setting settings[] = {
      "Port of muster-api; 0 picks a free one (logged)"},
     {"api.tokens_file", T_STRING, S(api_tokens_file), "", 0, 0, A | C,
      "File of the API's tokens, one \"NAME sha256:HEX SCOPE,...\" line each (muster token "
-     "create appends to it; a Kubernetes Secret mount); empty: every request is refused"},
+     "create appends to it), or a folder of such files (a mounted Secret); empty: every request "
+     "is refused"},
     {"api.max_connections", T_INT, S(api_max_connections), "64", 2, 4096, A,
      "Connections muster-api serves at once, live-update streams included"},
     {"api.max_connections_per_ip", T_INT, S(api_max_connections_per_ip), "16", 0, 4096, A,

@@ -14,8 +14,9 @@ int audit_record(store *s, const audit_entry *e, int64_t kept, int *missing, cha
     const char *note = e->note ? e->note : "";
 
     if (missing) *missing = 0;
-    if (!e->incident || !*e->incident || !e->action || !*e->action || !e->by || !*e->by) {
-        snprintf(err, errlen, "audit: an action needs what, an incident and who");
+    int on_incident = e->incident && *e->incident, on_schedule = e->schedule && *e->schedule;
+    if (on_incident == on_schedule || !e->action || !*e->action || !e->by || !*e->by) {
+        snprintf(err, errlen, "audit: an action needs what, who, and an incident or a schedule");
         return -1;
     }
     if (strlen(note) > AUDIT_NOTE_MAX) {
@@ -28,9 +29,10 @@ int audit_record(store *s, const audit_entry *e, int64_t kept, int *missing, cha
     /* EVAL, not EVALSHA: an operator's action is rare, and the store's
      * table of preloaded scripts is the state machine's. */
     const char *argv[] = {"EVAL", store_lua_operator, "0", store_prefix(s), e->action,
-                          e->incident, e->task ? e->task : "", e->by, e->via ? e->via : "",
-                          e->remote ? e->remote : "", e->outcome ? e->outcome : "", ms, rfc,
-                          evbase, kept_s, note};
+                          on_incident ? e->incident : "", e->task ? e->task : "", e->by,
+                          e->via ? e->via : "", e->remote ? e->remote : "",
+                          e->outcome ? e->outcome : "", ms, rfc, evbase, kept_s, note,
+                          on_schedule ? e->schedule : "", e->override ? e->override : ""};
     size_t lens[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++) lens[i] = strlen(argv[i]);
     redisReply *r = store_command_argv(s, (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);

@@ -11,8 +11,9 @@
 /* Longest note text in bytes. */
 #define AUDIT_NOTE_MAX 4096
 
-/* One operator action: what (ack, resolve, note, replay, replay-dry-run...),
- * on which incident (required) and task ("INCIDENT/STEP" or NULL), by whom
+/* One operator action: what (ack, resolve, note, replay, done, override),
+ * on which incident and task ("INCIDENT/STEP" or NULL) or, for an
+ * override, which schedule and override (incident NULL), by whom
  * (a token's holder, the OS user), through what (api, cli), from where (a
  * peer address or NULL), and how it came out (acknowledged, already, ...). */
 typedef struct audit_entry {
@@ -24,6 +25,8 @@ typedef struct audit_entry {
     const char *remote;
     const char *outcome;
     const char *note; /* action "note" only: the text, at most AUDIT_NOTE_MAX bytes */
+    const char *schedule; /* an action on a schedule: its id (incident NULL) */
+    const char *override; /* the override's id, or NULL */
 } audit_entry;
 
 /* Records e in one atomic call (state/lua/operator.lua): an
@@ -43,5 +46,7 @@ int audit_record(store *s, const audit_entry *e, int64_t kept, int *missing, cha
  * "by","via","remote"?,"outcome"}]. Returns a new array, or NULL with err
  * filled. */
 json_t *audit_list(store *s, int64_t since_ms, size_t limit, char *err, size_t errlen);
+/* (entries of a schedule's action carry "schedule" and "override" instead
+ * of "incident") */
 
 #endif

@@ -17,6 +17,8 @@ workflows_from "$SRC/tests/e2e/faults"
 workflows_from "$SRC/tests/e2e/operator"
 start_redis
 start_kafka
+# The dispatcher publishes the on-call files to Redis, where the API reads them.
+export MUSTER_ONCALL_DIR=$SRC/docs/examples/oncall
 start_dispatcher
 start_worker w1
 
@@ -206,6 +208,9 @@ call /api/v1/status GET /api/v1/status "$T_reader"
 expect_eq "status" "$(jq -r '[.incidents, .dead] | join(" ")' "$E2E_DIR/body")" "2 0"
 call /api/v1/oncall GET /api/v1/oncall "$T_reader"
 expect_code 200 oncall
+want=$("$BIN/muster" oncall --json | jq -c '[.[] | {schedule, who}] | sort_by(.schedule)')
+expect_eq "on call now, as muster oncall says" "$(jq -c '[.schedules[] | {schedule, who}] | sort_by(.schedule)' "$E2E_DIR/body")" "$want"
+[ "$(jq '.schedules | length' "$E2E_DIR/body")" -ge 2 ] || fail "no schedules: $(cat "$E2E_DIR/body")"
 call /api/v1/kpi GET "/api/v1/kpi?since=30d" "$T_reader"
 expect_code 200 kpi
 call /api/v1/kpi GET "/api/v1/kpi?by=service" "$T_reader"
@@ -282,6 +287,15 @@ expect_eq "incident.acknowledged by acker via api, of both incidents" "$(count_e
 expect_eq "incident.note" "$(count_events '.type == "incident.note" and .data.by == "writer" and .data.text == "db-2 is taking traffic"')" 1
 expect_eq "operator.action events" "$(count_events '.type == "operator.action"')" "$(("$BIN/muster" audit --json) | jq length)"
 expect_eq "operator.action of the replay" "$(count_events ".type == \"operator.action\" and .data.action == \"replay\" and .data.task == \"$task\" and .data.by == \"replayer\"")" 1
+
+# every event of the run (operator.action and incident.note among them), and
+# the stream's, against docs/events.schema.json
+{ jq -c .ev "$E2E_DIR/events.jsonl"; grep '^data: ' "$E2E_DIR/sse.txt" | sed 's/^data: //'; } >"$E2E_DIR/all-events.jsonl"
+node "$NODE_DIR/events_check.mjs" "$SRC/docs/events.schema.json" "$E2E_DIR/all-events.jsonl" >"$E2E_DIR/events-check.txt" ||
+  fail "events that do not match docs/events.schema.json: $(cat "$E2E_DIR/events-check.txt")"
+grep -q "operator.action" "$E2E_DIR/events-check.txt" && grep -q "incident.note" "$E2E_DIR/events-check.txt" ||
+  fail "the schema check saw no operator.action or incident.note: $(cat "$E2E_DIR/events-check.txt")"
+pass "every event matches docs/events.schema.json ($(head -1 "$E2E_DIR/events-check.txt"))"
 
 # ---- every JSON answer against the description ----
 node "$NODE_DIR/openapi_check.mjs" "$SRC/docs/api.openapi.yaml" "$RESP" || fail "responses do not match docs/api.openapi.yaml"

@@ -58,6 +58,14 @@ rc=0; M oncall override db-primary --remove "$id" 2>/dev/null || rc=$?
 expect_eq "removing it twice fails" "$rc" 1
 expect_eq "after removal, the layers" "$(M oncall db-primary --at 2026-03-30T11:00:00+02:00 --json | jq -r '.[0].who')" dave
 M oncall override db-primary | grep -q "no overrides on db-primary" || fail "empty list"
+# Both changes are on the record: muster audit, and operator.action on the outbox.
+M audit --json | jq -e --arg id "$id" '[.[] | select(.action == "override" and .schedule == "db-primary" and .override == $id)] |
+  (map(.outcome) | sort) == ["added", "removed"] and all(.[]; .by == "ops" or .by != "")' >/dev/null ||
+  fail "audit of the override: $(M audit --json)"
+expect_eq "operator.action events of the override, subject oncall/db-primary" \
+  "$(redis-cli -p "$REDIS_PORT" --raw xrange muster:outbox - + | grep '^{' |
+     jq -s '[.[] | select(.type == "operator.action" and .subject == "oncall/db-primary" and .data.schedule == "db-primary" and (.data | has("incident") | not))] | length')" 2
+pass "adding and removing an override is audited"
 
 # Mistakes say what is wrong.
 rc=0; M oncall nope 2>"$E2E_DIR/err" || rc=$?

@@ -1,5 +1,6 @@
 /* redis_fixture.c - a throwaway redis-server on a free loopback port */
 #include "tests/harness/redis_fixture.h"
+#include "common/config.h"
 
 #include "tests/harness/tmpdir.h"
 
@@ -77,4 +78,16 @@ void redis_fixture_stop(redis_fixture *f) {
         if (tmpdir_remove(f->dir) < 0) fprintf(stderr, "redis_fixture: cannot remove %s\n", f->dir);
         f->dir[0] = '\0';
     }
+}
+
+int redis_fixture_start_config(redis_fixture *f, struct config *cfg) {
+    char port[16], err[256];
+    if (redis_fixture_start(f) < 0) return -1;
+    config_defaults(cfg);
+    snprintf(port, sizeof(port), "%d", f->port);
+    if (config_set(cfg, "redis.port", port, err, sizeof(err)) < 0) {
+        fprintf(stderr, "redis fixture: %s\n", err);
+        return -1;
+    }
+    return 0;
 }

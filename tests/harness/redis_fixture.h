@@ -18,6 +18,11 @@ int redis_fixture_start(redis_fixture *f);
  * itself), or -1. */
 int redis_fixture_free_port(void);
 
+/* Starts the server and fills cfg with the defaults pointed at it.
+ * Returns 0, or -1 (message on stderr). Free cfg with config_free(). */
+struct config;
+int redis_fixture_start_config(redis_fixture *f, struct config *cfg);
+
 /* Stops it and removes its directory. */
 void redis_fixture_stop(redis_fixture *f);
 

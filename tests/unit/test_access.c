@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/access.h"
@@ -153,6 +154,45 @@ static void test_load_file(void **state) {
     assert_non_null(strstr(err, "api.tokens_file"));
 }
 
+/* A Secret mounted as a folder: a file per key, Kubernetes' own entries
+ * (..data, dot-folders) left out. */
+static void test_load_folder(void **state) {
+    (void)state;
+    char dir[] = "/tmp/muster-access-dir-XXXXXX", path[128], err[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/b-ops", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "%s\n", line_b);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/a-people", dir);
+    f = fopen(path, "w");
+    fprintf(f, "%s\n", line_a);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/..data", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/..data/junk", dir);
+    f = fopen(path, "w");
+    fprintf(f, "not a token line\n");
+    fclose(f);
+    access_tokens t = {0};
+    assert_int_equal(access_load(&t, dir, err, sizeof(err)), 0);
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.v[0].name, "dana"); /* a-people first */
+    assert_string_equal(t.v[1].name, "ops-bot@x");
+    access_free(&t);
+    /* the same token in two files is refused, naming the file */
+    snprintf(path, sizeof(path), "%s/c-again", dir);
+    f = fopen(path, "w");
+    fprintf(f, "%s\n", line_a);
+    fclose(f);
+    assert_int_equal(access_load(&t, dir, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "c-again: line 1: the name \"dana\" is there twice"));
+    access_free(&t);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_and_match),
@@ -160,6 +200,7 @@ int main(void) {
         cmocka_unit_test(test_new_token_matches_its_line),
         cmocka_unit_test(test_scopes_round_trip),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_load_folder),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -21,11 +21,8 @@ static store *s;
 
 static int setup(void **state) {
     (void)state;
-    char port[16], err[256];
-    if (redis_fixture_start(&fx) < 0) return -1;
-    config_defaults(&cfg);
-    snprintf(port, sizeof(port), "%d", fx.port);
-    config_set(&cfg, "redis.port", port, err, sizeof(err));
+    char err[256];
+    if (redis_fixture_start_config(&fx, &cfg) < 0) return -1;
     if (!(s = store_open(&cfg, err, sizeof(err)))) {
         fprintf(stderr, "%s\n", err);
         return -1;

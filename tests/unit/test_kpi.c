@@ -36,11 +36,7 @@ static kpi_limits limits = {36500 * DAY, 200, 500};
 
 static int setup(void **state) {
     (void)state;
-    if (redis_fixture_start(&fx) < 0) return -1;
-    config_defaults(&cfg);
-    char port[16], err[256];
-    snprintf(port, sizeof(port), "%d", fx.port);
-    config_set(&cfg, "redis.port", port, err, sizeof(err));
+    if (redis_fixture_start_config(&fx, &cfg) < 0) return -1;
     return 0;
 }
 
