@@ -109,18 +109,23 @@ end
 -- field: "" nothing, "i" the incident and its alert, "i:a,b" and steps a
 -- and b, "i:*" and every step. A task without the field (one made before
 -- it existed, or a page's notification) reads everything.
-local function context_steps(incident, ctx, inc)
+local function context_steps(ctx, steps, resolve_steps)
   if ctx == "i" then return {} end
+  local names = {}
   if ctx and string.sub(ctx, 1, 2) == "i:" and ctx ~= "i:*" then
-    local names = {}
-    for name in string.gmatch(string.sub(ctx, 3), "[^,]+") do table.insert(names, name) end
+    for name in string.gmatch(string.sub(ctx, 3), "[^,]+") do names[#names + 1] = name end
     return names
   end
-  local names = {}
-  for _, list in ipairs({inc[3] or "[]", inc[6] or "[]"}) do
-    for _, name in ipairs(cjson.decode(list)) do table.insert(names, name) end
+  for _, list in ipairs({steps or "[]", resolve_steps or "[]"}) do
+    for _, name in ipairs(cjson.decode(list)) do names[#names + 1] = name end
   end
   return names
+end
+
+-- Appends the values to the reply.
+local function put(...)
+  local n = #out
+  for i = 1, select("#", ...) do out[n + i] = select(i, ...) end
 end
 
 local function start(pool, msgid, incident, step)
@@ -134,10 +139,8 @@ local function start(pool, msgid, incident, step)
   -- and the old one is fenced off.
   if not state or msgid ~= current or (state ~= "queued" and state ~= "running") then
     ack(pool, msgid)
-    for _, v in ipairs({"skip", pool, msgid, incident, step,
-                        (state or "missing") .. (msgid ~= current and " (stale entry)" or "")}) do
-      table.insert(out, v)
-    end
+    put("skip", pool, msgid, incident, step,
+        (state or "missing") .. (msgid ~= current and " (stale entry)" or ""))
     return
   end
   local attempt = tonumber(t[5] or "0") + 1
@@ -152,7 +155,7 @@ local function start(pool, msgid, incident, step)
     ack(pool, msgid)
     bury(evbase, now, now_str, incident, wf, step, "poison",
          "delivered " .. attempt .. " times without completing")
-    for _, v in ipairs({"dead", pool, msgid, incident, step, "poison"}) do table.insert(out, v) end
+    put("dead", pool, msgid, incident, step, "poison")
     return
   end
   redis.call("HSET", tk, "state", "running", "lease", consumer .. "|" .. msgid, "started_at", now,
@@ -162,26 +165,19 @@ local function start(pool, msgid, incident, step)
   if state == "running" then data.reclaimed_from = string.match(t[4] or "", "^[^|]*") end
   emit(evbase, now, now_str, incident, "task.started", data, true) -- timeline: derived
 
-  local rec = {"run", pool, msgid, incident, step, tostring(attempt), t[6] or "", def, wf}
+  put("run", pool, msgid, incident, step, tostring(attempt), t[6] or "", def, wf)
   if ctx == "" then
-    for _, v in ipairs({"", "", "", "0"}) do table.insert(rec, v) end
-  else
-    local inc = redis.call("HMGET", inc_key(incident), "alert", "fingerprint", "opened_at", "steps",
-                           "unused", "resolve_steps")
-    table.insert(rec, inc[1] or "")
-    table.insert(rec, inc[2] or "")
-    table.insert(rec, inc[3] or "")
-    local names = context_steps(incident, ctx, {nil, nil, inc[4], nil, nil, inc[6]})
-    table.insert(rec, tostring(#names))
-    for _, name in ipairs(names) do
-      local s = redis.call("HMGET", task_key(incident, name), "state", "output", "error")
-      table.insert(rec, name)
-      table.insert(rec, s[1] or "")
-      table.insert(rec, s[2] or "")
-      table.insert(rec, s[3] or "")
-    end
+    put("", "", "", "0")
+    return
   end
-  for _, v in ipairs(rec) do table.insert(out, v) end
+  local inc = redis.call("HMGET", inc_key(incident), "alert", "fingerprint", "opened_at", "steps",
+                         "resolve_steps")
+  local names = context_steps(ctx, inc[4], inc[5])
+  put(inc[1] or "", inc[2] or "", inc[3] or "", tostring(#names))
+  for _, name in ipairs(names) do
+    local st = redis.call("HMGET", task_key(incident, name), "state", "output", "error")
+    put(name, st[1] or "", st[2] or "", st[3] or "")
+  end
 end
 
 local ns = tonumber(ARGV[at])
