@@ -20,10 +20,11 @@
 #include "state/queue.h"
 #include "state/store.h"
 #include "tests/harness/redis_fixture.h"
+#include "tests/harness/tmpdir.h"
 
 static redis_fixture fx;
 static config cfg;
-static char wfdir[] = "/tmp/muster-test-turn-XXXXXX";
+static char wfdir[128];
 
 /* a has no template; b needs a and names nothing; c names steps.a only
  * and needs b; d's text has the word "steps" other than as steps.ID, so it
@@ -41,27 +42,21 @@ static char *pools[] = {"default"};
 
 static int setup(void **state) {
     (void)state;
-    if (redis_fixture_start(&fx) < 0) return -1;
-    config_defaults(&cfg);
-    char port[16], err[256], path[300];
-    snprintf(port, sizeof(port), "%d", fx.port);
-    config_set(&cfg, "redis.port", port, err, sizeof(err));
-    if (!mkdtemp(wfdir)) return -1;
+    char path[300];
+    if (redis_fixture_start_config(&fx, &cfg) < 0 || tmpdir_make(wfdir, sizeof(wfdir), "turn") < 0)
+        return -1;
     snprintf(path, sizeof(path), "%s/chain.yaml", wfdir);
     FILE *f = fopen(path, "w");
     if (!f) return -1;
     fputs(workflow_yaml, f);
-    fclose(f);
-    return 0;
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
     redis_fixture_stop(&fx);
     config_free(&cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", wfdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(wfdir);
 }
 
 static long long integer(store *s, const char *fmt, const char *arg) {
