@@ -335,11 +335,12 @@ static void set_blocked(intake *in, const char *topic, int32_t partition, int64_
 }
 
 /* Consumer lag per assigned partition, from librdkafka's cached
- * watermarks (no broker round trip), every few seconds. */
+ * watermarks (no broker round trip: every call is a local read), once a
+ * second. */
 static void update_lag(intake *in) {
     int64_t now = mono_ms();
     rd_kafka_topic_partition_list_t *parts = NULL;
-    if (!in->m_lag || now - in->lag_checked < 5000) return;
+    if (!in->m_lag || now - in->lag_checked < 1000) return;
     in->lag_checked = now;
     if (rd_kafka_assignment(in->consumer, &parts) || !parts) return;
     rd_kafka_position(in->consumer, parts);

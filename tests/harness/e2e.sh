@@ -28,6 +28,14 @@ e2e_cleanup() {
   if [ $rc -ne 0 ] && [ $rc -ne "$E2E_SKIP" ]; then
     echo "---- logs (test failed, rc=$rc) ----" >&2
     tail -n 40 "$E2E_DIR"/up.log 2>/dev/null >&2 || true
+    # What the daemons said last, warnings and errors first (info is loud).
+    local log
+    for log in "$E2E_DIR"/dispatcher*.log "$E2E_DIR"/w*.log; do
+      [ -f "$log" ] || continue
+      echo "-- $(basename "$log"): last warnings and errors, then its last lines" >&2
+      grep -E '"level":"(warn|error)"' "$log" | tail -n 10 >&2 || true
+      tail -n 5 "$log" >&2 || true
+    done
   fi
   rm -rf "$E2E_DIR"
 }
