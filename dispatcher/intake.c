@@ -455,11 +455,16 @@ static void intake_batch(intake *in, batch_msg *msgs, size_t n) {
                              q->o.offset, k);
             }
             store_offset(in, b->m);
-        } else if (!*in->stop) {
+        } else {
             /* An undecodable message (dead letters are not Redis's), or
-             * the first one not recorded whole: from here, one by one. */
+             * the first one not recorded whole: from here, one by one. One
+             * that is not kept (a stop came first) lets nothing after it
+             * store an offset, or a later offset would pass it. */
             slow = slow || b->decoded;
-            if (handle_one(in, b->m)) store_offset(in, b->m);
+            if (!*in->stop && handle_one(in, b->m))
+                store_offset(in, b->m);
+            else
+                slow = true;
         }
     }
     for (size_t i = 0; i < nreq; i++) free(extra[i].selected);
